@@ -1,0 +1,232 @@
+"""Seeded train/validation/test splits and fast batch iterators.
+
+Small image sets live in memory as uint8 tensors (on the training device) and are
+normalised per batch, which is several times faster than a per-image DataLoader on a
+few CPU cores. Batch order depends only on ``(seed, epoch)``, so a resumed run sees
+exactly the batches an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+from torch.utils.data import DataLoader, Dataset, Subset
+
+from moprune.config import DataConfig
+from moprune.data.datasets import RawDataset, load_dataset
+from moprune.errors import ConfigError
+
+__all__ = ["DataSplits", "LazyLoader", "TensorLoader", "prepare_data", "split_indices"]
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+def _generator(seed: int, epoch: int = 0) -> torch.Generator:
+    # One stream per (seed, epoch): resuming at any epoch needs no saved loader state.
+    return torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+
+
+def split_indices(n: int, *, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Disjoint train and validation indices into ``range(n)``, fixed by ``seed``.
+
+    Returns:
+        ``(train_idx, val_idx)``; together they cover ``range(n)`` exactly once.
+    """
+    n_val = round(n * val_fraction)
+    if n_val < 1 or n_val >= n:
+        raise ConfigError(f"val_fraction {val_fraction} leaves no validation or training "
+                          f"images out of {n}")
+    perm = torch.randperm(n, generator=_generator(seed))
+    return perm[n_val:], perm[:n_val]
+
+
+class TensorLoader:
+    """Iterates over ``(x, y)`` batches of in-memory uint8 images, normalised on the fly.
+
+    Args:
+        x: ``N x C x H x W`` uint8 images.
+        y: ``N`` int64 labels.
+        batch_size: Images per batch.
+        shuffle: Shuffle every epoch (seeded by ``seed`` and the epoch from
+            :meth:`set_epoch`).
+        mean, std: Per-channel normalisation on the 0..1 scale.
+        augment: Random crop (padding 4) and horizontal flip.
+        device: Where batches are produced (the data is moved there once).
+    """
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, *, batch_size: int, shuffle: bool,
+                 mean: tuple[float, ...], std: tuple[float, ...], seed: int = 0,
+                 augment: bool = False, device: torch.device | str = "cpu") -> None:
+        self.device = torch.device(device)
+        self.x = x.to(self.device)
+        self.y = y.to(self.device)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.augment = augment
+        self.epoch = 0
+        shape = (1, -1, 1, 1)
+        self._scale = (1.0 / (255.0 * torch.tensor(std))).view(shape).to(self.device)
+        self._shift = (torch.tensor(mean) / torch.tensor(std)).view(shape).to(self.device)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the shuffle (and augmentation) stream of ``epoch``."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return (len(self.y) + self.batch_size - 1) // self.batch_size
+
+    @property
+    def num_samples(self) -> int:
+        return len(self.y)
+
+    def __iter__(self) -> Iterator[Batch]:
+        gen = _generator(self.seed, self.epoch + 1)
+        n = len(self.y)
+        order = torch.randperm(n, generator=gen).to(self.device) if self.shuffle else None
+        for start in range(0, n, self.batch_size):
+            stop = start + self.batch_size
+            if order is None:
+                xb, yb = self.x[start:stop], self.y[start:stop]
+            else:
+                xb, yb = self.x[order[start:stop]], self.y[order[start:stop]]
+            if self.augment:
+                xb = _crop_flip(xb, gen)
+            yield xb.float() * self._scale - self._shift, yb
+
+
+def _crop_flip(x: torch.Tensor, gen: torch.Generator, pad: int = 4) -> torch.Tensor:
+    """Random crop of a zero-padded batch and random horizontal flip, per image."""
+    b, _, h, w = x.shape
+    padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))
+    oy = torch.randint(0, 2 * pad + 1, (b,), generator=gen).to(x.device)
+    ox = torch.randint(0, 2 * pad + 1, (b,), generator=gen).to(x.device)
+    flip = (torch.rand(b, generator=gen) < 0.5).to(x.device)
+    rows = oy[:, None] + torch.arange(h, device=x.device)
+    cols = torch.arange(w, device=x.device).expand(b, w)
+    cols = torch.where(flip[:, None], cols.flip(1), cols) + ox[:, None]
+    out = padded[torch.arange(b, device=x.device)[:, None, None], :, rows[:, :, None],
+                 cols[:, None, :]]
+    return out.permute(0, 3, 1, 2).contiguous()
+
+
+class LazyLoader:
+    """The same interface over a torchvision dataset read from disk (image folders)."""
+
+    def __init__(self, dataset: Dataset, *, batch_size: int, shuffle: bool, seed: int = 0,
+                 device: torch.device | str = "cpu", num_workers: int = 0) -> None:
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.device = torch.device(device)
+        self.num_workers = num_workers
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return (len(self.dataset) + self.batch_size - 1) // self.batch_size  # type: ignore[arg-type]
+
+    @property
+    def num_samples(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __iter__(self) -> Iterator[Batch]:
+        loader = DataLoader(self.dataset, batch_size=self.batch_size, shuffle=self.shuffle,
+                            generator=_generator(self.seed, self.epoch + 1),
+                            num_workers=self.num_workers,
+                            pin_memory=self.device.type == "cuda")
+        for xb, yb in loader:
+            yield xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
+
+
+Loader = TensorLoader | LazyLoader
+
+
+@dataclass
+class DataSplits:
+    """A dataset split into train, validation and test parts, ready to batch.
+
+    Build one with :func:`prepare_data`. The test part is for final reporting only.
+    """
+
+    raw: RawDataset
+    config: DataConfig
+    train_idx: torch.Tensor
+    val_idx: torch.Tensor
+    test_idx: torch.Tensor | None
+
+    @property
+    def in_channels(self) -> int:
+        return self.raw.in_channels
+
+    @property
+    def num_classes(self) -> int:
+        return self.raw.num_classes
+
+    @property
+    def image_size(self) -> int:
+        return self.raw.image_size
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        """Number of images in each part."""
+        test = 0 if self.test_idx is None else len(self.test_idx)
+        return {"train": len(self.train_idx), "val": len(self.val_idx), "test": test}
+
+    def loader(self, part: str, *, batch_size: int | None = None, seed: int = 0,
+               device: torch.device | str = "cpu") -> Loader:
+        """Batches of ``part`` (``train``, ``val`` or ``test``); only ``train`` shuffles."""
+        if part not in ("train", "val", "test"):
+            raise ConfigError(f"part must be train, val or test, got {part!r}")
+        if part == "test" and self.test_idx is None:
+            raise ConfigError(f"dataset {self.raw.name!r} has no test set")
+        train = part == "train"
+        bs = batch_size or self.config.eval_batch_size
+        idx = {"train": self.train_idx, "val": self.val_idx, "test": self.test_idx}[part]
+        raw = self.raw
+        if raw.in_memory:
+            from_train = part != "test"
+            x = (raw.train_x if from_train else raw.test_x)[idx]  # type: ignore[index]
+            y = (raw.train_y if from_train else raw.test_y)[idx]  # type: ignore[index]
+            return TensorLoader(x, y, batch_size=bs, shuffle=train, mean=raw.mean, std=raw.std,
+                                seed=seed, augment=train and self.config.augment, device=device)
+        base = raw.train_set if part != "test" else raw.test_set
+        assert base is not None and idx is not None  # a lazy dataset always has its parts
+        return LazyLoader(Subset(base, idx.tolist()), batch_size=bs, shuffle=train,
+                          seed=seed, device=device)
+
+
+def prepare_data(config: DataConfig | None = None) -> DataSplits:
+    """Load ``config.dataset`` and split it (seeded, disjoint, optionally subset).
+
+    Example:
+        >>> splits = prepare_data(DataConfig(dataset="fashion-mnist", limit_train=1000))
+        >>> splits.sizes["train"]
+        1000
+
+    Raises:
+        UnknownNameError, DataNotFoundError, ConfigError: for bad input.
+    """
+    config = config or DataConfig()
+    raw = load_dataset(config.dataset, root=config.data_root, download=config.download,
+                       image_size=config.image_size)
+    train_idx, val_idx = split_indices(raw.num_train, val_fraction=config.val_fraction,
+                                       seed=config.split_seed)
+    test_idx = None
+    n_test = raw.num_test
+    if n_test:
+        test_idx = torch.arange(n_test)
+        if config.limit_eval is not None:
+            test_idx = torch.randperm(n_test, generator=_generator(config.split_seed, -1))
+            test_idx = test_idx[:config.limit_eval].sort().values
+    if config.limit_train is not None:
+        train_idx = train_idx[:config.limit_train]
+    if config.limit_eval is not None:
+        val_idx = val_idx[:config.limit_eval]
+    return DataSplits(raw=raw, config=config, train_idx=train_idx, val_idx=val_idx,
+                      test_idx=test_idx)

@@ -1,0 +1,84 @@
+"""The model registry and :func:`build_model`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from moprune.errors import ConfigError
+from moprune.registry import Registry
+
+__all__ = ["MODELS", "ModelFactory", "build_model", "model_recipe", "register_model"]
+
+#: A factory takes keyword-only ``in_channels``, ``num_classes``, ``image_size`` and its
+#: own options, and returns a freshly initialised module.
+ModelFactory = Callable[..., nn.Module]
+MODELS: Registry[ModelFactory] = Registry("model")
+_RECIPE_ATTR = "_moprune_recipe"
+
+
+def register_model(name: str) -> Callable[[ModelFactory], ModelFactory]:
+    """Register a model factory under ``name`` (a decorator).
+
+    Example:
+        >>> @register_model("tiny-mlp")
+        ... def tiny(*, in_channels, num_classes, image_size):
+        ...     return nn.Sequential(nn.Flatten(),
+        ...                          nn.Linear(in_channels * image_size**2, num_classes))
+    """
+    return MODELS.register(name)
+
+
+def build_model(
+    model: str | nn.Module,
+    *,
+    in_channels: int,
+    num_classes: int,
+    image_size: int,
+    seed: int | None = None,
+    **kwargs: Any,
+) -> nn.Module:
+    """Build a model by registered name, ``torchvision:<name>``, or pass a module through.
+
+    Args:
+        model: A registered name (see ``moprune models``), ``torchvision:<name>`` for any
+            torchvision classification model, or an ``nn.Module`` (returned unchanged).
+        in_channels, num_classes, image_size: What the dataset gives.
+        seed: Seeds the weight initialisation when given.
+        **kwargs: The factory's own options (e.g. ``hidden=(300, 100)`` for ``mlp``).
+
+    Raises:
+        UnknownNameError: for a name that is not registered.
+        ConfigError: for options the factory does not take.
+    """
+    if isinstance(model, nn.Module):
+        return model
+    if not isinstance(model, str):
+        raise ConfigError(f"model must be a name or an nn.Module, got {model!r}")
+    options = dict(kwargs)  # what the recipe records: the user's options only
+    if model.lower().startswith("torchvision:"):
+        from moprune.models.torchvision_models import torchvision_model
+
+        factory: ModelFactory = torchvision_model
+        kwargs = {"name": model.split(":", 1)[1], **kwargs}
+    else:
+        factory = MODELS.get(model)
+    if seed is not None:
+        torch.manual_seed(seed)
+    try:
+        module = factory(in_channels=in_channels, num_classes=num_classes, image_size=image_size,
+                         **kwargs)
+    except TypeError as e:
+        raise ConfigError(f"bad options for model {model!r}: {e}") from None
+    recipe = {"model": model.lower(), "in_channels": in_channels, "num_classes": num_classes,
+              "image_size": image_size, "args": options}
+    setattr(module, _RECIPE_ATTR, recipe)
+    return module
+
+
+def model_recipe(model: nn.Module) -> dict[str, Any] | None:
+    """How ``build_model`` made ``model`` (name and arguments), or None for a user's module."""
+    return getattr(model, _RECIPE_ATTR, None)

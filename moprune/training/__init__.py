@@ -1,0 +1,26 @@
+"""Training one network: the loop, callbacks and checkpoints."""
+
+from moprune.training.callbacks import Callback
+from moprune.training.checkpoint import load_checkpoint, save_checkpoint
+from moprune.training.loop import (
+    EpochRecord,
+    TrainResult,
+    evaluate,
+    make_optimizer,
+    make_scheduler,
+    resolve_device,
+    train,
+)
+
+__all__ = [
+    "Callback",
+    "EpochRecord",
+    "TrainResult",
+    "evaluate",
+    "load_checkpoint",
+    "make_optimizer",
+    "make_scheduler",
+    "resolve_device",
+    "save_checkpoint",
+    "train",
+]

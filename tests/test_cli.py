@@ -1,0 +1,110 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+import yaml
+
+from moprune.cli import main
+from moprune.models import load_model
+
+
+def run_cli(*args):
+    """Run the real console entry in a subprocess; return (code, stdout, stderr)."""
+    proc = subprocess.run([sys.executable, "-m", "moprune.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_datasets_lists_fashion_mnist_as_available(fmnist_available, capsys):
+    assert main(["datasets", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["fashion-mnist"]["available"] is True
+    assert {"mnist", "cifar10", "cifar100"} <= set(rows)
+
+
+def test_models_lists_the_registry(capsys):
+    assert main(["models", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["lenet5"]["parameters"] == 61706
+    assert rows["mlp"]["parameters"] == 266610
+    assert {"vgg", "resnet20", "resnet56", "torchvision:<name>"} <= set(rows)
+
+
+def test_train_writes_a_run_directory(tmp_path, synthetic_root, capsys):
+    config = tmp_path / "c.yaml"
+    config.write_text("model: mlp\nmodel_args: {hidden: [32]}\ntrain:\n  epochs: 5\n  lr: 0.5\n")
+    out = tmp_path / "run"
+    code = main(["train", "--config", str(config), "--epochs", "2",
+                 "--data-root", str(synthetic_root), "--out", str(out)])
+    assert code == 0
+    assert "val acc" in capsys.readouterr().out
+    resolved = yaml.safe_load((out / "config.yaml").read_text())
+    assert resolved["train"]["epochs"] == 2  # the flag beats the file
+    assert resolved["train"]["lr"] == 0.5  # the file beats the default
+    assert resolved["model_args"] == {"hidden": [32]}
+    results = json.loads((out / "results.json").read_text())
+    assert len(results["history"]) == 2 and 0 <= results["test_acc"] <= 1
+    assert (out / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    payload = torch.load(out / "model.pt", weights_only=True)
+    assert payload["recipe"]["args"] == {"hidden": [32]}
+    load_model(out / "model.pt")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "lenet6"], "unknown model 'lenet6'"),
+        (["--dataset", "svhn"], "unknown dataset 'svhn'"),
+        (["--epochs", "-3"], "epochs must be >= 0, got -3"),
+        (["--epochs", "three"], "--epochs takes a int, got 'three'"),
+        (["--data-root", "/no/such/folder"], "data root '/no/such/folder' does not exist"),
+        (["--config", "BAD"], "malformed config file"),
+        (["--config", "UNKNOWN"], "unknown key 'train.epoch'"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
+    (tmp_path / "bad.yaml").write_text("train: {epochs: [1}\n")
+    (tmp_path / "unknown.yaml").write_text("train: {epoch: 1}\n")
+    args = [{"BAD": tmp_path / "bad.yaml", "UNKNOWN": tmp_path / "unknown.yaml"}.get(a, a)
+            for a in args]
+    code, _, err = run_cli("train", "--out", tmp_path / "run", *args)
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_sigkilled_training_resumes_to_the_same_weights(tmp_path, synthetic_root):
+    """A real SIGKILL after the first epoch's checkpoint, then the same command again."""
+    from tests.conftest import write_idx
+
+    root = write_idx(tmp_path / "big", n_train=6000, n_test=100)
+    common = ["train", "--model", "lenet5", "--epochs", "4", "--data-root", root,
+              "--device", "cpu"]
+    code, _, err = run_cli(*common, "--out", tmp_path / "straight")
+    assert code == 0, err
+
+    out = tmp_path / "killed"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "moprune.cli", *map(str, common),
+                             "--out", str(out)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (out / "checkpoint.pt").exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "training finished before it could be killed"
+    assert not (out / "results.json").exists()
+
+    code, _, err = run_cli(*common, "--out", out)
+    assert code == 0, err
+    results = json.loads((out / "results.json").read_text())
+    assert results["resumed_from_epoch"] >= 1
+    straight = torch.load(tmp_path / "straight" / "model.pt", weights_only=True)["state_dict"]
+    resumed = torch.load(out / "model.pt", weights_only=True)["state_dict"]
+    assert all(torch.equal(straight[k], resumed[k]) for k in straight)

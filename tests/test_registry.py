@@ -1,0 +1,28 @@
+import pytest
+
+from moprune.errors import UnknownNameError
+from moprune.registry import Registry
+
+
+def test_lookup_is_case_insensitive_and_lists_names():
+    reg: Registry[int] = Registry("thing")
+    reg.register("Alpha")(1)
+    reg.register("beta")(2)
+    assert reg.get("ALPHA") == 1
+    assert reg.names() == ["alpha", "beta"]
+    assert "beta" in reg and "gamma" not in reg
+    assert len(reg) == 2
+
+
+def test_duplicate_name_raises():
+    reg: Registry[int] = Registry("thing")
+    reg.register("a")(1)
+    with pytest.raises(ValueError, match="thing 'a' is already registered"):
+        reg.register("A")(2)
+
+
+def test_unknown_name_lists_known_names():
+    reg: Registry[int] = Registry("thing")
+    reg.register("a")(1)
+    with pytest.raises(UnknownNameError, match=r"unknown thing 'zz'; known: a"):
+        reg.get("zz")
