@@ -52,7 +52,12 @@ _RUN_FLAGS: list[tuple[str, str, Callable[[str], Any] | None, str]] = [
 def _add_run_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="FILE", help="YAML file of settings; flags override it")
     p.add_argument("--out", metavar="RUN_DIR", required=True, help="run directory to write")
-    for flag, key, typ, help_ in _RUN_FLAGS:
+    _add_flags(p, _RUN_FLAGS)
+
+
+def _add_flags(p: argparse.ArgumentParser,
+               flags: list[tuple[str, str, Callable[[str], Any] | None, str]]) -> None:
+    for flag, key, typ, help_ in flags:
         if typ is None:
             p.add_argument(flag, dest=key, action="store_true", default=argparse.SUPPRESS,
                            help=help_)
@@ -78,7 +83,7 @@ def resolve_config(cls: type, args: argparse.Namespace) -> Any:
 
     values: dict[str, Any] = load_config_file(args.config) if args.config else {}
     for key, value in vars(args).items():
-        if "." in key or key in ("model",):
+        if "." in key or key == "model" or key in _FRONT_KEYS:
             *parents, leaf = key.split(".")
             node = values
             for part in parents:
@@ -169,6 +174,136 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _float_list(text: str) -> list[float]:
+    return [float(v) for v in text.split(",")]
+
+
+_float_list.__name__ = "comma-separated list of floats"
+
+_FRONT_FLAGS: list[tuple[str, str, Callable[[str], Any] | None, str]] = [
+    ("--method", "method", str, "dichotomic | grid | bisection | smgd"),
+    ("--budget", "budget", int, "training runs of the search (default 8)"),
+    ("--explore-epochs", "explore_epochs", int, "epochs of the search's runs"),
+    ("--complexity", "complexity", str, "l1 | group-l1"),
+    ("--scope", "scope", str, "all | dense | conv"),
+    ("--tau", "tau", float, "pruning threshold (default 1e-3)"),
+    ("--freeze-masks", "freeze_masks", None, "pruned weights stay zero"),
+    ("--lams", "lams", _float_list, "grid weights, e.g. 0,0.9,0.99,1"),
+    ("--smgd-variant", "smgd_variant", str, "sgd | adam"),
+    ("--knee", "knee", str, "chord | angle | slope: knee retrained for --epochs"),
+]
+
+
+_FRONT_KEYS = {key for _, key, _, _ in _FRONT_FLAGS}
+
+
+def _prepare_run_dir(out: Path, config: Any, *, may_differ: tuple[str, ...] = ()) -> None:
+    """Create ``out`` and write the resolved config; refuse to resume other settings."""
+    import yaml
+
+    from moprune.config import config_to_dict, dump_config
+
+    saved = out / "config.yaml"
+    if saved.exists():
+        old = yaml.safe_load(saved.read_text()) or {}
+        new = config_to_dict(config)
+        diff = [k for k in new if k not in may_differ and old.get(k) != new[k]]
+        if diff:
+            raise MopruneError(f"{out} holds a run with other settings ({', '.join(diff)}); "
+                               "use another --out, or the same settings to resume")
+    out.mkdir(parents=True, exist_ok=True)
+    dump_config(config, saved)
+
+
+def _cmd_front(args: argparse.Namespace) -> int:
+    from moprune.config import FrontConfig
+    from moprune.data import prepare_data
+    from moprune.front import train_front
+    from moprune.report import front_table, plot_front
+
+    config: FrontConfig = resolve_config(FrontConfig, args)
+    out = Path(args.out)
+    _prepare_run_dir(out, config, may_differ=("budget",))
+    data = prepare_data(config.data)
+    front = train_front(
+        model=config.model, data=data, method=config.method, budget=config.budget,
+        epochs=config.train.epochs, explore_epochs=config.explore_epochs,
+        complexity=config.complexity, scope=config.scope, tau=config.tau,
+        freeze_masks=config.freeze_masks, lams=config.lams, smgd_variant=config.smgd_variant,
+        train_config=config.train, model_args=config.model_args, knee=config.knee,
+        out_dir=out, seed=config.train.seed)
+    knee = front.final_version(front.knee(config.knee))
+    front.meta["hypervolume"] = front.hypervolume()
+    front.meta["knee"] = {"selector": config.knee, "point": knee.key}
+    front.save(out / "front.json")
+    plot_front(front, out / "front.png", knee=knee,
+               title=f"{config.model} on {config.data.dataset}: {config.method}")
+    nd = front.non_dominated()
+    print(front_table(nd))
+    print(f"{len(front)} runs, {len(nd)} non-dominated, hypervolume {front.meta['hypervolume']:.4f}"
+          f"; {config.knee} knee: {knee.key} (test acc {knee.test_acc:.4f}, "
+          f"kept {knee.kept:.2%}); wrote {out}")
+    return 0
+
+
+def _cmd_knee(args: argparse.Namespace) -> int:
+    import yaml
+
+    from moprune.config import FrontConfig, config_from_dict
+    from moprune.front import Front
+    from moprune.io import write_json
+    from moprune.models import load_model, save_model
+    from moprune.pruning import model_size
+
+    run = Path(args.run_dir)
+    if not (run / "front.json").exists():
+        raise MopruneError(f"no front in {str(run)!r}; run 'moprune front --out {run}' first")
+    front = Front.load(run / "front.json")
+    point = front.final_version(front.knee(args.selector))
+    if point.epochs < front.meta.get("epochs", point.epochs):
+        point = _retrain_knee(run, front, point, config_from_dict(
+            FrontConfig, yaml.safe_load((run / "config.yaml").read_text()) or {},
+            where=str(run / "config.yaml")))
+    if point.checkpoint is None:
+        raise MopruneError(f"the knee {point.key} has no model file in {run}")
+    model = load_model(run / point.checkpoint)
+    size = model_size(model)
+    summary = {"selector": args.selector, "point": point.to_dict(), "size": size}
+    out = Path(args.out) if args.out else run / f"knee-{args.selector}.pt"
+    save_model(model, out, meta={"selector": args.selector, "point": point.key,
+                                 "test_acc": point.test_acc, "val_acc": point.val_acc,
+                                 "kept": point.kept})
+    write_json(out.with_suffix(".json"), summary)
+    print(f"{args.selector} knee of {run}: {point.key}")
+    print(f"  test accuracy {point.test_acc:.4f}, validation accuracy {point.val_acc:.4f}")
+    print(f"  sparsity {point.sparsity:.2%} of {point.scope_size} weights in scope "
+          f"(kept {point.scope_size - point.zeros})")
+    print(f"  parameters {size['parameters']}, nonzero {size['nonzero_parameters']}; "
+          f"{size['dense_bytes'] / 1024:.1f} KiB dense, {size['sparse_bytes'] / 1024:.1f} KiB "
+          f"as sparse (value, index) pairs")
+    print(f"  wrote {out}")
+    return 0
+
+
+def _retrain_knee(run: Path, front: Any, point: Any, config: Any) -> Any:
+    """Train the knee's weight for the full epochs (the search used fewer)."""
+    from moprune.data import prepare_data
+    from moprune.front.train import _factory, train_point
+    from moprune.solvers import WeightedSumSolver
+
+    if point.lam is None:
+        return point
+    print(f"retraining {point.key} for {config.train.epochs} epochs", file=sys.stderr)
+    data = prepare_data(config.data)
+    solver = WeightedSumSolver(point.lam, complexity=config.complexity, scope=config.scope,
+                               tau=config.tau, freeze_masks=config.freeze_masks)
+    final = train_point(_factory(config.model, data, config.model_args), data, config.train,
+                        solver, out_dir=run, retrained=True)
+    front.add(final)
+    front.save(run / "front.json")
+    return final
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``moprune`` argument parser (exposed for documentation and tests)."""
     from moprune import __version__
@@ -192,6 +327,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train one network (resumes from RUN_DIR)")
     _add_run_flags(p)
     p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("front", help="train a Pareto front of sparse networks (resumes)")
+    _add_run_flags(p)
+    _add_flags(p, _FRONT_FLAGS)
+    p.set_defaults(func=_cmd_front)
+
+    p = sub.add_parser("knee", help="write the knee model of a front")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a directory written by moprune front")
+    p.add_argument("--selector", default="chord", choices=["chord", "angle", "slope"])
+    p.add_argument("--out", metavar="FILE", help="model file (default RUN_DIR/knee-SELECTOR.pt)")
+    p.set_defaults(func=_cmd_knee)
     return parser
 
 

@@ -19,6 +19,7 @@ from moprune.io import write_text
 
 __all__ = [
     "DataConfig",
+    "FrontConfig",
     "RunConfig",
     "TrainConfig",
     "config_from_dict",
@@ -98,6 +99,43 @@ class RunConfig:
     model_args: dict[str, Any] = field(default_factory=dict)  # extra constructor arguments
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+
+@dataclass(frozen=True)
+class FrontConfig:
+    """Settings of ``moprune front``: a Pareto front of one model on one dataset."""
+
+    model: str = "lenet5"
+    model_args: dict[str, Any] = field(default_factory=dict)
+    method: str = "dichotomic"  # dichotomic | grid | bisection | smgd
+    budget: int = 8  # training runs of the search (smgd: runs with seeds seed, seed+1, ...)
+    explore_epochs: int | None = None  # epochs of search runs; None: train.epochs
+    complexity: str = "l1"  # l1 | group-l1
+    scope: str = "all"  # all | dense | conv
+    tau: float | None = 1e-3  # intra-training pruning threshold; None: no pruning
+    freeze_masks: bool = False  # pruned weights stay 0
+    lams: list[float] | None = None  # weights of the grid method
+    smgd_variant: str = "sgd"  # sgd | adam
+    knee: str = "chord"  # chord | angle | slope: the knee retrained for train.epochs
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        from moprune.front import KNEE_SELECTORS, METHODS
+        from moprune.objectives import KINDS, SCOPES
+
+        for name, allowed in (("method", METHODS), ("complexity", KINDS), ("scope", SCOPES),
+                              ("smgd_variant", ("sgd", "adam")),
+                              ("knee", tuple(KNEE_SELECTORS.names()))):
+            value = getattr(self, name)
+            _check(value in allowed, f"{name} must be one of {tuple(allowed)}", value)
+        _check(self.budget >= 1, "budget must be >= 1", self.budget)
+        _check(self.explore_epochs is None or self.explore_epochs >= 1,
+               "explore_epochs must be >= 1", self.explore_epochs)
+        _check(self.tau is None or self.tau >= 0, "tau must be >= 0", self.tau)
+        _check(self.lams is None or (len(self.lams) > 0 and all(
+            isinstance(v, (int, float)) and 0 <= v <= 1 for v in self.lams)),
+            "lams must be weights in [0, 1]", self.lams)
 
 
 def _check(ok: bool, message: str, value: object) -> None:

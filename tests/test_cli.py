@@ -108,3 +108,57 @@ def test_sigkilled_training_resumes_to_the_same_weights(tmp_path, synthetic_root
     straight = torch.load(tmp_path / "straight" / "model.pt", weights_only=True)["state_dict"]
     resumed = torch.load(out / "model.pt", weights_only=True)["state_dict"]
     assert all(torch.equal(straight[k], resumed[k]) for k in straight)
+
+
+def test_front_and_knee_commands(tmp_path, synthetic_root, capsys):
+    out = tmp_path / "front"
+    args = ["front", "--model", "lenet5", "--data-root", str(synthetic_root), "--method",
+            "dichotomic", "--budget", "4", "--epochs", "2", "--explore-epochs", "1",
+            "--batch-size", "32", "--out", str(out)]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "non-dominated" in printed and "chord knee" in printed
+    front = json.loads((out / "front.json").read_text())
+    assert len([p for p in front["points"] if not p["retrained"]]) == 4
+    assert front["meta"]["knee"]["selector"] == "chord"
+    assert (out / "front.png").read_bytes()[:4] == b"\x89PNG"
+    assert yaml.safe_load((out / "config.yaml").read_text())["budget"] == 4
+
+    assert main(["knee", str(out), "--selector", "angle"]) == 0
+    printed = capsys.readouterr().out
+    assert "test accuracy" in printed and "sparsity" in printed and "parameters" in printed
+    payload = torch.load(out / "knee-angle.pt", weights_only=True)
+    assert payload["meta"]["selector"] == "angle"
+    model = load_model(out / "knee-angle.pt")
+    assert model(torch.zeros(1, 1, 28, 28)).shape == (1, 10)
+    summary = json.loads((out / "knee-angle.json").read_text())
+    assert summary["point"]["epochs"] == 2  # retrained for the full epochs if needed
+
+    # a larger budget continues the same run; other settings are refused
+    assert main([*args[:-6], "--budget", "5", *args[-6:]]) == 0
+    assert len([p for p in json.loads((out / "front.json").read_text())["points"]
+                if not p["retrained"]]) == 5
+    code, _, err = run_cli(*[a for a in args if a != "--batch-size" and a != "32"])
+    assert code == 2 and "holds a run with other settings (train)" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["front", "--method", "pareto"], "method must be one of"),
+        (["front", "--lams", "0,2"], "lams must be weights in [0, 1]"),
+        (["front", "--lams", "0,x"], "--lams takes a comma-separated list of floats"),
+        (["front", "--knee", "elbow"], "knee must be one of"),
+        (["front", "--complexity", "l3"], "complexity must be one of"),
+        (["front", "--budget", "0"], "budget must be >= 1"),
+    ],
+)
+def test_front_bad_input(tmp_path, args, message):
+    code, _, err = run_cli(*args, "--out", tmp_path / "run")
+    assert code == 2 and message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_knee_without_a_front(tmp_path):
+    code, _, err = run_cli("knee", tmp_path)
+    assert code == 2 and "no front in" in err

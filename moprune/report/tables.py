@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["format_table"]
+__all__ = ["format_table", "front_table"]
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]], *,
@@ -27,3 +27,13 @@ def _fmt(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return "" if value is None else str(value)
+
+
+def front_table(points: Sequence[object], *, markdown: bool = False) -> str:
+    """The points of a front: weight, objectives, accuracy, sparsity."""
+    headers = ["method", "lam", "epochs", "f1 (val CE)", "f2", "val acc", "test acc",
+               "kept", "zeros/scope"]
+    rows = [[p.method, p.lam, p.epochs, p.f1, p.f2, p.val_acc,  # type: ignore[attr-defined]
+             p.test_acc, f"{p.kept:.2%}", f"{p.zeros}/{p.scope_size}"]  # type: ignore[attr-defined]
+            for p in points]
+    return format_table(headers, rows, markdown=markdown)

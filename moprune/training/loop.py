@@ -16,6 +16,7 @@ from torch import nn
 from moprune.config import TrainConfig, config_to_dict
 from moprune.data import DataSplits
 from moprune.errors import DivergedError
+from moprune.solvers import CrossEntropySolver, Solver
 from moprune.training.callbacks import Callback
 from moprune.training.checkpoint import load_checkpoint, save_checkpoint
 
@@ -41,6 +42,7 @@ class EpochRecord:
     val_acc: float
     lr: float
     seconds: float
+    extras: dict[str, float] = field(default_factory=dict)  # the solver's: f2, sparsity, ...
 
 
 @dataclass
@@ -120,6 +122,7 @@ def train(
     *,
     checkpoint: str | os.PathLike[str] | None = None,
     evaluate_test: bool = False,
+    solver: Solver | None = None,
     callbacks: Sequence[Callback] = (),
     progress: bool | None = None,
 ) -> TrainResult:
@@ -133,6 +136,8 @@ def train(
             from it (the settings must match) and gives the same final weights as an
             uninterrupted run.
         evaluate_test: Also report loss and accuracy on the test split at the end.
+        solver: The update rule (:mod:`moprune.solvers`); None trains on cross-entropy
+            alone with the config's optimizer.
         callbacks: Called after every step and epoch (see :class:`Callback`); raising
             from one stops training.
         progress: Show a progress bar; ``None`` shows it only on a terminal.
@@ -158,16 +163,19 @@ def train(
     train_loader = data.loader("train", batch_size=config.batch_size, seed=config.seed,
                                device=device)
     val_loader = data.loader("val", device=device)
-    optimizer = make_optimizer(model.parameters(), config)
+    solver = solver or CrossEntropySolver()
+    optimizer = solver.bind(model, config)
     scheduler = make_scheduler(optimizer, config, len(train_loader))
     result = TrainResult()
     settings = config_to_dict(config)
     settings.pop("device")  # a run may resume on another device
+    settings["solver"] = solver.describe()
     if checkpoint is not None and Path(checkpoint).exists():
         state = load_checkpoint(checkpoint, model=model, optimizer=optimizer,
                                 scheduler=scheduler, settings=settings)
         result.history = [EpochRecord(**r) for r in state["history"]]
         result.resumed_from_epoch = len(result.history)
+        solver.on_resume()
     for cb in callbacks:
         cb.on_train_start(model=model, optimizer=optimizer)
     start = time.perf_counter()
@@ -179,11 +187,7 @@ def train(
         bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False,
                    disable=None if progress is None else not progress)
         for x, y in bar:
-            out = model(x)
-            loss = nn.functional.cross_entropy(out, y, label_smoothing=config.label_smoothing)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            loss, out = solver.step(x, y, label_smoothing=config.label_smoothing)
             scheduler.step()
             loss_value = loss.item()
             if not math.isfinite(loss_value):
@@ -198,7 +202,7 @@ def train(
         record = EpochRecord(epoch=epoch + 1, train_loss=loss_sum / max(seen, 1),
                              train_acc=correct / max(seen, 1), val_loss=val_loss,
                              val_acc=val_acc, lr=optimizer.param_groups[0]["lr"],
-                             seconds=time.perf_counter() - t0)
+                             seconds=time.perf_counter() - t0, extras=solver.epoch_stats())
         result.history.append(record)
         if checkpoint is not None:
             save_checkpoint(checkpoint, model=model, optimizer=optimizer, scheduler=scheduler,

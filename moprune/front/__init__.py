@@ -1,0 +1,33 @@
+"""Fronts: points, weight searches, knee selectors, and ``train_front``."""
+
+from moprune.front.knee import KNEE_SELECTORS, AngleKnee, ChordKnee, KneeSelector, SlopeKnee
+from moprune.front.points import Front, Point
+from moprune.front.search import (
+    WEIGHT_SEARCHES,
+    BisectionSearch,
+    DichotomicSearch,
+    GridSearch,
+    WeightSearch,
+    default_grid,
+)
+from moprune.front.train import METHODS, measure_point, train_front, train_point
+
+__all__ = [
+    "KNEE_SELECTORS",
+    "METHODS",
+    "WEIGHT_SEARCHES",
+    "AngleKnee",
+    "BisectionSearch",
+    "ChordKnee",
+    "DichotomicSearch",
+    "Front",
+    "GridSearch",
+    "KneeSelector",
+    "Point",
+    "SlopeKnee",
+    "WeightSearch",
+    "default_grid",
+    "measure_point",
+    "train_front",
+    "train_point",
+]

@@ -1,0 +1,196 @@
+"""Points of a front and the :class:`Front` that holds them."""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from moprune.errors import MopruneError
+from moprune.io import read_json, write_json
+
+__all__ = ["Front", "Point"]
+
+
+@dataclass
+class Point:
+    """One trained network, seen as a point (f1, f2) of the biobjective problem."""
+
+    method: str  # weighted-sum | smgd | magnitude | ...
+    f1: float  # cross-entropy on the validation split
+    f2: float  # complexity (normalised, see moprune.objectives)
+    val_acc: float
+    zeros: int  # weights in scope that are exactly 0
+    scope_size: int  # weights in scope
+    lam: float | None = None  # the weight of f2 (weighted sum)
+    test_acc: float | None = None
+    test_loss: float | None = None
+    epochs: int = 0
+    seed: int = 0
+    seconds: float = 0.0
+    retrained: bool = False  # a knee's weight retrained for the full epochs
+    checkpoint: str | None = None  # model file, relative to the front's directory
+    tag: str | None = None  # names the point when neither lam nor seed does (e.g. "s0.90")
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sparsity(self) -> float:
+        """Fraction of the weights in scope that are 0."""
+        return self.zeros / self.scope_size if self.scope_size else 0.0
+
+    @property
+    def kept(self) -> float:
+        """Fraction of the weights in scope that are not 0."""
+        return 1.0 - self.sparsity
+
+    @property
+    def key(self) -> str:
+        """A name unique within a front: method, weight or seed, epochs."""
+        what = self.tag or (f"lam{self.lam:.6g}" if self.lam is not None else f"seed{self.seed}")
+        return f"{self.method}-{what}-e{self.epochs}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "sparsity": self.sparsity, "kept": self.kept}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Point:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names})
+
+
+class Front:
+    """A set of points with non-dominated filtering, hypervolume, knees, JSON and plots.
+
+    Both objectives are minimised. Non-dominated sorting and hypervolume are pymoo's;
+    hypervolume is computed on objectives normalised to [0, 1] by given or own bounds.
+
+    Args:
+        points: The points.
+        meta: Facts about how they were made (model, dataset, complexity, ...).
+    """
+
+    def __init__(self, points: list[Point] | None = None, *, meta: dict[str, Any] | None = None
+                 ) -> None:
+        self.points: list[Point] = list(points or [])
+        self.meta: dict[str, Any] = dict(meta or {})
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    def __iter__(self):
+        return iter(self.points)
+
+    def add(self, point: Point) -> None:
+        """Add ``point``, replacing one with the same key."""
+        self.points = [p for p in self.points if p.key != point.key] + [point]
+
+    def get(self, key: str) -> Point | None:
+        return next((p for p in self.points if p.key == key), None)
+
+    def objectives(self, points: list[Point] | None = None) -> np.ndarray:
+        """``(n, 2)`` array of (f1, f2) of ``points`` (default: the search points)."""
+        pts = self.search_points if points is None else points
+        return np.array([[p.f1, p.f2] for p in pts], dtype=float).reshape(-1, 2)
+
+    @property
+    def search_points(self) -> list[Point]:
+        """The points of the search (all but the knee retrains, which used more epochs)."""
+        return [p for p in self.points if not p.retrained]
+
+    def non_dominated(self) -> list[Point]:
+        """The search points no other dominates, sorted by f1 (most accurate first)."""
+        points = self.search_points
+        if not points:
+            return []
+        from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+        F = self.objectives(points)
+        idx = NonDominatedSorting().do(F, only_non_dominated_front=True)
+        # pymoo keeps exact duplicates; keep one of each
+        unique: dict[tuple[float, float], Point] = {}
+        for i in idx:
+            unique.setdefault((F[i, 0], F[i, 1]), points[i])
+        return sorted(unique.values(), key=lambda p: (p.f1, p.f2))
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Ideal and nadir of the non-dominated points: the normalisation used here."""
+        F = self.objectives(self.non_dominated())
+        if len(F) == 0:
+            raise MopruneError("the front has no points")
+        return F.min(axis=0), F.max(axis=0)
+
+    @staticmethod
+    def normalize(F: np.ndarray, bounds: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """Map objectives to [0, 1] by ``(F - ideal) / (nadir - ideal)`` (width 0 -> 1)."""
+        ideal, nadir = (np.asarray(b, dtype=float) for b in bounds)
+        width = np.where(nadir - ideal > 0, nadir - ideal, 1.0)
+        return (F - ideal) / width
+
+    def hypervolume(self, *, bounds: tuple[np.ndarray, np.ndarray] | None = None,
+                    ref: float = 1.1) -> float:
+        """Hypervolume of the non-dominated points, normalised by ``bounds`` (default: own),
+        with reference point ``(ref, ref)``. Compare fronts only on the same bounds."""
+        from pymoo.indicators.hv import HV
+
+        pts = self.non_dominated()
+        if not pts:
+            return 0.0
+        F = self.normalize(self.objectives(pts), bounds or self.bounds())
+        return float(HV(ref_point=np.array([ref, ref]))(F))
+
+    def knee(self, selector: str = "chord") -> Point:
+        """The knee of the non-dominated points by a registered selector (see
+        :mod:`moprune.front.knee`)."""
+        from moprune.front.knee import KNEE_SELECTORS
+
+        pts = self.non_dominated()
+        if not pts:
+            raise MopruneError("the front has no points")
+        F = self.normalize(self.objectives(pts), self.bounds())
+        return pts[KNEE_SELECTORS.get(selector)().select(F)]
+
+    def final_version(self, point: Point) -> Point:
+        """The full-epoch retrain of ``point``'s weight if the front has one, else ``point``."""
+        for p in self.points:
+            if p.retrained and p.method == point.method and p.lam == point.lam \
+                    and p.seed == point.seed:
+                return p
+        return point
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"meta": self.meta, "points": [p.to_dict() for p in self.points],
+                "non_dominated": [p.key for p in self.non_dominated()]}
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the front as JSON, atomically."""
+        return write_json(path, _finite(self.to_dict()))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Front:
+        """Read a front written by :meth:`save`.
+
+        Raises:
+            MopruneError: if the file is missing or is not a front.
+        """
+        try:
+            data = read_json(path)
+            return cls([Point.from_dict(p) for p in data["points"]], meta=data.get("meta", {}))
+        except FileNotFoundError:
+            raise MopruneError(f"no front at {str(path)!r}") from None
+        except (ValueError, KeyError, TypeError) as e:
+            raise MopruneError(f"{str(path)!r} is not a moprune front ({e})") from None
+
+
+def _finite(obj: Any) -> Any:
+    """NaN and inf to None, so the JSON is standard."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
+    return obj

@@ -1,0 +1,224 @@
+"""``train_front``: the Pareto front of a network, one training run per point."""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from moprune.config import DataConfig, TrainConfig, config_to_dict
+from moprune.data import DataSplits, prepare_data
+from moprune.errors import ConfigError
+from moprune.front.points import Front, Point
+from moprune.front.search import WEIGHT_SEARCHES, GridSearch, WeightSearch
+from moprune.io import read_json, write_json
+from moprune.models import build_model, model_recipe, save_model
+from moprune.solvers import SMGDSolver, Solver, WeightedSumSolver
+from moprune.training import evaluate, train
+
+__all__ = ["METHODS", "measure_point", "train_front", "train_point"]
+
+METHODS = ("dichotomic", "grid", "bisection", "smgd")
+ModelSpec = str | nn.Module | Callable[[], nn.Module]
+
+
+def train_front(
+    *,
+    model: ModelSpec,
+    data: DataSplits | DataConfig | None = None,
+    method: str = "dichotomic",
+    budget: int = 8,
+    epochs: int = 10,
+    explore_epochs: int | None = None,
+    complexity: str = "l1",
+    scope: str = "all",
+    tau: float | None = 1e-3,
+    freeze_masks: bool = False,
+    lams: list[float] | None = None,
+    smgd_variant: str = "sgd",
+    train_config: TrainConfig | None = None,
+    model_args: dict[str, Any] | None = None,
+    knee: str | None = "chord",
+    out_dir: str | os.PathLike[str] | None = None,
+    seed: int = 0,
+    progress: bool | None = None,
+) -> Front:
+    """Train the Pareto front of ``model`` for (cross-entropy, complexity).
+
+    Every point is a fresh network from the same initialisation (``seed``), trained with
+    intra-training pruning. With ``out_dir`` every point's model and results are written
+    there as soon as it is done, and calling again resumes: finished points are read back,
+    a run that was killed resumes from its checkpoint.
+
+    Args:
+        model: A registered name, an ``nn.Module`` (deep-copied for every run), or a
+            factory returning a fresh module.
+        data: Splits, or a DataConfig to prepare them (default: Fashion-MNIST).
+        method: ``dichotomic`` (adaptive weights), ``grid`` (``lams`` or a default grid),
+            ``bisection``, or ``smgd`` (``budget`` SMGD runs with seeds ``seed``,
+            ``seed + 1``, ...; no weight given).
+        budget: Number of training runs of the search (the knee retrain not counted).
+        epochs: Epochs of a full training run.
+        explore_epochs: Epochs of the search's runs (default ``epochs``); when fewer, the
+            knee's weight is retrained for ``epochs`` (a point marked ``retrained``, kept
+            out of the non-dominated set, which compares runs of equal length).
+        complexity, scope, tau, freeze_masks: The f2 objective and the pruning (see
+            :class:`moprune.solvers.Solver`).
+        lams: The weights of ``grid``.
+        smgd_variant: ``sgd`` or ``adam`` for ``method="smgd"``.
+        train_config: Optimizer and schedule (its ``epochs`` and ``seed`` are replaced).
+        model_args: Options of a registered model.
+        knee: Selector of the knee to retrain (``chord``, ``angle``, ``slope``), or None.
+        out_dir: Run directory for point models and resumption.
+        seed: Initialisation and batch-order seed.
+        progress: Progress bars (None: only on a terminal).
+
+    Returns:
+        The :class:`Front` of all trained points (``front.non_dominated()`` filters).
+
+    Example:
+        >>> front = train_front(model="lenet5", method="dichotomic", budget=8, epochs=6,
+        ...                     explore_epochs=2)  # doctest: +SKIP
+        >>> front.final_version(front.knee("chord")).kept  # doctest: +SKIP
+    """
+    if method not in METHODS:
+        raise ConfigError(f"method must be one of {METHODS}, got {method!r}")
+    if epochs < 1:
+        raise ConfigError(f"epochs must be >= 1, got {epochs}")
+    explore = epochs if explore_epochs is None else explore_epochs
+    if not 1 <= explore <= epochs:
+        raise ConfigError(f"explore_epochs must be in [1, epochs={epochs}], got {explore}")
+    if budget < (1 if method == "smgd" else 2):
+        raise ConfigError(f"budget must be >= {1 if method == 'smgd' else 2}, got {budget}")
+    splits = data if isinstance(data, DataSplits) else prepare_data(data)
+    base = train_config or TrainConfig()
+    solver_kw: dict[str, Any] = dict(complexity=complexity, scope=scope, tau=tau,
+                                     freeze_masks=freeze_masks)
+    out = Path(out_dir) if out_dir is not None else None
+    factory = _factory(model, splits, model_args or {})
+    meta = {
+        "model": model if isinstance(model, str) else type(factory()).__name__,
+        "model_args": model_args or {}, "dataset": splits.raw.name, "splits": splits.sizes,
+        "method": method, "budget": budget, "epochs": epochs, "explore_epochs": explore,
+        "complexity": complexity, "scope": scope, "tau": tau, "freeze_masks": freeze_masks,
+        "smgd_variant": smgd_variant if method == "smgd" else None,
+        "train": config_to_dict(base), "seed": seed,
+    }
+    front = Front(meta=meta)
+
+    def run(solver: Solver, run_seed: int, run_epochs: int, *, retrained: bool = False
+            ) -> Point:
+        config = replace(base, epochs=run_epochs, seed=run_seed)
+        point = train_point(factory, splits, config, solver, out_dir=out, retrained=retrained,
+                            progress=progress)
+        front.add(point)
+        if out is not None:
+            front.save(out / "front.json")
+        return point
+
+    if method == "smgd":
+        for i in range(budget):
+            run(SMGDSolver(variant=smgd_variant, **solver_kw), seed + i, epochs)
+        return front
+
+    search: WeightSearch = GridSearch(lams) if method == "grid" else \
+        WEIGHT_SEARCHES.get(method)()
+    search.run(lambda lam: run(WeightedSumSolver(lam, **solver_kw), seed, explore),
+               budget=budget)
+    if knee is not None and explore < epochs:
+        chosen = front.knee(knee)
+        if chosen.lam is not None:
+            run(WeightedSumSolver(chosen.lam, **solver_kw), seed, epochs, retrained=True)
+    return front
+
+
+def _factory(model: ModelSpec, splits: DataSplits, model_args: dict[str, Any]
+             ) -> Callable[[], nn.Module]:
+    """A function returning a fresh copy of the initial network for every run."""
+    if isinstance(model, str):
+        def build() -> nn.Module:
+            return build_model(model, in_channels=splits.in_channels,
+                               num_classes=splits.num_classes, image_size=splits.image_size,
+                               **model_args)
+        return build
+    if isinstance(model, nn.Module):
+        initial = copy.deepcopy(model)
+        return lambda: copy.deepcopy(initial)
+    if callable(model):
+        return model
+    raise ConfigError(f"model must be a name, an nn.Module or a factory, got {model!r}")
+
+
+def train_point(factory: Callable[[], nn.Module], splits: DataSplits, config: TrainConfig,
+                solver: Solver, *, out_dir: Path | None = None, retrained: bool = False,
+                progress: bool | None = None) -> Point:
+    """Train one network with ``solver`` and measure it as a :class:`Point`.
+
+    With ``out_dir``, the point lives in ``out_dir/points/<key>/``: a finished point is
+    read back instead of retrained, an unfinished one resumes from its checkpoint.
+    """
+    settings = solver.describe()
+    probe = Point(method=_method(settings), f1=0, f2=0, val_acc=0, zeros=0, scope_size=0,
+                  lam=settings.get("lam"), epochs=config.epochs, seed=config.seed)
+    folder = out_dir / "points" / probe.key if out_dir is not None else None
+    if folder is not None and (folder / "point.json").exists():
+        return Point.from_dict(read_json(folder / "point.json"))
+    torch.manual_seed(config.seed)
+    model = factory()
+    start = time.perf_counter()
+    result = train(model, splits, config, solver=solver, evaluate_test=True,
+                   checkpoint=None if folder is None else folder / "checkpoint.pt",
+                   progress=progress)
+    assert solver.f2 is not None
+    point = measure_point(model, splits, method=probe.method, complexity=solver.complexity_kind,
+                          scope=solver.scope, test=False, lam=probe.lam,
+                          epochs=config.epochs, seed=config.seed)
+    point = replace(point, test_acc=result.test_acc, test_loss=result.test_loss,
+                    seconds=sum(r.seconds for r in result.history) or
+                    time.perf_counter() - start,
+                    retrained=retrained, extras={"solver": settings,
+                                         "dead_groups": solver.f2.dead_groups(),
+                                         "groups": solver.f2.num_groups,
+                                         **({"alpha": result.history[-1].extras["alpha"]}
+                                            if result.history and "alpha" in
+                                            result.history[-1].extras else {})})
+    if folder is not None:
+        model_file = folder / "model.pt"
+        if model_recipe(model) is not None:
+            save_model(model.cpu(), model_file, meta={"point": point.key})
+        else:  # a user's module: weights only, rebuild the module yourself
+            torch.save({k: v.cpu() for k, v in model.state_dict().items()}, model_file)
+        point.checkpoint = str(model_file.relative_to(out_dir))  # type: ignore[arg-type]
+        write_json(folder / "point.json", point.to_dict())
+        (folder / "checkpoint.pt").unlink(missing_ok=True)
+    return point
+
+
+def measure_point(model: nn.Module, splits: DataSplits, *, method: str,
+                  complexity: str = "l1", scope: str = "all", test: bool = True,
+                  **fields: Any) -> Point:
+    """Measure a trained network as a :class:`Point`: f1 and accuracy on validation, f2 and
+    zeros over ``scope``, test loss and accuracy when ``test``. ``fields`` fill the rest
+    (lam, epochs, seed, ...)."""
+    from moprune.objectives import Complexity
+
+    device = next(model.parameters()).device
+    f1, val_acc = evaluate(model, splits.loader("val", device=device))
+    test_loss, test_acc = evaluate(model, splits.loader("test", device=device)) if test \
+        else (None, None)
+    f2 = Complexity(model, kind=complexity, scope=scope)
+    return Point(method=method, f1=f1, f2=f2.value(), val_acc=val_acc, zeros=f2.zeros(),
+                 scope_size=f2.n, test_acc=test_acc, test_loss=test_loss, **fields)
+
+
+def _method(settings: dict[str, Any]) -> str:
+    if settings["solver"] == "smgd":
+        return "smgd" if settings.get("variant") == "sgd" else f"smgd-{settings['variant']}"
+    return str(settings["solver"])

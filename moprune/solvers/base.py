@@ -1,0 +1,109 @@
+"""The solver interface: how one training step turns a batch into a weight update."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import torch
+from torch import nn
+
+from moprune.config import TrainConfig
+from moprune.objectives import Complexity, cross_entropy
+from moprune.pruning import MagnitudePruner
+
+__all__ = ["Solver"]
+
+
+class Solver(ABC):
+    """Base class of the solvers of the biobjective problem (f1, f2).
+
+    A solver owns the update rule; intra-training pruning runs after every step.
+
+    Args:
+        complexity: f2's kind, ``l1`` or ``group-l1``.
+        scope: Which weights f2 and pruning see: ``all``, ``dense`` or ``conv``.
+        tau: Pruning threshold (weights with ``|w| <= tau`` become 0 after every step and
+            once before training); ``None`` turns pruning off.
+        freeze_masks: Keep pruned weights at zero (gradients and optimizer state masked).
+    """
+
+    name: str = ""
+
+    def __init__(self, *, complexity: str = "l1", scope: str = "all", tau: float | None = 1e-3,
+                 freeze_masks: bool = False) -> None:
+        self.complexity_kind = complexity
+        self.scope = scope
+        self.tau = tau
+        self.freeze_masks = freeze_masks
+        self.model: nn.Module | None = None
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.f2: Complexity | None = None
+        self.pruner: MagnitudePruner | None = None
+
+    def describe(self) -> dict[str, Any]:
+        """The solver's settings (kept in checkpoints and results)."""
+        return {"solver": self.name, "complexity": self.complexity_kind, "scope": self.scope,
+                "tau": self.tau, "freeze_masks": self.freeze_masks, **self._settings()}
+
+    def _settings(self) -> dict[str, Any]:
+        return {}
+
+    def bind(self, model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+        """Attach to ``model``, build the optimizer, and prune once before training."""
+        from moprune.training.loop import make_optimizer
+
+        self.model = model
+        self.f2 = Complexity(model, kind=self.complexity_kind, scope=self.scope)
+        self.optimizer = self._make_optimizer(model, config) or make_optimizer(
+            model.parameters(), config)
+        self.pruner = self._make_pruner()
+        if self.pruner is not None:
+            self.pruner.prune(self.optimizer)
+        self._stats: dict[str, float] = {}
+        self._steps = 0
+        return self.optimizer
+
+    def on_resume(self) -> None:
+        """After weights were loaded from a checkpoint: rebuild frozen masks from them."""
+        if self.pruner is not None:
+            self.pruner.masks = None
+
+    def _make_optimizer(self, model: nn.Module, config: TrainConfig
+                        ) -> torch.optim.Optimizer | None:
+        """A solver-specific optimizer, or None for the one the config names."""
+        return None
+
+    def _make_pruner(self) -> MagnitudePruner | None:
+        assert self.f2 is not None
+        if self.tau is None:
+            return None
+        return MagnitudePruner(self.f2.params, tau=self.tau, freeze=self.freeze_masks)
+
+    def step(self, x: torch.Tensor, y: torch.Tensor, *, label_smoothing: float = 0.0
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One update on a batch; returns (f1 of the batch, logits), both detached."""
+        assert self.model is not None and self.optimizer is not None, "call bind() first"
+        out = self.model(x)
+        loss = cross_entropy(out, y, label_smoothing=label_smoothing)
+        self.optimizer.zero_grad(set_to_none=True)
+        self._descend(loss)
+        if self.pruner is not None:
+            self.pruner.prune(self.optimizer)
+        self._steps += 1
+        return loss.detach(), out.detach()
+
+    @abstractmethod
+    def _descend(self, loss: torch.Tensor) -> None:
+        """Compute the search direction from the batch loss and take the optimizer step."""
+
+    def _record(self, key: str, value: float | torch.Tensor) -> None:
+        self._stats[key] = self._stats.get(key, 0.0) + value  # type: ignore[assignment]
+
+    def epoch_stats(self) -> dict[str, float]:
+        """Per-epoch figures (f2, sparsity, step statistics), then reset the step counters."""
+        assert self.f2 is not None
+        stats = {k: float(v) / max(self._steps, 1) for k, v in self._stats.items()}
+        stats.update(f2=self.f2.value(), sparsity=self.f2.sparsity())
+        self._stats, self._steps = {}, 0
+        return stats

@@ -1,0 +1,60 @@
+import numpy as np
+import pytest
+
+from moprune.errors import ConfigError
+from moprune.front import KNEE_SELECTORS, Front, Point
+
+# An L-shaped front: steep drop in f2 until f1 = 0.1, then flat. The corner is index 2.
+L_SHAPE = np.array([[0.0, 1.0], [0.05, 0.5], [0.1, 0.05], [0.5, 0.02], [1.0, 0.0]])
+
+
+@pytest.mark.parametrize("name", KNEE_SELECTORS.names())
+def test_every_selector_finds_the_corner_of_an_l_shaped_front(name):
+    assert KNEE_SELECTORS.get(name)().select(L_SHAPE) == 2
+
+
+@pytest.mark.parametrize("name", KNEE_SELECTORS.names())
+def test_fewer_than_three_points_gives_the_most_accurate(name):
+    selector = KNEE_SELECTORS.get(name)()
+    assert selector.select(np.array([[0.3, 0.2]])) == 0
+    assert selector.select(np.array([[0.0, 1.0], [1.0, 0.0]])) == 0
+
+
+@pytest.mark.parametrize("name", KNEE_SELECTORS.names())
+def test_bad_input(name):
+    with pytest.raises(ConfigError, match="needs an \\(n, 2\\) array"):
+        KNEE_SELECTORS.get(name)().select(np.zeros((3, 3)))
+    with pytest.raises(ConfigError, match="finite"):
+        KNEE_SELECTORS.get(name)().select(np.array([[0, 1], [np.nan, 0.5], [1, 0]]))
+
+
+def test_chord_takes_the_point_farthest_below_the_chord():
+    # on the circle x^2 + y^2 = 1 (convex towards the origin is 1 - circle)
+    t = np.linspace(0, np.pi / 2, 7)
+    F = np.stack([1 - np.sin(t), 1 - np.cos(t)], axis=1)[::-1]
+    F = F[np.argsort(F[:, 0])]
+    assert KNEE_SELECTORS.get("chord")().select(F) == 3  # the middle of a symmetric front
+
+
+def test_selectors_agree_on_a_clear_bend():
+    F = np.array([[0.0, 1.0], [0.2, 0.6], [0.4, 0.3], [0.45, 0.02], [1.0, 0.0]])
+    assert [KNEE_SELECTORS.get(n)().select(F) for n in ("chord", "angle", "slope")] == [3] * 3
+
+
+def test_angle_disagrees_with_chord_on_a_late_sharp_bend():
+    # point 1 lies farthest below the chord (and its slope changes most), but the
+    # sharpest corner (154 degrees against 156) is point 3
+    H = np.array([[0.0, 1.0], [0.3, 0.4], [0.6, 0.15], [0.98, 0.02], [1.0, 0.0]])
+    assert KNEE_SELECTORS.get("chord")().select(H) == 1
+    assert KNEE_SELECTORS.get("slope")().select(H) == 1
+    assert KNEE_SELECTORS.get("angle")().select(H) == 3
+
+
+def test_front_knee_uses_normalised_non_dominated_points():
+    pts = [Point(method="ws", f1=f1 * 3 + 1, f2=f2 / 100, val_acc=0.0, zeros=0, scope_size=1,
+                 lam=i / 10) for i, (f1, f2) in enumerate(L_SHAPE)]
+    dominated = Point(method="ws", f1=2.0, f2=0.9, val_acc=0.0, zeros=0, scope_size=1, lam=0.9)
+    front = Front([*pts, dominated])
+    assert front.knee("chord") is pts[2]
+    with pytest.raises(ConfigError, match="unknown knee selector 'elbow'"):
+        front.knee("elbow")

@@ -1,0 +1,87 @@
+import json
+
+import pytest
+import torch
+
+from moprune.config import TrainConfig
+from moprune.errors import ConfigError
+from moprune.front import Front, train_front
+
+FAST = TrainConfig(lr=0.05, batch_size=32)
+
+
+def _front(data, tmp_path=None, **kw):
+    args = dict(model="lenet5", data=data, method="grid", lams=[0.0, 0.9, 1.0], budget=3,
+                epochs=1, train_config=FAST, out_dir=tmp_path)
+    return train_front(**{**args, **kw})
+
+
+def test_grid_front_writes_points_and_resumes(synthetic_data, tmp_path, monkeypatch):
+    front = _front(synthetic_data, tmp_path)
+    assert [p.lam for p in front] == [0.0, 0.9, 1.0]
+    assert front.get("weighted-sum-lam1-e1").kept == 0.0
+    for p in front:
+        assert (tmp_path / p.checkpoint).exists()
+        assert torch.load(tmp_path / p.checkpoint, weights_only=True)["format"] == "moprune-model"
+    assert Front.load(tmp_path / "front.json").to_dict() == front.to_dict()
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished point was trained again")
+
+    monkeypatch.setattr("moprune.front.train.train", no_training)
+    again = _front(synthetic_data, tmp_path)
+    assert again.to_dict() == front.to_dict()
+
+
+def test_same_seed_same_front(synthetic_data):
+    a, b = _front(synthetic_data), _front(synthetic_data)
+    assert [(p.f1, p.f2, p.zeros) for p in a] == [(p.f1, p.f2, p.zeros) for p in b]
+    c = _front(synthetic_data, seed=1)
+    assert [(p.f1, p.f2) for p in a] != [(p.f1, p.f2) for p in c]
+
+
+def test_knee_is_retrained_for_the_full_epochs(synthetic_data, tmp_path):
+    front = _front(synthetic_data, tmp_path, method="dichotomic", lams=None, budget=4,
+                   epochs=2, explore_epochs=1)
+    search = front.search_points
+    assert len(search) == 4 and all(p.epochs == 1 for p in search)
+    knee = front.knee("chord")
+    final = front.final_version(knee)
+    assert final is not knee and final.retrained and final.epochs == 2
+    assert final.lam == knee.lam
+
+
+@pytest.mark.parametrize("variant", ["sgd", "adam"])
+def test_smgd_front_is_one_point_per_seed(synthetic_data, variant):
+    config = FAST if variant == "sgd" else TrainConfig(optimizer="adam", lr=1e-3)
+    front = _front(synthetic_data, method="smgd", budget=2, smgd_variant=variant,
+                   train_config=config)
+    assert [p.seed for p in front] == [0, 1]
+    assert all(p.lam is None and 0 <= p.extras["alpha"] <= 1 for p in front)
+    assert front.points[0].method == ("smgd" if variant == "sgd" else "smgd-adam")
+
+
+def test_user_module_and_group_l1(synthetic_data, tmp_path):
+    mine = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 32), torch.nn.ReLU(),
+                               torch.nn.Linear(32, 10))
+    front = _front(synthetic_data, tmp_path, model=mine, complexity="group-l1",
+                   lams=[0.0, 0.99])
+    assert len(front) == 2 and front.meta["model"] == "Sequential"
+    state = torch.load(tmp_path / front.points[0].checkpoint, weights_only=True)
+    assert set(state) == {"1.weight", "1.bias", "3.weight", "3.bias"}
+    assert json.loads((tmp_path / "front.json").read_text())["meta"]["complexity"] == "group-l1"
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"method": "pareto"}, "method must be one of"),
+        ({"epochs": 0}, "epochs must be >= 1, got 0"),
+        ({"epochs": 2, "explore_epochs": 3}, "explore_epochs must be in \\[1, epochs=2\\]"),
+        ({"method": "dichotomic", "budget": 1}, "budget must be >= 2, got 1"),
+        ({"complexity": "l0"}, "complexity kind must be one of"),
+    ],
+)
+def test_bad_arguments(synthetic_data, kw, message):
+    with pytest.raises(ConfigError, match=message):
+        _front(synthetic_data, **kw)
