@@ -2,7 +2,7 @@
 PYTHON ?= python3
 RUN ?= runs
 
-.PHONY: setup test lint train
+.PHONY: setup test lint knee train pareto-experiment bench
 
 setup:
 	bash scripts/setup.sh
@@ -13,6 +13,20 @@ lint:
 test: setup lint
 	$(PYTHON) -m pytest -q
 
-# Train LeNet-5 on full Fashion-MNIST (dense baseline).
+# The main job: a dichotomic Pareto front of LeNet-5 on Fashion-MNIST, then its knee model
+# (about 6 minutes on 2 CPU cores). Running it again resumes.
+knee: setup
+	moprune front --model lenet5 --dataset fashion-mnist --method dichotomic \
+	  --budget 16 --epochs 12 --explore-epochs 4 --out $(RUN)/lenet5-front
+	moprune knee $(RUN)/lenet5-front --selector chord
+
+# Train LeNet-5 densely on Fashion-MNIST.
 train: setup
-	moprune train --model lenet5 --dataset fashion-mnist --epochs 10 --out $(RUN)/lenet5-dense
+	moprune train --model lenet5 --dataset fashion-mnist --epochs 12 --out $(RUN)/lenet5-dense
+
+# Everything in the README's results section (about 20 minutes on 2 CPU cores).
+pareto-experiment: setup
+	bash experiments/pareto/run.sh $(RUN)
+
+bench: setup
+	$(PYTHON) benchmarks/bench_step.py

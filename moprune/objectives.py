@@ -102,16 +102,23 @@ class Complexity:
         return float(self.differentiable())
 
     @torch.no_grad()
-    def gradient(self) -> list[torch.Tensor]:
-        """The analytic gradient of f2, one tensor per parameter in scope (0 at w = 0)."""
+    def gradient(self, scale: float | None = None) -> list[torch.Tensor]:
+        """The analytic gradient of f2, one tensor per parameter in scope (0 at w = 0).
+
+        Args:
+            scale: Multiply f2 by this first; None is f2 as defined (``1 / n`` built in),
+                ``n`` gives the gradient of the unnormalised sum.
+        """
+        factor = (1.0 / self.n) if scale is None else scale / self.n
         if self.kind == "l1":
-            grads = torch._foreach_sign(self.params)
-            torch._foreach_mul_(grads, 1.0 / self.n)
-            return list(grads)
+            grads = list(torch._foreach_sign(self.params))
+            if factor != 1.0:
+                torch._foreach_mul_(grads, factor)
+            return grads
         out = []
         for p, d, s in zip(self.params, self.group_dims, self._group_scale, strict=True):
             norms = self._group_norms(p, d)
-            out.append(torch.where(norms > 0, p * (s / self.n) / norms.clamp_min(1e-30),
+            out.append(torch.where(norms > 0, p * (s * factor) / norms.clamp_min(1e-30),
                                    torch.zeros((), dtype=p.dtype, device=p.device)))
         return out
 

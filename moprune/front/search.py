@@ -6,7 +6,7 @@ its budget of runs is spent, and returns the points in the order they were made.
 
 from __future__ import annotations
 
-import itertools
+import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 
@@ -91,16 +91,22 @@ def _ws_lam(a: Point, b: Point) -> float:
 
 
 class DichotomicSearch(WeightSearch):
-    """Aneja & Nair's dichotomic search: start from the two extremes (lam = 0, 1); for
-    every pair of adjacent supported points, train the weight normal to their segment; a
-    new point strictly below the segment splits the pair for the next level, otherwise
-    the pair is final. If every pair is final while runs are left, the widest gap between
-    points of neighbouring weights is split at the mean of the weights (bisection), so
-    the budget refines the front instead of being left unused.
+    """Aneja & Nair's dichotomic search, largest gap first, with a bisection fallback.
+
+    Start from the two extremes (lam = 0 and 1). Then, while runs are left, take the pair
+    of adjacent non-dominated points with the largest gap, measured as the area of the
+    rectangle they span in normalised objective space (the most hypervolume a point
+    between them can add), and train the weight normal to their segment,
+    ``(f2_a - f2_b, f1_b - f1_a)`` scaled to sum 1. A new point strictly below the
+    segment makes two new pairs. A point that is not below it (training is stochastic
+    and, in few epochs, far from converged where the l1 pull is weak) means the normal
+    cannot split this gap: the gap, and the gaps later cut from it, are split at the mean
+    of their two weights instead (bisection). Largest-gap-first order spends a small
+    budget on the gaps of the front that matter, not on refining one end of it.
 
     Args:
         tol: Relative improvement of the weighted sum a new point needs to count as
-            below the segment (training is stochastic).
+            below the segment.
     """
 
     name = "dichotomic"
@@ -109,36 +115,49 @@ class DichotomicSearch(WeightSearch):
         self.tol = tol
 
     def _run(self, evaluate: Evaluate, budget: int) -> None:
-        done: dict[float, Point] = {}
-
-        def train(lam: float) -> Point:
-            done[lam] = evaluate(lam)
-            return done[lam]
-
-        a, b = train(0.0), train(1.0)
-        pairs = [(a, b)]
+        done: dict[float, Point] = {0.0: evaluate(0.0), 1.0: evaluate(1.0)}
+        # pairs of objective vectors whose normal failed to split them (by value: runs
+        # that end in the same network, e.g. all weights 0, are one point)
+        bisect: set[tuple[tuple[float, float], ...]] = set()
         while len(done) < budget:
-            next_pairs = []
-            for a, b in pairs:
-                if len(done) >= budget:
-                    break
-                try:
-                    lam = _ws_lam(a, b)
-                except ValueError:
-                    continue
-                if any(abs(lam - seen) < 1e-9 for seen in done):
-                    continue
-                c = train(lam)
-                level = (1 - lam) * a.f1 + lam * a.f2
-                if (1 - lam) * c.f1 + lam * c.f2 < level - self.tol * abs(level):
-                    next_pairs += [(a, c), (c, b)]
-            pairs = next_pairs
-            if not pairs and len(done) < budget:
-                gap_lam = _bisect_next(done)
-                if gap_lam is None:
-                    return
-                train(gap_lam)
-                pairs = _adjacent_pairs(done)
+            step = self._next(done, bisect)
+            if step is None:
+                return
+            lam, pair, use_normal = step
+            c = evaluate(lam)
+            done[lam] = c
+            a, b = pair
+            level = (1 - lam) * a.f1 + lam * a.f2
+            below = (1 - lam) * c.f1 + lam * c.f2 < level - self.tol * abs(level)
+            if not (use_normal and below):  # bisect this gap and the gaps cut from it
+                ka, kb, kc = (a.f1, a.f2), (b.f1, b.f2), (c.f1, c.f2)
+                bisect.update({(ka, kb), (ka, kc), (kc, kb)})
+
+    @staticmethod
+    def _next(done: dict[float, Point], bisect: set[tuple[tuple[float, float], ...]]
+              ) -> tuple[float, tuple[Point, Point], bool] | None:
+        """The next weight: (lam, the pair it splits, whether it is the pair's normal)."""
+        front = Front(list(done.values()))
+        nd = front.non_dominated()
+        if len(nd) < 2:
+            return None
+        F = Front.normalize(front.objectives(nd), front.bounds())
+        gaps = np.prod(np.abs(np.diff(F, axis=0)), axis=1)
+        for i in np.argsort(-gaps, kind="stable"):
+            a, b = nd[i], nd[i + 1]
+            if gaps[i] <= 0 or a.lam is None or b.lam is None:
+                continue
+            # weights that gave the same objectives as a (as b): split between the closest
+            lo = max(lam for lam, p in done.items() if (p.f1, p.f2) == (a.f1, a.f2))
+            hi = min(lam for lam, p in done.items() if (p.f1, p.f2) == (b.f1, b.f2))
+            candidates = [(0.5 * (lo + hi), False)]
+            if ((a.f1, a.f2), (b.f1, b.f2)) not in bisect:
+                with contextlib.suppress(ValueError):
+                    candidates.insert(0, (_ws_lam(a, b), True))
+            for lam, use_normal in candidates:
+                if all(abs(lam - seen) > 1e-9 for seen in done):
+                    return lam, (a, b), use_normal
+        return None
 
 
 def _bisect_next(done: dict[float, Point]) -> float | None:
@@ -153,10 +172,6 @@ def _bisect_next(done: dict[float, Point]) -> float | None:
         if gaps[i] > 0 and all(abs(lam - seen) > 1e-12 for seen in done):
             return lam
     return None
-
-
-def _adjacent_pairs(done: dict[float, Point]) -> list[tuple[Point, Point]]:
-    return list(itertools.pairwise(Front(list(done.values())).non_dominated()))
 
 
 class BisectionSearch(WeightSearch):

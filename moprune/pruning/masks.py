@@ -40,12 +40,14 @@ class MagnitudePruner:
         """Zero the small weights (and, when frozen, every weight pruned before)."""
         if self.freeze and self.masks is None:
             self.masks = [p != 0 for p in self.params]
+        if not self.freeze:
+            for p in self.params:  # hardshrink is exactly "0 where |w| <= tau", in one pass
+                p.copy_(torch.nn.functional.hardshrink(p, self.tau))
+            return
+        assert self.masks is not None
         for i, p in enumerate(self.params):
-            keep = p.abs() > self.tau
-            if self.freeze:
-                assert self.masks is not None
-                keep &= self.masks[i]
-                self.masks[i] = keep
+            keep = (p.abs() > self.tau) & self.masks[i]
+            self.masks[i] = keep
             p.mul_(keep)
             if self.freeze:
                 if p.grad is not None:

@@ -87,10 +87,10 @@ def test_smgd_trades_complexity_for_fit(variant):
         optimizer = "sgd" if variant == "sgd" else "adam"
         solver.bind(model, TrainConfig(lr=0.05 if variant == "sgd" else 0.01, momentum=0.0,
                                        optimizer=optimizer))
-        f1_start = float(torch.nn.functional.cross_entropy(model(x), y))
+        f1_start = float(torch.nn.functional.cross_entropy(model(x), y).detach())
         for _ in range(100):
             solver.step(x, y)
-        return f1_start, float(torch.nn.functional.cross_entropy(model(x), y)), solver
+        return f1_start, float(torch.nn.functional.cross_entropy(model(x), y).detach()), solver
 
     f1_start, f1_smgd, smgd = run(SMGDSolver(variant=variant, tau=None))
     _, _, plain = run(CrossEntropySolver())

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The Pareto-training results of the README, on full Fashion-MNIST with LeNet-5.
+# Every step resumes when run again.
+set -euo pipefail
+RUN=${1:-runs}
+COMMON="--model lenet5 --dataset fashion-mnist --epochs 12"
+
+# 1. dichotomic weighted-sum front: 16 runs of 4 epochs, the chord knee retrained for 12
+moprune front $COMMON --method dichotomic --budget 16 --explore-epochs 4 --out "$RUN/lenet5-dichotomic"
+moprune knee "$RUN/lenet5-dichotomic" --selector chord
+# 2. SMGD: one run, no weight given
+moprune front $COMMON --method smgd --budget 1 --out "$RUN/lenet5-smgd"
+# 3. the dense reference, same epochs
+moprune train $COMMON --out "$RUN/lenet5-dense"
+# 4. global magnitude pruning + fine-tuning at the front's sparsities, same epoch budget
+python experiments/pareto/compare_magnitude.py "$RUN/lenet5-dichotomic" --out "$RUN/magnitude"
+# 5. SMGD against the front at equal sparsity
+python experiments/pareto/smgd_vs_front.py "$RUN/lenet5-dichotomic" "$RUN/lenet5-smgd"
