@@ -259,7 +259,7 @@ def _cmd_knee(args: argparse.Namespace) -> int:
     if not (run / "front.json").exists():
         raise MopruneError(f"no front in {str(run)!r}; run 'moprune front --out {run}' first")
     front = Front.load(run / "front.json")
-    point = front.final_version(front.knee(args.selector))
+    point = front.final_version(front.knee(args.selector, include_empty=args.include_empty))
     if point.epochs < front.meta.get("epochs", point.epochs):
         point = _retrain_knee(run, front, point, config_from_dict(
             FrontConfig, yaml.safe_load((run / "config.yaml").read_text()) or {},
@@ -337,6 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", metavar="RUN_DIR", help="a directory written by moprune front")
     p.add_argument("--selector", default="chord", choices=["chord", "angle", "slope"])
     p.add_argument("--out", metavar="FILE", help="model file (default RUN_DIR/knee-SELECTOR.pt)")
+    p.add_argument("--include-empty", action="store_true",
+                   help="let the empty network (all weights 0) be a knee candidate")
     p.set_defaults(func=_cmd_knee)
     return parser
 

@@ -142,15 +142,27 @@ class Front:
         F = self.normalize(self.objectives(pts), bounds or self.bounds())
         return float(HV(ref_point=np.array([ref, ref]))(F))
 
-    def knee(self, selector: str = "chord") -> Point:
+    def knee(self, selector: str = "chord", *, include_empty: bool = False) -> Point:
         """The knee of the non-dominated points by a registered selector (see
-        :mod:`moprune.front.knee`)."""
+        :mod:`moprune.front.knee`), on objectives normalised over the candidates.
+
+        Args:
+            selector: ``chord``, ``angle`` or ``slope``.
+            include_empty: Let the empty network (every weight in scope 0: the lam = 1
+                extreme, a constant predictor) be a candidate and an extreme of the
+                normalisation. By default it is left out: its cross-entropy (ln of the
+                number of classes) stretches the f1 axis so far that any loss of fit looks
+                cheap, and the knee lands on networks of ~1% of the weights.
+        """
         from moprune.front.knee import KNEE_SELECTORS
 
         pts = self.non_dominated()
+        if not include_empty and any(p.kept > 0 for p in pts):
+            pts = [p for p in pts if p.kept > 0]
         if not pts:
             raise MopruneError("the front has no points")
-        F = self.normalize(self.objectives(pts), self.bounds())
+        F = self.objectives(pts)
+        F = self.normalize(F, (F.min(axis=0), F.max(axis=0)))
         return pts[KNEE_SELECTORS.get(selector)().select(F)]
 
     def final_version(self, point: Point) -> Point:

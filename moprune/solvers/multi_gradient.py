@@ -105,12 +105,24 @@ class SMGDSolver(Solver):
             self.optimizer.step()
             a = self.optimizer.last_alpha
         else:
-            grads = [p.grad for p in self.model.parameters() if p.grad is not None]
+            in_scope = {id(p) for p in scoped}
             g1_scoped = [p.grad for p in scoped]
-            a = min_norm_coefficient(_sq(grads), _dot(g1_scoped, g2), _sq(g2))  # type: ignore[arg-type]
-            torch._foreach_mul_(grads, a)  # a g1 everywhere ...
-            torch._foreach_mul_(g2, 1.0 - a)
-            torch._foreach_add_(g1_scoped, g2)  # type: ignore[arg-type]  # ... + (1 - a) g2
+            others = [p.grad for p in self.model.parameters()
+                      if p.grad is not None and id(p) not in in_scope]
+            # The three dot products from two flat vectors: few kernel launches per step.
+            flat1 = torch.cat([g.reshape(-1) for g in g1_scoped])  # type: ignore[union-attr]
+            flat2 = torch.cat([g.reshape(-1) for g in g2])
+            g1g1 = flat1 @ flat1 + (_sq(others) if others else 0.0)  # type: ignore[arg-type]
+            a = min_norm_coefficient(g1g1, flat1 @ flat2, flat2 @ flat2)
+            all_g1 = g1_scoped + others
+            if a.device.type == "cpu":  # python scalars take the faster foreach kernels
+                s = float(a)
+                torch._foreach_mul_(all_g1, s)  # type: ignore[arg-type]  # a g1 ...
+                torch._foreach_add_(g1_scoped, g2, alpha=1.0 - s)  # type: ignore[arg-type]
+            else:  # no host sync on an accelerator
+                torch._foreach_mul_(all_g1, a)  # type: ignore[arg-type]
+                torch._foreach_mul_(g2, 1.0 - a)
+                torch._foreach_add_(g1_scoped, g2)  # type: ignore[arg-type]
             self.optimizer.step()
         self._record("alpha", a.detach())
 

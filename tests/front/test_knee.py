@@ -58,3 +58,16 @@ def test_front_knee_uses_normalised_non_dominated_points():
     assert front.knee("chord") is pts[2]
     with pytest.raises(ConfigError, match="unknown knee selector 'elbow'"):
         front.knee("elbow")
+
+
+def test_the_empty_network_is_left_out_of_the_knee_by_default():
+    # a front like the real ones: the empty network's f1 (ln 10) dwarfs the rest
+    objs = [(0.29, 0.030, 0.7), (0.30, 0.011, 0.2), (0.31, 0.0075, 0.1), (0.36, 0.0035, 0.03),
+            (0.40, 0.0022, 0.015), (0.48, 0.0015, 0.007), (2.303, 0.0, 0.0)]
+    pts = [Point(method="ws", f1=f1, f2=f2, val_acc=0.0, zeros=round(1000 * (1 - kept)),
+                 scope_size=1000, lam=i / 10) for i, (f1, f2, kept) in enumerate(objs)]
+    front = Front(pts)
+    assert front.knee("chord", include_empty=True) is pts[4]  # ~1.5% of the weights
+    assert front.knee("chord") is pts[2]  # without it: 10% of the weights
+    only_empty = Front([pts[-1]])
+    assert only_empty.knee("chord") is pts[-1]
