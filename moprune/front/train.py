@@ -176,19 +176,18 @@ def train_point(factory: Callable[[], nn.Module], splits: DataSplits, config: Tr
     result = train(model, splits, config, solver=solver, evaluate_test=True,
                    checkpoint=None if folder is None else folder / "checkpoint.pt",
                    progress=progress)
-    assert solver.f2 is not None
-    point = measure_point(model, splits, method=probe.method, complexity=solver.complexity_kind,
-                          scope=solver.scope, test=False, lam=probe.lam,
-                          epochs=config.epochs, seed=config.seed)
-    point = replace(point, test_acc=result.test_acc, test_loss=result.test_loss,
+    f2 = solver.f2
+    assert f2 is not None
+    extras: dict[str, Any] = {"solver": settings, "dead_groups": f2.dead_groups(),
+                              "groups": f2.num_groups}
+    if result.history and "alpha" in result.history[-1].extras:
+        extras["alpha"] = result.history[-1].extras["alpha"]  # SMGD's mean a, last epoch
+    # the loop's final validation pass is f1: the same model on the same split
+    point = replace(probe, f1=result.val_loss, f2=f2.value(), val_acc=result.val_acc,
+                    zeros=f2.zeros(), scope_size=f2.n, test_acc=result.test_acc,
+                    test_loss=result.test_loss, retrained=retrained, extras=extras,
                     seconds=sum(r.seconds for r in result.history) or
-                    time.perf_counter() - start,
-                    retrained=retrained, extras={"solver": settings,
-                                         "dead_groups": solver.f2.dead_groups(),
-                                         "groups": solver.f2.num_groups,
-                                         **({"alpha": result.history[-1].extras["alpha"]}
-                                            if result.history and "alpha" in
-                                            result.history[-1].extras else {})})
+                    time.perf_counter() - start)
     if folder is not None:
         model_file = folder / "model.pt"
         if model_recipe(model) is not None:

@@ -5,7 +5,8 @@ import torch
 
 from moprune.config import TrainConfig
 from moprune.errors import ConfigError
-from moprune.front import Front, train_front
+from moprune.front import Front, measure_point, train_front
+from moprune.models import load_model
 
 FAST = TrainConfig(lr=0.05, batch_size=32)
 
@@ -21,8 +22,12 @@ def test_grid_front_writes_points_and_resumes(synthetic_data, tmp_path, monkeypa
     assert [p.lam for p in front] == [0.0, 0.9, 1.0]
     assert front.get("weighted-sum-lam1-e1").kept == 0.0
     for p in front:
-        assert (tmp_path / p.checkpoint).exists()
         assert torch.load(tmp_path / p.checkpoint, weights_only=True)["format"] == "moprune-model"
+        # the point measures the saved network
+        again = measure_point(load_model(tmp_path / p.checkpoint), synthetic_data,
+                              method=p.method, lam=p.lam)
+        assert (again.f1, again.f2, again.zeros, again.test_acc) == pytest.approx(
+            (p.f1, p.f2, p.zeros, p.test_acc))
     assert Front.load(tmp_path / "front.json").to_dict() == front.to_dict()
 
     def no_training(*args, **kwargs):
