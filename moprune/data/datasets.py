@@ -134,9 +134,9 @@ def _from_torchvision(cls: type, root: Path, *, download: bool, name: str, **met
     try:
         train = cls(str(root), train=True, download=download)
         test = cls(str(root), train=False, download=download)
-    except RuntimeError as e:
+    except RuntimeError:
         raise DataNotFoundError(
-            f"dataset {name!r} not found under {root} ({e}); pass --download to fetch it "
+            f"dataset {name!r} not found under {root}; pass --download to fetch it "
             "(needs a network) or --data-root DIR pointing at torchvision's layout"
         ) from None
     return RawDataset(
