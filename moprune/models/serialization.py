@@ -79,6 +79,13 @@ def load_model(path: str | os.PathLike[str], *, device: torch.device | str = "cp
     model = build_model(recipe["model"], in_channels=recipe["in_channels"],
                         num_classes=recipe["num_classes"], image_size=recipe["image_size"],
                         **recipe.get("args", {}))
+    if recipe.get("pruning_history"):  # a compacted network: shrink the fresh one the same way
+        from moprune.pruning.compact import rebuild_pruned
+
+        example = torch.zeros(1, recipe["in_channels"], recipe["image_size"],
+                              recipe["image_size"])
+        model = rebuild_pruned(model, recipe["pruning_history"], example)
+        model._moprune_recipe = recipe  # type: ignore[assignment]
     model.load_state_dict(payload["state_dict"])
     return model.to(device)
 
