@@ -1,7 +1,17 @@
 """Pruning: intra-training magnitude pruning (masks), compaction, size statistics."""
 
-from moprune.pruning.compact import CompactionReport, compact, rebuild_pruned
+from moprune.pruning.compact import CompactionReport, compact, prune_to_flops, rebuild_pruned
 from moprune.pruning.masks import MagnitudePruner
-from moprune.pruning.stats import model_size
+from moprune.pruning.stats import count_flops, model_size, size_report, time_model
 
-__all__ = ["CompactionReport", "MagnitudePruner", "compact", "model_size", "rebuild_pruned"]
+__all__ = [
+    "CompactionReport",
+    "MagnitudePruner",
+    "compact",
+    "count_flops",
+    "model_size",
+    "prune_to_flops",
+    "rebuild_pruned",
+    "size_report",
+    "time_model",
+]

@@ -29,7 +29,7 @@ from torch import nn
 
 from moprune.errors import ConfigError
 
-__all__ = ["CompactionReport", "compact", "rebuild_pruned"]
+__all__ = ["CompactionReport", "compact", "prune_to_flops", "rebuild_pruned"]
 
 _LAYERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 
@@ -196,3 +196,73 @@ def rebuild_pruned(model: nn.Module, history: list, example_inputs: torch.Tensor
     graph = tp.DependencyGraph().build_dependency(model, example_inputs=example_inputs)
     graph.load_pruning_history([(n, bool(out), list(idx)) for n, out, idx in history])
     return model
+
+
+def prune_to_flops(
+    model: nn.Module,
+    *,
+    example_inputs: torch.Tensor,
+    keep_flops: float,
+    mode: str = "global",
+    tolerance: float = 0.02,
+) -> tuple[nn.Module, dict[str, Any]]:
+    """Structured pruning of a (trained or not) network to a share of its FLOPs.
+
+    Channels are ranked by group magnitude (L2 norm over every coupled layer, Torch-
+    Pruning's ``GroupMagnitudeImportance``), ``uniform``ly (the same share of every layer)
+    or ``global``ly (one ranking over all layers, at most 90% of a layer); the channel
+    share is found by bisection so that the FLOPs come within ``tolerance`` (a share of
+    the original FLOPs) under ``keep_flops``. The output layer is never pruned.
+
+    Returns:
+        A pruned copy (eval mode; its moprune recipe extended with the pruning history)
+        and ``{"flops_before", "flops_after", "keep_flops", "channel_ratio", "mode"}``.
+
+    Raises:
+        ConfigError: for ``keep_flops`` outside (0, 1] or an unknown mode.
+    """
+    import torch_pruning as tp
+
+    from moprune.pruning.stats import count_flops
+
+    if not 0 < keep_flops <= 1:
+        raise ConfigError(f"keep_flops must be in (0, 1], got {keep_flops}")
+    if mode not in ("global", "uniform"):
+        raise ConfigError(f"mode must be global or uniform, got {mode!r}")
+    model.eval()
+    base = count_flops(model, example_inputs)
+    target = keep_flops * base
+
+    def pruned(ratio: float) -> tuple[nn.Module, Any, int]:
+        m = copy.deepcopy(model)
+        pruner = tp.pruner.MetaPruner(
+            m, example_inputs, importance=tp.importance.GroupMagnitudeImportance(p=2),
+            global_pruning=mode == "global", pruning_ratio=ratio, max_pruning_ratio=0.9,
+            ignored_layers=[_output_layer(m)])
+        pruner.step()
+        return m, pruner, count_flops(m, example_inputs)
+
+    best = (copy.deepcopy(model), None, base, 0.0)
+    lo, hi = 0.0, 0.9
+    for _ in range(30):
+        if best[2] <= target and best[2] >= target - tolerance * base:
+            break
+        ratio = 0.5 * (lo + hi)
+        m, pruner, flops = pruned(ratio)
+        if flops > target:
+            lo = ratio
+        else:
+            hi = ratio
+            best = (m, pruner, flops, ratio)
+    small, pruner, flops, ratio = best
+    if flops > target:
+        raise ConfigError(f"cannot reach {keep_flops:.0%} of the FLOPs with mode {mode!r} "
+                          f"(at most 90% of a layer's channels are pruned)")
+    recipe = getattr(model, "_moprune_recipe", None)
+    if recipe is not None and pruner is not None:
+        small._moprune_recipe = {  # type: ignore[assignment]
+            **recipe, "pruning_history": [*recipe.get("pruning_history", []), *[
+                [n, bool(out), [int(i) for i in idx]]
+                for n, out, idx in pruner.DG.pruning_history()]]}
+    return small.eval(), {"flops_before": base, "flops_after": flops, "keep_flops": keep_flops,
+                          "channel_ratio": ratio, "mode": mode}

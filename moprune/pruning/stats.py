@@ -1,13 +1,15 @@
-"""Size figures of a network: parameters, nonzeros, bytes dense and sparse."""
+"""Size and speed figures of a network: parameters, nonzeros, FLOPs, time per step."""
 
 from __future__ import annotations
 
+import statistics
+import time
 from typing import Any
 
 import torch
 from torch import nn
 
-__all__ = ["model_size"]
+__all__ = ["count_flops", "model_size", "size_report", "time_model"]
 
 
 @torch.no_grad()
@@ -23,3 +25,73 @@ def model_size(model: nn.Module) -> dict[str, Any]:
     itemsize = params[0].element_size() if params else 4
     return {"parameters": total, "nonzero_parameters": nonzero,
             "dense_bytes": total * itemsize, "sparse_bytes": nonzero * (itemsize + 4)}
+
+
+def count_flops(model: nn.Module, example_inputs: torch.Tensor) -> int:
+    """FLOPs of one forward pass over ``example_inputs`` (torch.utils.flop_counter: a
+    multiply-add counts 2), in eval mode."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    was_training = model.training
+    model.eval()
+    try:
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            model(example_inputs)
+    finally:
+        model.train(was_training)
+    return int(counter.get_total_flops())
+
+
+def time_model(model: nn.Module, example_inputs: torch.Tensor, *, steps: int = 10,
+               repeats: int = 5) -> dict[str, float]:
+    """Median milliseconds of a training step (forward, backward, SGD step) and of an
+    inference batch over ``example_inputs`` (the model is trained on random labels, so
+    time a copy if its weights matter)."""
+    device = example_inputs.device
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    out_features = model.eval()(example_inputs).shape[1]
+    targets = torch.randint(0, out_features, (len(example_inputs),), device=device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-6)
+
+    def train_step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        nn.functional.cross_entropy(model(example_inputs), targets).backward()
+        optimizer.step()
+
+    def infer() -> None:
+        with torch.no_grad():
+            model(example_inputs)
+
+    result = {}
+    for key, fn, mode in (("train_step_ms", train_step, True), ("inference_ms", infer, False)):
+        model.train(mode)
+        fn()  # warm-up
+        times = []
+        for _ in range(repeats):
+            sync()
+            start = time.perf_counter()
+            for _ in range(steps):
+                fn()
+            sync()
+            times.append(1e3 * (time.perf_counter() - start) / steps)
+        result[key] = statistics.median(times)
+    model.eval()
+    return result
+
+
+def size_report(model: nn.Module, example_inputs: torch.Tensor, *, timing: bool = True
+                ) -> dict[str, Any]:
+    """Parameters, nonzeros, fraction of zeros, FLOPs per image, and (with ``timing``)
+    time per training step and per inference batch of ``example_inputs``."""
+    size = model_size(model)
+    report: dict[str, Any] = {
+        **size,
+        "zero_fraction": 1.0 - size["nonzero_parameters"] / max(size["parameters"], 1),
+        "flops_per_image": count_flops(model, example_inputs[:1]),
+        "batch_size": len(example_inputs),
+    }
+    if timing:
+        import copy
+
+        report.update(time_model(copy.deepcopy(model), example_inputs))
+    return report

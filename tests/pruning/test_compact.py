@@ -5,7 +5,8 @@ from torch import nn
 
 from moprune.errors import ConfigError
 from moprune.models import build_model, load_model, save_model
-from moprune.pruning.compact import compact
+from moprune.pruning.compact import compact, prune_to_flops
+from moprune.pruning.stats import count_flops
 
 MODELS = ["mlp", "lenet5", "vgg", "resnet20", "resnet56", "torchvision:resnet18",
           "torchvision:mobilenet_v2"]
@@ -109,3 +110,26 @@ def test_user_module_and_bad_arguments():
         compact(mine, example_inputs=x, threshold=-1)
     with pytest.raises(ConfigError, match="fraction must be in \\[0, 1\\), got 1.5"):
         compact(mine, example_inputs=x, fraction=1.5)
+
+
+@pytest.mark.parametrize("name", ["lenet5", "vgg", "resnet20"])
+@pytest.mark.parametrize("mode", ["global", "uniform"])
+def test_prune_to_flops_meets_the_target(name, mode, tmp_path):
+    model = build_model(name, in_channels=1, num_classes=10, image_size=28, seed=0)
+    x = torch.randn(4, 1, 28, 28)
+    small, info = prune_to_flops(model, example_inputs=x, keep_flops=0.4, mode=mode)
+    kept = info["flops_after"] / info["flops_before"]
+    assert 0.38 <= kept <= 0.40
+    assert count_flops(small, x) == info["flops_after"]
+    save_model(small, tmp_path / "small.pt")
+    again = load_model(tmp_path / "small.pt").eval()
+    assert torch.allclose(again(x), small(x), atol=1e-6)
+
+
+def test_prune_to_flops_bad_input():
+    model = build_model("lenet5", in_channels=1, num_classes=10, image_size=28)
+    x = torch.randn(2, 1, 28, 28)
+    with pytest.raises(ConfigError, match="keep_flops must be in \\(0, 1\\], got 0"):
+        prune_to_flops(model, example_inputs=x, keep_flops=0)
+    with pytest.raises(ConfigError, match="mode must be global or uniform, got 'random'"):
+        prune_to_flops(model, example_inputs=x, keep_flops=0.5, mode="random")
