@@ -282,7 +282,84 @@ def _cmd_knee(args: argparse.Namespace) -> int:
           f"{size['dense_bytes'] / 1024:.1f} KiB dense, {size['sparse_bytes'] / 1024:.1f} KiB "
           f"as sparse (value, index) pairs")
     print(f"  wrote {out}")
+    if args.compact:
+        _compact_file(out, None, threshold=None, keep_flops=None, mode="global",
+                      data_config=config_from_dict(
+                          FrontConfig, yaml.safe_load((run / "config.yaml").read_text()) or {},
+                          where=str(run / "config.yaml")).data)
     return 0
+
+
+def _cmd_compact(args: argparse.Namespace) -> int:
+    import yaml
+
+    from moprune.config import FrontConfig, config_from_dict
+
+    source = Path(args.source)
+    data_config = None
+    if source.is_dir():
+        model_file = source / f"knee-{args.selector}.pt"
+        if not model_file.exists():
+            raise MopruneError(f"no {model_file.name} in {str(source)!r}; run 'moprune knee "
+                               f"{source} --selector {args.selector}' first")
+        if (source / "config.yaml").exists():
+            data_config = config_from_dict(
+                FrontConfig, yaml.safe_load((source / "config.yaml").read_text()) or {},
+                where=str(source / "config.yaml")).data
+    elif source.is_file():
+        model_file = source
+    else:
+        raise MopruneError(f"{str(source)!r} is neither a run directory nor a model file")
+    _compact_file(model_file, Path(args.out) if args.out else None, threshold=args.threshold,
+                  keep_flops=args.keep_flops, mode=args.mode, data_config=data_config)
+    return 0
+
+
+def _compact_file(model_file: Path, out: Path | None, *, threshold: float | None,
+                  keep_flops: float | None, mode: str, data_config: Any) -> Path:
+    """Compact a model file, write ``*-compact.pt`` and its report, print the report."""
+    import torch
+
+    from moprune.data import prepare_data
+    from moprune.io import write_json
+    from moprune.models import load_model, model_recipe, save_model
+    from moprune.pruning import compact, prune_to_flops, size_report
+    from moprune.report import format_table
+    from moprune.training import evaluate
+
+    model = load_model(model_file).eval()
+    recipe = model_recipe(model)
+    assert recipe is not None  # load_model always rebuilds from a recipe
+    x = torch.randn(128, recipe["in_channels"], recipe["image_size"], recipe["image_size"],
+                    generator=torch.Generator().manual_seed(0))
+    if keep_flops is not None:
+        small, details = prune_to_flops(model, example_inputs=x, keep_flops=keep_flops, mode=mode)
+    else:
+        small, report = compact(model, example_inputs=x, threshold=threshold)
+        details = report.to_dict()
+    before, after = size_report(model, x), size_report(small, x)
+    if data_config is not None:
+        test = prepare_data(data_config).loader("test")
+        before["test_acc"] = evaluate(model, test)[1]
+        after["test_acc"] = evaluate(small, test)[1]
+    out = out or model_file.with_name(f"{model_file.stem}-compact.pt")
+    save_model(small, out, meta={"source": str(model_file), "test_acc": after.get("test_acc")})
+    write_json(out.with_suffix(".json"), {"source": str(model_file), "before": before,
+                                          "after": after, "details": details})
+    rows = []
+    for key in ("parameters", "nonzero_parameters", "zero_fraction", "flops_per_image",
+                "train_step_ms", "inference_ms", "test_acc"):
+        if key in before:
+            ratio = before[key] / after[key] if after[key] else None
+            rows.append([key, before[key], after[key], ratio])
+    print(format_table(["", "before", "after", "before / after"], rows))
+    if details.get("kept_live"):
+        print(f"kept (zero weights, but a live constant through a bias or batch norm): "
+              f"{details['kept_live']}")
+    if details.get("unshrinkable"):
+        print(f"left whole: {details['unshrinkable']}")
+    print(f"timing: batch of {len(x)}, medians; wrote {out}")
+    return out
 
 
 def _retrain_knee(run: Path, front: Any, point: Any, config: Any) -> Any:
@@ -339,7 +416,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="model file (default RUN_DIR/knee-SELECTOR.pt)")
     p.add_argument("--include-empty", action="store_true",
                    help="let the empty network (all weights 0) be a knee candidate")
+    p.add_argument("--compact", action="store_true",
+                   help="also write the knee with its dead channels removed (*-compact.pt)")
     p.set_defaults(func=_cmd_knee)
+
+    p = sub.add_parser("compact", help="remove dead channels (or prune to a FLOPs target)")
+    p.add_argument("source", metavar="RUN_DIR|MODEL_FILE",
+                   help="a front's run directory (its knee-SELECTOR.pt) or a model file")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--threshold", type=float, default=None,
+                     help="also remove channels whose group norm is <= T (changes outputs)")
+    how.add_argument("--keep-flops", type=float, default=None,
+                     help="prune structurally by group magnitude to this share of the FLOPs")
+    p.add_argument("--mode", choices=["global", "uniform"], default="global",
+                   help="with --keep-flops: one ranking over all layers, or the same share each")
+    p.add_argument("--selector", default="chord", choices=["chord", "angle", "slope"])
+    p.add_argument("--out", metavar="FILE", help="default: SOURCE-compact.pt beside it")
+    p.set_defaults(func=_cmd_compact)
     return parser
 
 

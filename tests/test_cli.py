@@ -134,6 +134,22 @@ def test_front_and_knee_commands(tmp_path, synthetic_root, capsys):
     summary = json.loads((out / "knee-angle.json").read_text())
     assert summary["point"]["epochs"] == 2  # retrained for the full epochs if needed
 
+    # compaction of the knee: the same test accuracy, a smaller or equal network
+    assert main(["compact", str(out), "--selector", "angle"]) == 0
+    printed = capsys.readouterr().out
+    assert "flops_per_image" in printed and "test_acc" in printed
+    report = json.loads((out / "knee-angle-compact.json").read_text())
+    assert report["after"]["test_acc"] == report["before"]["test_acc"]
+    assert report["after"]["parameters"] <= report["before"]["parameters"]
+    small = load_model(out / "knee-angle-compact.pt")
+    assert small(torch.zeros(1, 1, 28, 28)).shape == (1, 10)
+    assert main(["knee", str(out), "--selector", "slope", "--compact"]) == 0
+    assert (out / "knee-slope-compact.pt").exists()
+    assert main(["compact", str(out / "knee-slope.pt"), "--keep-flops", "0.5",
+                 "--out", str(tmp_path / "half.pt")]) == 0
+    half = json.loads((tmp_path / "half.json").read_text())
+    assert half["after"]["flops_per_image"] <= 0.5 * half["before"]["flops_per_image"]
+
     # a larger budget continues the same run; other settings are refused
     assert main([*args[:-6], "--budget", "5", *args[-6:]]) == 0
     assert len([p for p in json.loads((out / "front.json").read_text())["points"]
@@ -157,6 +173,34 @@ def test_front_bad_input(tmp_path, args, message):
     code, _, err = run_cli(*args, "--out", tmp_path / "run")
     assert code == 2 and message in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["compact", "NOWHERE"], "is neither a run directory nor a model file"),
+        (["compact", "TEXT"], "is not a moprune model file"),
+        (["compact", "DIR"], "no knee-chord.pt in"),
+        (["compact", "TEXT", "--threshold", "-1"], "is not a moprune model file"),
+        (["compact", "TEXT", "--threshold", "1", "--keep-flops", "0.5"], "not allowed with"),
+    ],
+)
+def test_compact_bad_input(tmp_path, args, message):
+    (tmp_path / "text.pt").write_text("not a model")
+    (tmp_path / "dir").mkdir()
+    swap = {"NOWHERE": tmp_path / "none", "TEXT": tmp_path / "text.pt", "DIR": tmp_path / "dir"}
+    code, _, err = run_cli(*[swap.get(a, a) for a in args])
+    assert code == 2 and message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_compact_refuses_a_negative_threshold(tmp_path):
+    from moprune.models import build_model, save_model
+
+    save_model(build_model("mlp", in_channels=1, num_classes=10, image_size=28),
+               tmp_path / "m.pt")
+    code, _, err = run_cli("compact", tmp_path / "m.pt", "--threshold", "-1")
+    assert code == 2 and "threshold must be >= 0, got -1.0" in err
 
 
 def test_knee_without_a_front(tmp_path):

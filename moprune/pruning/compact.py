@@ -5,12 +5,13 @@ whose channels are coupled with its outputs (batch norms, the next layers' input
 residual additions, concatenations), and removes a channel everywhere at once. The
 network's output layer is never shrunk.
 
-A channel is *dead* when every producer in its group has all-zero weights (and zero
-bias) for it **and** what the consumers receive on it is exactly 0. The second check
-matters: a channel with zero weights still outputs a constant, and a batch norm with a
-non-zero shift (or a bias) turns it into a live constant that the next layer uses like a
-bias; such channels are kept, and counted in the report. Since the channel's value does
-not depend on the input, one probe forward pass decides it. Removing dead channels does
+A channel is *dead* when every producer in its group has all-zero weights for it **and**
+what the consumers receive on it is exactly 0. The second check matters: a channel with
+zero weights still outputs a constant (its bias, or a batch norm's shift, through the
+activation); ReLU of a negative constant is 0 and the channel is dead, but a positive one
+is a live constant that the next layer uses like a bias, so such channels are kept and
+counted in the report. Since the channel's value does not depend on the input once its
+weights are 0, one probe forward pass decides it. Removing dead channels does
 not change the network's function (eval mode) beyond float rounding.
 
 With ``threshold`` or ``fraction`` the rule is the group norm instead (the L2 norm of the
@@ -109,9 +110,9 @@ def compact(
     for group in groups:
         root = group._group[0].dep.target.module
         name = names.get(root, type(root).__name__)
-        norms, zero_bias, consumers_zero = _group_stats(group, graph, inputs)
+        norms, consumers_zero = _group_stats(group, graph, inputs)
         if exact:
-            zero = (norms == 0) & zero_bias
+            zero = norms == 0
             dead = zero & consumers_zero
             if int((zero & ~consumers_zero).sum()):
                 report.kept_live[name] = int((zero & ~consumers_zero).sum())
@@ -160,12 +161,11 @@ def _probe(model: nn.Module, groups: list, graph: Any, example_inputs: torch.Ten
 
 
 def _group_stats(group: Any, graph: Any, inputs: dict[nn.Module, torch.Tensor]
-                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Per root channel: group norm of the producers' weights, whether their biases are 0,
-    and whether every consumer's probed input on it is exactly 0."""
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per root channel: group norm of the producers' weights, and whether every
+    consumer's probed input on it is exactly 0."""
     n = len(group._group[0].root_idxs)
     sq = torch.zeros(n, dtype=torch.float64)
-    zero_bias = torch.ones(n, dtype=torch.bool)
     consumers_zero = torch.ones(n, dtype=torch.bool)
     for item in group._group:
         module = item.dep.target.module
@@ -177,15 +177,12 @@ def _group_stats(group: Any, graph: Any, inputs: dict[nn.Module, torch.Tensor]
             if graph.is_out_channel_pruning_fn(item.dep.handler):
                 w = module.weight.detach().flatten(1)[local].double()
                 sq.index_add_(0, roots, w.pow(2).sum(1))
-                if module.bias is not None:
-                    nonzero = module.bias.detach()[local] != 0
-                    zero_bias[roots[nonzero]] = False
             elif module in inputs:
                 x = inputs[module]
                 x = x.transpose(0, 1).flatten(1) if x.ndim > 2 else x.t()  # channel-major
                 live = x[local].abs().amax(1) != 0
                 consumers_zero[roots[live]] = False
-    return sq.sqrt(), zero_bias, consumers_zero
+    return sq.sqrt(), consumers_zero
 
 
 def rebuild_pruned(model: nn.Module, history: list, example_inputs: torch.Tensor) -> nn.Module:
