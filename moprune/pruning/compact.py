@@ -40,6 +40,7 @@ class CompactionReport:
     """What :func:`compact` did."""
 
     removed: dict[str, int] = field(default_factory=dict)  # layer -> channels removed
+    folded: dict[str, int] = field(default_factory=dict)  # constants moved into next biases
     kept_live: dict[str, int] = field(default_factory=dict)  # zero weights, live output
     unshrinkable: dict[str, str] = field(default_factory=dict)  # layer -> why it stayed whole
     parameters_before: int = 0
@@ -50,7 +51,7 @@ class CompactionReport:
         return sum(self.removed.values())
 
     def to_dict(self) -> dict[str, Any]:
-        return {"removed": self.removed, "kept_live": self.kept_live,
+        return {"removed": self.removed, "folded": self.folded, "kept_live": self.kept_live,
                 "unshrinkable": self.unshrinkable, "channels_removed": self.channels_removed,
                 "parameters_before": self.parameters_before,
                 "parameters_after": self.parameters_after}
@@ -113,6 +114,10 @@ def compact(
         norms, consumers_zero = _group_stats(group, graph, inputs)
         if exact:
             zero = norms == 0
+            constant = zero & ~consumers_zero
+            if constant.any() and _fold_constants(group, graph, inputs, constant):
+                report.folded[name] = int(constant.sum())
+                consumers_zero = consumers_zero | constant
             dead = zero & consumers_zero
             if int((zero & ~consumers_zero).sum()):
                 report.kept_live[name] = int((zero & ~consumers_zero).sum())
@@ -183,6 +188,36 @@ def _group_stats(group: Any, graph: Any, inputs: dict[nn.Module, torch.Tensor]
                 live = x[local].abs().amax(1) != 0
                 consumers_zero[roots[live]] = False
     return sq.sqrt(), consumers_zero
+
+
+def _fold_constants(group: Any, graph: Any, inputs: dict[nn.Module, torch.Tensor],
+                    constant: torch.Tensor) -> bool:
+    """Move live constant channels into the biases of their consumers, when that is exact:
+    every consumer is a Linear layer with a bias (a convolution with padding sees a
+    constant channel differently at the borders). Returns whether it folded."""
+    consumers = [item for item in group._group
+                 if isinstance(item.dep.target.module, _LAYERS)
+                 and not graph.is_out_channel_pruning_fn(item.dep.handler)]
+    others = [item for item in group._group
+              if not isinstance(item.dep.target.module, (*_LAYERS, nn.modules.batchnorm._BatchNorm))
+              and not graph.is_out_channel_pruning_fn(item.dep.handler)]
+    if not consumers or others or not all(
+            isinstance(c.dep.target.module, nn.Linear) and c.dep.target.module.bias is not None
+            and c.dep.target.module in inputs for c in consumers):
+        return False
+    plans = []
+    for item in consumers:
+        module = item.dep.target.module
+        roots = torch.tensor(list(item.root_idxs), dtype=torch.long)
+        cols = torch.tensor(list(item.idxs), dtype=torch.long)[constant[roots]]
+        x = inputs[module][:, cols]
+        if not torch.equal(x.amax(0), x.amin(0)):  # not constant over the probe: keep
+            return False
+        plans.append((module, cols, x[0]))
+    with torch.no_grad():
+        for module, cols, value in plans:
+            module.bias += module.weight[:, cols] @ value
+    return True
 
 
 def rebuild_pruned(model: nn.Module, history: list, example_inputs: torch.Tensor) -> nn.Module:

@@ -133,3 +133,19 @@ def test_prune_to_flops_bad_input():
         prune_to_flops(model, example_inputs=x, keep_flops=0)
     with pytest.raises(ConfigError, match="mode must be global or uniform, got 'random'"):
         prune_to_flops(model, example_inputs=x, keep_flops=0.5, mode="random")
+
+
+def test_constant_neurons_before_a_linear_layer_are_folded_into_its_bias():
+    model = build_model("mlp", in_channels=1, num_classes=10, image_size=28, seed=0).eval()
+    first, second = model[1], model[3]
+    with torch.no_grad():
+        first.weight[:7] = 0
+        first.bias[:7] = torch.tensor([-0.3, -0.2, -0.1, 0.0, 0.1, 0.2, 0.3])  # 3 live
+    x = torch.randn(4, 1, 28, 28)
+    small, report = compact(model, example_inputs=x)
+    assert report.folded == {"1": 3} and report.removed == {"1": 7}
+    assert report.kept_live == {}
+    assert small[1].out_features == 300 - 7
+    probe = torch.randn(6, 1, 28, 28)
+    assert torch.allclose(model(probe), small(probe), atol=1e-5)
+    assert not torch.equal(small[3].bias, second.bias)  # the constants moved there
