@@ -246,10 +246,15 @@ def _cmd_front(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_knee(args: argparse.Namespace) -> int:
-    import yaml
+def _front_config(run: Path) -> Any:
+    """The resolved settings a ``moprune front`` run directory was made with."""
+    from moprune.config import FrontConfig, config_from_dict, load_config_file
 
-    from moprune.config import FrontConfig, config_from_dict
+    return config_from_dict(FrontConfig, load_config_file(run / "config.yaml"),
+                            where=str(run / "config.yaml"))
+
+
+def _cmd_knee(args: argparse.Namespace) -> int:
     from moprune.front import Front
     from moprune.io import write_json
     from moprune.models import load_model, save_model
@@ -261,9 +266,7 @@ def _cmd_knee(args: argparse.Namespace) -> int:
     front = Front.load(run / "front.json")
     point = front.final_version(front.knee(args.selector, include_empty=args.include_empty))
     if point.epochs < front.meta.get("epochs", point.epochs):
-        point = _retrain_knee(run, front, point, config_from_dict(
-            FrontConfig, yaml.safe_load((run / "config.yaml").read_text()) or {},
-            where=str(run / "config.yaml")))
+        point = _retrain_knee(run, front, point, _front_config(run))
     if point.checkpoint is None:
         raise MopruneError(f"the knee {point.key} has no model file in {run}")
     model = load_model(run / point.checkpoint)
@@ -284,17 +287,11 @@ def _cmd_knee(args: argparse.Namespace) -> int:
     print(f"  wrote {out}")
     if args.compact:
         _compact_file(out, None, threshold=None, keep_flops=None, mode="global",
-                      data_config=config_from_dict(
-                          FrontConfig, yaml.safe_load((run / "config.yaml").read_text()) or {},
-                          where=str(run / "config.yaml")).data)
+                      data_config=_front_config(run).data)
     return 0
 
 
 def _cmd_compact(args: argparse.Namespace) -> int:
-    import yaml
-
-    from moprune.config import FrontConfig, config_from_dict
-
     source = Path(args.source)
     data_config = None
     if source.is_dir():
@@ -303,9 +300,7 @@ def _cmd_compact(args: argparse.Namespace) -> int:
             raise MopruneError(f"no {model_file.name} in {str(source)!r}; run 'moprune knee "
                                f"{source} --selector {args.selector}' first")
         if (source / "config.yaml").exists():
-            data_config = config_from_dict(
-                FrontConfig, yaml.safe_load((source / "config.yaml").read_text()) or {},
-                where=str(source / "config.yaml")).data
+            data_config = _front_config(source).data
     elif source.is_file():
         model_file = source
     else:
