@@ -11,7 +11,14 @@ from torch import nn
 from moprune.errors import ConfigError
 from moprune.registry import Registry
 
-__all__ = ["MODELS", "ModelFactory", "build_model", "model_recipe", "register_model"]
+__all__ = [
+    "MODELS",
+    "ModelFactory",
+    "build_model",
+    "extend_recipe",
+    "model_recipe",
+    "register_model",
+]
 
 #: A factory takes keyword-only ``in_channels``, ``num_classes``, ``image_size`` and its
 #: own options, and returns a freshly initialised module.
@@ -82,3 +89,13 @@ def build_model(
 def model_recipe(model: nn.Module) -> dict[str, Any] | None:
     """How ``build_model`` made ``model`` (name and arguments), or None for a user's module."""
     return getattr(model, _RECIPE_ATTR, None)
+
+
+def extend_recipe(model: nn.Module, history: list) -> None:
+    """Record a Torch-Pruning history ``[(module, is_out_channels, idxs), ...]`` in the
+    recipe of a model moprune built (a user's module has none, and is left alone)."""
+    recipe = model_recipe(model)
+    if recipe is not None:
+        plain = [[str(n), bool(out), [int(i) for i in idxs]] for n, out, idxs in history]
+        setattr(model, _RECIPE_ATTR, {
+            **recipe, "pruning_history": [*recipe.get("pruning_history", []), *plain]})

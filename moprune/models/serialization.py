@@ -15,7 +15,7 @@ from torch import nn
 
 from moprune.errors import ConfigError, MopruneError
 from moprune.io import atomic_write
-from moprune.models.registry import build_model, model_recipe
+from moprune.models.registry import build_model, extend_recipe, model_recipe
 
 __all__ = ["load_model", "read_model_file", "save_model"]
 
@@ -85,7 +85,7 @@ def load_model(path: str | os.PathLike[str], *, device: torch.device | str = "cp
         example = torch.zeros(1, recipe["in_channels"], recipe["image_size"],
                               recipe["image_size"])
         model = rebuild_pruned(model, recipe["pruning_history"], example)
-        model._moprune_recipe = recipe  # type: ignore[assignment]
+        extend_recipe(model, recipe["pruning_history"])
     model.load_state_dict(payload["state_dict"])
     return model.to(device)
 

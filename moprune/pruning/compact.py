@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from moprune.errors import ConfigError
+from moprune.models.registry import extend_recipe
 
 __all__ = ["CompactionReport", "compact", "prune_to_flops", "rebuild_pruned"]
 
@@ -139,11 +140,7 @@ def compact(
         pruning_group.prune()
         report.removed[name] = len(idxs)
     report.parameters_after = sum(p.numel() for p in model.parameters())
-    recipe = getattr(model, "_moprune_recipe", None)
-    if recipe is not None:
-        model._moprune_recipe = {  # type: ignore[assignment]
-            **recipe, "pruning_history": [[n, bool(out), [int(i) for i in idx]]
-                                          for n, out, idx in graph.pruning_history()]}
+    extend_recipe(model, graph.pruning_history())
     return model, report
 
 
@@ -290,11 +287,7 @@ def prune_to_flops(
     if flops > target:
         raise ConfigError(f"cannot reach {keep_flops:.0%} of the FLOPs with mode {mode!r} "
                           f"(at most 90% of a layer's channels are pruned)")
-    recipe = getattr(model, "_moprune_recipe", None)
-    if recipe is not None and pruner is not None:
-        small._moprune_recipe = {  # type: ignore[assignment]
-            **recipe, "pruning_history": [*recipe.get("pruning_history", []), *[
-                [n, bool(out), [int(i) for i in idx]]
-                for n, out, idx in pruner.DG.pruning_history()]]}
+    if pruner is not None:
+        extend_recipe(small, pruner.DG.pruning_history())
     return small.eval(), {"flops_before": base, "flops_after": flops, "keep_flops": keep_flops,
                           "channel_ratio": ratio, "mode": mode}
