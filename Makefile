@@ -24,7 +24,7 @@ knee: setup
 train: setup
 	moprune train --model lenet5 --dataset fashion-mnist --epochs 12 --out $(RUN)/lenet5-dense
 
-# Everything in the README's results section (about 20 minutes on 2 CPU cores).
+# Everything in the README's results section (about 40 minutes on 2 CPU cores).
 pareto-experiment: setup
 	bash experiments/pareto/run.sh $(RUN)
 

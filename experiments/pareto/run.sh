@@ -16,3 +16,12 @@ moprune train $COMMON --out "$RUN/lenet5-dense"
 python experiments/pareto/compare_magnitude.py "$RUN/lenet5-dichotomic" --out "$RUN/magnitude"
 # 5. SMGD against the front at equal sparsity
 python experiments/pareto/smgd_vs_front.py "$RUN/lenet5-dichotomic" "$RUN/lenet5-smgd"
+# 6. group-l1 fronts (scope all, and conv only), their knees compacted, and the timing
+moprune front $COMMON --method dichotomic --budget 16 --explore-epochs 4 --complexity group-l1 --out "$RUN/lenet5-group-l1"
+moprune knee "$RUN/lenet5-group-l1" --selector chord --compact
+moprune front $COMMON --method dichotomic --budget 16 --explore-epochs 4 --complexity group-l1 --scope conv --out "$RUN/lenet5-group-l1-conv"
+moprune knee "$RUN/lenet5-group-l1-conv" --selector chord --compact
+moprune compact "$RUN/lenet5-dichotomic"
+python benchmarks/bench_compact.py "$RUN/lenet5-group-l1" "$RUN/lenet5-dichotomic" "$RUN/lenet5-group-l1-conv"
+# 7. the cost of a training step
+python benchmarks/bench_step.py
