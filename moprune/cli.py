@@ -380,7 +380,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``moprune`` argument parser (exposed for documentation and tests)."""
     from moprune import __version__
 
-    parser = _Parser(prog="moprune", description=__doc__.split("\n")[0])
+    parser = _Parser(prog="moprune", description="Multiobjective pruning and tuning: train "
+                     "Pareto fronts of sparse networks, pick knees, compact them.")
     parser.add_argument("--version", action="version", version=f"moprune {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
