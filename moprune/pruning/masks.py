@@ -49,14 +49,13 @@ class MagnitudePruner:
             keep = (p.abs() > self.tau) & self.masks[i]
             self.masks[i] = keep
             p.mul_(keep)
-            if self.freeze:
-                if p.grad is not None:
-                    p.grad.mul_(keep)
-                if optimizer is not None:
-                    state = optimizer.state.get(p, {})
-                    for key in _STATE_KEYS:
-                        if key in state and torch.is_tensor(state[key]):
-                            state[key].mul_(keep)
+            if p.grad is not None:
+                p.grad.mul_(keep)
+            if optimizer is not None:
+                state = optimizer.state.get(p, {})
+                for key in _STATE_KEYS:
+                    if key in state and torch.is_tensor(state[key]):
+                        state[key].mul_(keep)
 
     @torch.no_grad()
     def mask_grads(self) -> None:

@@ -97,6 +97,15 @@ class Solver(ABC):
     def _descend(self, loss: torch.Tensor) -> None:
         """Compute the search direction from the batch loss and take the optimizer step."""
 
+    def _scoped_grads(self) -> list[torch.Tensor]:
+        """The gradients of the weights in f2's scope, zeros for a weight the forward pass
+        did not use."""
+        assert self.f2 is not None
+        for p in self.f2.params:
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+        return [p.grad for p in self.f2.params]  # type: ignore[misc]
+
     def _record(self, key: str, value: float | torch.Tensor) -> None:
         self._stats[key] = self._stats.get(key, 0.0) + value  # type: ignore[assignment]
 

@@ -37,13 +37,16 @@ def min_norm_coefficient(g1g1: torch.Tensor, g1g2: torch.Tensor, g2g2: torch.Ten
     return torch.where(denom > 0, a.clamp(0.0, 1.0), torch.ones_like(a))
 
 
-def _dot(xs: list[torch.Tensor], ys: list[torch.Tensor]) -> torch.Tensor:
-    # one concatenation and one dot beat a dot per tensor: fewer kernel launches per step
-    return torch.cat([x.reshape(-1) for x in xs]) @ torch.cat([y.reshape(-1) for y in ys])
-
-
-def _sq(xs: list[torch.Tensor]) -> torch.Tensor:
-    return torch.stack(torch._foreach_norm(xs)).pow(2).sum()
+def _coefficient(g1_scoped: Sequence[torch.Tensor], g2: Sequence[torch.Tensor],
+                 g1_rest: Sequence[torch.Tensor]) -> torch.Tensor:
+    """The min-norm ``a`` for g1 = (g1_scoped, g1_rest) and g2 = (g2, 0): g2 is zero
+    outside f2's scope. Two flat vectors and three dots: few kernel launches per step."""
+    flat1 = torch.cat([g.reshape(-1) for g in g1_scoped])
+    flat2 = torch.cat([g.reshape(-1) for g in g2])
+    g1g1 = flat1 @ flat1
+    if g1_rest:
+        g1g1 = g1g1 + torch.stack(torch._foreach_norm(list(g1_rest))).pow(2).sum()
+    return min_norm_coefficient(g1g1, flat1 @ flat2, flat2 @ flat2)
 
 
 class SMGDSolver(Solver):
@@ -96,9 +99,7 @@ class SMGDSolver(Solver):
         if self.pruner is not None:
             self.pruner.mask_grads()
         scoped = self.f2.params
-        for p in scoped:
-            if p.grad is None:
-                p.grad = torch.zeros_like(p)
+        g1_scoped = self._scoped_grads()
         g2 = self._g2()
         if isinstance(self.optimizer, MultiAdam):
             self.optimizer.set_objective_gradient(scoped, g2)
@@ -106,23 +107,18 @@ class SMGDSolver(Solver):
             a = self.optimizer.last_alpha
         else:
             in_scope = {id(p) for p in scoped}
-            g1_scoped = [p.grad for p in scoped]
             others = [p.grad for p in self.model.parameters()
                       if p.grad is not None and id(p) not in in_scope]
-            # The three dot products from two flat vectors: few kernel launches per step.
-            flat1 = torch.cat([g.reshape(-1) for g in g1_scoped])  # type: ignore[union-attr]
-            flat2 = torch.cat([g.reshape(-1) for g in g2])
-            g1g1 = flat1 @ flat1 + (_sq(others) if others else 0.0)  # type: ignore[arg-type]
-            a = min_norm_coefficient(g1g1, flat1 @ flat2, flat2 @ flat2)
+            a = _coefficient(g1_scoped, g2, others)
             all_g1 = g1_scoped + others
             if a.device.type == "cpu":  # python scalars take the faster foreach kernels
                 s = float(a)
-                torch._foreach_mul_(all_g1, s)  # type: ignore[arg-type]  # a g1 ...
-                torch._foreach_add_(g1_scoped, g2, alpha=1.0 - s)  # type: ignore[arg-type]
+                torch._foreach_mul_(all_g1, s)  # a g1 ...
+                torch._foreach_add_(g1_scoped, g2, alpha=1.0 - s)  # ... + (1 - a) g2
             else:  # no host sync on an accelerator
-                torch._foreach_mul_(all_g1, a)  # type: ignore[arg-type]
+                torch._foreach_mul_(all_g1, a)
                 torch._foreach_mul_(g2, 1.0 - a)
-                torch._foreach_add_(g1_scoped, g2)  # type: ignore[arg-type]
+                torch._foreach_add_(g1_scoped, g2)
             self.optimizer.step()
         self._record("alpha", a.detach())
 
@@ -154,8 +150,10 @@ class MultiAdam(torch.optim.Optimizer):
         live = [(group, p) for group in self.param_groups for p in group["params"]
                 if p.grad is not None]
         grads = [p.grad for _, p in live]
+        a = _coefficient([p.grad for _, p in live if id(p) in self._g2],
+                         [self._g2[id(p)] for _, p in live if id(p) in self._g2],
+                         [p.grad for _, p in live if id(p) not in self._g2])
         g2s = [self._g2.get(id(p), torch.zeros_like(p)) for _, p in live]
-        a = min_norm_coefficient(_sq(grads), _dot(grads, g2s), _sq(g2s))
         for (group, p), g1, g2 in zip(live, grads, g2s, strict=True):
             beta1, beta2 = group["betas"]
             if group["weight_decay"]:

@@ -49,15 +49,8 @@ class WeightedSumSolver(Solver):
         loss.backward()
         assert self.f2 is not None and self.optimizer is not None
         if 0.0 < self.lam < 1.0:
-            torch._foreach_add_(_grads(self.f2.params), self.f2.gradient(), alpha=self.ratio)
+            torch._foreach_add_(self._scoped_grads(), self.f2.gradient(), alpha=self.ratio)
         if self.pruner is not None:
             self.pruner.mask_grads()
         self.optimizer.step()
 
-
-def _grads(params: list[torch.Tensor]) -> list[torch.Tensor]:
-    """The gradients of ``params``, zeros for a parameter the forward pass did not use."""
-    for p in params:
-        if p.grad is None:
-            p.grad = torch.zeros_like(p)
-    return [p.grad for p in params]  # type: ignore[misc]
