@@ -360,7 +360,7 @@ def _compact_file(model_file: Path, out: Path | None, *, threshold: float | None
 def _retrain_knee(run: Path, front: Any, point: Any, config: Any) -> Any:
     """Train the knee's weight for the full epochs (the search used fewer)."""
     from moprune.data import prepare_data
-    from moprune.front.train import _factory, train_point
+    from moprune.front.train import model_factory, train_point
     from moprune.solvers import WeightedSumSolver
 
     if point.lam is None:
@@ -369,7 +369,7 @@ def _retrain_knee(run: Path, front: Any, point: Any, config: Any) -> Any:
     data = prepare_data(config.data)
     solver = WeightedSumSolver(point.lam, complexity=config.complexity, scope=config.scope,
                                tau=config.tau, freeze_masks=config.freeze_masks)
-    final = train_point(_factory(config.model, data, config.model_args), data, config.train,
+    final = train_point(model_factory(config.model, data, config.model_args), data, config.train,
                         solver, out_dir=run, retrained=True)
     front.add(final)
     front.save(run / "front.json")

@@ -23,7 +23,7 @@ from moprune.models import build_model, model_recipe, save_model
 from moprune.solvers import SMGDSolver, Solver, WeightedSumSolver
 from moprune.training import evaluate, train
 
-__all__ = ["METHODS", "measure_point", "train_front", "train_point"]
+__all__ = ["METHODS", "measure_point", "model_factory", "train_front", "train_point"]
 
 METHODS = ("dichotomic", "grid", "bisection", "smgd")
 ModelSpec = str | nn.Module | Callable[[], nn.Module]
@@ -102,7 +102,7 @@ def train_front(
     solver_kw: dict[str, Any] = dict(complexity=complexity, scope=scope, tau=tau,
                                      freeze_masks=freeze_masks)
     out = Path(out_dir) if out_dir is not None else None
-    factory = _factory(model, splits, model_args or {})
+    factory = model_factory(model, splits, model_args or {})
     meta = {
         "model": model if isinstance(model, str) else type(factory()).__name__,
         "model_args": model_args or {}, "dataset": splits.raw.name, "splits": splits.sizes,
@@ -139,7 +139,7 @@ def train_front(
     return front
 
 
-def _factory(model: ModelSpec, splits: DataSplits, model_args: dict[str, Any]
+def model_factory(model: ModelSpec, splits: DataSplits, model_args: dict[str, Any]
              ) -> Callable[[], nn.Module]:
     """A function returning a fresh copy of the initial network for every run."""
     if isinstance(model, str):
