@@ -8,7 +8,12 @@ the network:
   weights (Yuan & Lin's group lasso weighting), which equals the l1 value when every
   weight of a group has the same magnitude. Groups are output channels (Conv) or output
   neurons (Linear); the network's output layer is grouped by its inputs instead, so
-  that no class output is driven to zero.
+  that no class output is driven to zero. A Conv/Linear whose outputs go straight into a
+  batch norm (the next module registered, with as many features as the layer has
+  outputs) takes that norm's scale and shift of each channel into the channel's group:
+  a channel whose weights are zero but whose shift is not still feeds the next layer a
+  constant, so the group only dies when all three are zero. f2 is still divided by the
+  number of Conv/Linear weights.
 
 Both gradients are computed analytically (``sign(w) / n`` and
 ``sqrt(m_g) * w_g / ||w_g|| / n``, zero at zero): no second backward pass.
@@ -16,6 +21,7 @@ Both gradients are computed analytically (``sign(w) / n`` and
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -54,6 +60,20 @@ def scope_parameters(model: nn.Module, scope: str = "all") -> list[tuple[str, to
     return found
 
 
+def _following_batch_norms(model: nn.Module, names: list[str]) -> dict[str, nn.Module]:
+    """Layer weight name -> the batch norm registered right after that layer, where it has
+    as many features as the layer has outputs (conv-bn-relu as torchvision and most
+    codebases write it)."""
+    found = {}
+    modules = list(model.named_modules())
+    wanted = {n.removesuffix("weight").removesuffix(".") for n in names}
+    for (name, m), (_, nxt) in itertools.pairwise(modules):
+        if (name in wanted and isinstance(nxt, nn.modules.batchnorm._BatchNorm)
+                and nxt.affine and nxt.num_features == m.weight.shape[0]):
+            found[f"{name}.weight" if name else "weight"] = nxt
+    return found
+
+
 class Complexity:
     """f2 over the weights of ``model`` in ``scope``, with its analytic gradient and l0.
 
@@ -79,21 +99,33 @@ class Complexity:
         # Group dimension per tensor: outputs (dim 0), inputs (dim 1) for the output layer.
         output_layer = len(self.params) - 1 if self.params[-1].ndim == 2 else None
         self.group_dims = [1 if i == output_layer else 0 for i in range(len(self.params))]
-        self._group_scale = [math.sqrt(p.numel() / p.shape[d])
-                             for p, d in zip(self.params, self.group_dims, strict=True)]
+        # Batch-norm scale and shift joined to their layer's output groups (group-l1 only).
+        norms = _following_batch_norms(model, self.names) if kind == "group-l1" else {}
+        self.attached: list[list[torch.Tensor]] = [
+            [t for t in (norms[name].weight, norms[name].bias) if t is not None]
+            if name in norms and d == 0 else [] for name, d in zip(self.names, self.group_dims,
+                                                                   strict=True)]
+        #: Every tensor f2 depends on: the weights, then the attached batch-norm tensors.
+        #: Solvers add f2's gradient to these and the pruner prunes them.
+        self.penalized: list[torch.Tensor] = self.params + [t for a in self.attached for t in a]
+        self._group_scale = [math.sqrt(p.numel() / p.shape[d] + len(a)) for p, d, a in
+                             zip(self.params, self.group_dims, self.attached, strict=True)]
 
-    def _group_norms(self, p: torch.Tensor, dim: int) -> torch.Tensor:
-        """L2 norm of each group along ``dim``, shaped to broadcast against ``p``."""
+    def _group_norms(self, i: int) -> torch.Tensor:
+        """L2 norm of each group of weight tensor ``i`` (attached tensors included), shaped
+        to broadcast against it."""
+        p, dim = self.params[i], self.group_dims[i]
         other = [d for d in range(p.ndim) if d != dim]
-        return p.pow(2).sum(dim=other, keepdim=True).sqrt()
+        sq = p.pow(2).sum(dim=other, keepdim=True)
+        for t in self.attached[i]:
+            sq = sq + t.pow(2).view(sq.shape)
+        return sq.sqrt()
 
     def differentiable(self) -> torch.Tensor:
         """f2 as an autograd tensor (for checks; training uses :meth:`gradient`)."""
         if self.kind == "l1":
             return sum(p.abs().sum() for p in self.params) / self.n  # type: ignore[return-value]
-        total = sum(s * self._group_norms(p, d).sum()
-                    for p, d, s in zip(self.params, self.group_dims, self._group_scale,
-                                       strict=True))
+        total = sum(s * self._group_norms(i).sum() for i, s in enumerate(self._group_scale))
         return total / self.n  # type: ignore[return-value]
 
     @torch.no_grad()
@@ -103,7 +135,8 @@ class Complexity:
 
     @torch.no_grad()
     def gradient(self, scale: float | None = None) -> list[torch.Tensor]:
-        """The analytic gradient of f2, one tensor per parameter in scope (0 at w = 0).
+        """The analytic gradient of f2, one tensor per tensor of :attr:`penalized` (0 at
+        w = 0).
 
         Args:
             scale: Multiply f2 by this first; None is f2 as defined (``1 / n`` built in),
@@ -115,12 +148,15 @@ class Complexity:
             if factor != 1.0:
                 torch._foreach_mul_(grads, factor)
             return grads
-        out = []
-        for p, d, s in zip(self.params, self.group_dims, self._group_scale, strict=True):
-            norms = self._group_norms(p, d)
-            out.append(torch.where(norms > 0, p * (s * factor) / norms.clamp_min(1e-30),
-                                   torch.zeros((), dtype=p.dtype, device=p.device)))
-        return out
+        out, extra = [], []
+        for i, (p, s) in enumerate(zip(self.params, self._group_scale, strict=True)):
+            # s * factor / ||g|| per group, 0 for a dead group; times each tensor of the group.
+            norms = self._group_norms(i)
+            coef = torch.where(norms > 0, (s * factor) / norms.clamp_min(1e-30),
+                               torch.zeros((), dtype=p.dtype, device=p.device))
+            out.append(p * coef)
+            extra += [t * coef.view(-1) for t in self.attached[i]]
+        return out + extra
 
     @torch.no_grad()
     def zeros(self) -> int:
@@ -134,8 +170,7 @@ class Complexity:
     @torch.no_grad()
     def dead_groups(self) -> int:
         """Groups (channels / neurons) whose weights in scope are all zero."""
-        return int(sum(int((self._group_norms(p, d) == 0).sum())
-                       for p, d in zip(self.params, self.group_dims, strict=True)))
+        return int(sum(int((self._group_norms(i) == 0).sum()) for i in range(len(self.params))))
 
     @property
     def num_groups(self) -> int:

@@ -31,8 +31,9 @@ def test_analytic_gradient_matches_autograd(name, kind, scope):
     f2 = Complexity(model, kind=kind, scope=scope)
     analytic = f2.gradient()
     value = f2.differentiable()
-    autograd = torch.autograd.grad(value, f2.params)
-    for a, b, p in zip(analytic, autograd, f2.params, strict=True):
+    autograd = torch.autograd.grad(value, f2.penalized)
+    assert len(analytic) == len(f2.penalized)
+    for a, b, p in zip(analytic, autograd, f2.penalized, strict=True):
         nonzero = p != 0  # at 0 the subgradient is chosen as 0; autograd's is too for abs
         assert torch.allclose(a[nonzero], b[nonzero], atol=1e-9, rtol=1e-5)
         assert torch.all(a[p == 0] == 0) if kind == "l1" else True
@@ -72,6 +73,29 @@ def test_group_l1_equals_l1_for_equal_magnitudes_and_groups_outputs():
     assert group.num_groups == 6 and group.dead_groups() == 1
     expected = (2 * math.sqrt(4) * 1.0 + 3 * math.sqrt(2) * math.sqrt(0.5)) / 18
     assert group.value() == pytest.approx(expected)
+
+
+def test_group_l1_joins_the_following_batch_norm_to_each_channel():
+    model = build_model("vgg", in_channels=1, num_classes=10, image_size=28, seed=0)
+    group, l1 = Complexity(model, kind="group-l1"), Complexity(model, kind="l1")
+    convs = [m for m in model.features if isinstance(m, nn.Conv2d)]
+    norms = [m for m in model.features if isinstance(m, nn.BatchNorm2d)]
+    assert [len(a) for a in group.attached] == [2] * 6 + [0]  # the classifier has no norm
+    assert all(a[0] is bn.weight and a[1] is bn.bias
+               for a, bn in zip(group.attached, norms, strict=False))
+    assert len(group.penalized) == 7 + 12 and l1.penalized == l1.params
+    assert group.n == l1.n == sum(c.weight.numel() for c in convs) + model.classifier[1].weight.numel()
+    # A channel with zero weights but a live shift is not dead; with the shift zero too it is.
+    with torch.no_grad():
+        convs[0].weight[3].zero_()
+        norms[0].weight[3] = 0.0
+        norms[0].bias[3] = 0.5  # (batch norm shifts start at 0)
+    assert group.dead_groups() == 0
+    with torch.no_grad():
+        norms[0].bias[3] = 0.0
+    assert group.dead_groups() == 1
+    # Group scale counts the two attached entries: sqrt(9 + 2) for the first conv's channels.
+    assert group._group_scale[0] == pytest.approx(math.sqrt(11))
 
 
 def test_bad_kind_and_scope():

@@ -78,7 +78,7 @@ class Solver(ABC):
         assert self.f2 is not None
         if self.tau is None:
             return None
-        return MagnitudePruner(self.f2.params, tau=self.tau, freeze=self.freeze_masks)
+        return MagnitudePruner(self.f2.penalized, tau=self.tau, freeze=self.freeze_masks)
 
     def step(self, x: torch.Tensor, y: torch.Tensor, *, label_smoothing: float = 0.0
              ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -101,10 +101,10 @@ class Solver(ABC):
         """The gradients of the weights in f2's scope, zeros for a weight the forward pass
         did not use."""
         assert self.f2 is not None
-        for p in self.f2.params:
+        for p in self.f2.penalized:
             if p.grad is None:
                 p.grad = torch.zeros_like(p)
-        return [p.grad for p in self.f2.params]  # type: ignore[misc]
+        return [p.grad for p in self.f2.penalized]  # type: ignore[misc]
 
     def _record(self, key: str, value: float | torch.Tensor) -> None:
         self._stats[key] = self._stats.get(key, 0.0) + value  # type: ignore[assignment]

@@ -98,7 +98,7 @@ class SMGDSolver(Solver):
         assert self.f2 is not None and self.optimizer is not None and self.model is not None
         if self.pruner is not None:
             self.pruner.mask_grads()
-        scoped = self.f2.params
+        scoped = self.f2.penalized
         g1_scoped = self._scoped_grads()
         g2 = self._g2()
         if isinstance(self.optimizer, MultiAdam):

@@ -42,7 +42,7 @@ class WeightedSumSolver(Solver):
     def _make_pruner(self) -> MagnitudePruner | None:
         if self.lam == 1.0:  # f2's minimiser: every weight in scope is 0, for good
             assert self.f2 is not None
-            return MagnitudePruner(self.f2.params, tau=math.inf, freeze=True)
+            return MagnitudePruner(self.f2.penalized, tau=math.inf, freeze=True)
         return super()._make_pruner()
 
     def _descend(self, loss: torch.Tensor) -> None:
