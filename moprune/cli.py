@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -327,11 +328,13 @@ def _compact_file(model_file: Path, out: Path | None, *, threshold: float | None
     assert recipe is not None  # load_model always rebuilds from a recipe
     x = torch.randn(128, recipe["in_channels"], recipe["image_size"], recipe["image_size"],
                     generator=torch.Generator().manual_seed(0))
+    start = time.perf_counter()
     if keep_flops is not None:
         small, details = prune_to_flops(model, example_inputs=x, keep_flops=keep_flops, mode=mode)
     else:
         small, report = compact(model, example_inputs=x, threshold=threshold)
         details = report.to_dict()
+    seconds = time.perf_counter() - start
     before, after = size_report(model, x), size_report(small, x)
     if data_config is not None:
         test = prepare_data(data_config).loader("test")
@@ -340,7 +343,8 @@ def _compact_file(model_file: Path, out: Path | None, *, threshold: float | None
     out = out or model_file.with_name(f"{model_file.stem}-compact.pt")
     save_model(small, out, meta={"source": str(model_file), "test_acc": after.get("test_acc")})
     write_json(out.with_suffix(".json"), {"source": str(model_file), "before": before,
-                                          "after": after, "details": details})
+                                          "after": after, "details": details,
+                                          "seconds": seconds})
     rows = []
     for key in ("parameters", "nonzero_parameters", "zero_fraction", "flops_per_image",
                 "train_step_ms", "inference_ms", "test_acc"):
@@ -374,6 +378,144 @@ def _retrain_knee(run: Path, front: Any, point: Any, config: Any) -> Any:
     front.add(final)
     front.save(run / "front.json")
     return final
+
+
+def _hpo_job(args: argparse.Namespace, *, proxy: dict[str, Any] | None) -> Any:
+    """The resolved run config and study settings of ``moprune hpo`` / ``fidelity``."""
+    from moprune.config import RunConfig
+    from moprune.hpo import HPOJob, StudySettings, load_space
+
+    config: RunConfig = resolve_config(RunConfig, args)
+    if not isinstance(config.model, str):
+        raise MopruneError("hpo needs a registered model name")
+    settings = StudySettings(
+        backend=args.backend, sampler=args.sampler or ("ga" if args.backend == "pymoo" else "tpe"),
+        pruner=args.pruner, trials=args.trials, seed=config.train.seed, storage=args.storage,
+        study=args.study, workers=args.workers, grace=args.grace)
+    space = load_space(args.space)
+    return config, HPOJob(model=config.model, data=config.data, train=config.train,
+                          space=space.to_dict(), settings=settings, out=args.out, proxy=proxy,
+                          objectives=tuple(args.objectives.split(",")))
+
+
+def _quiet_optuna() -> None:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def _load_proxy(source: str, selector: str) -> tuple[dict[str, Any] | None, dict[str, float]]:
+    if source == "none":
+        return None, {}
+    from moprune.hpo import proxy_source
+
+    return proxy_source(source, selector=selector)
+
+
+def _check_resume(path: Path, settings: dict[str, Any], may_differ: tuple[str, ...]) -> None:
+    """Refuse to resume a run directory made with other settings."""
+    from moprune.io import read_json, write_json
+
+    if path.exists():
+        old = read_json(path)
+        diff = [k for k in settings if k not in may_differ and old.get(k) != settings[k]]
+        if diff:
+            raise MopruneError(f"{path.parent} holds a run with other settings "
+                               f"({', '.join(diff)}); use another --out")
+    write_json(path, settings)
+
+
+def _cmd_hpo(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from moprune.config import config_to_dict
+    from moprune.hpo import run_hpo
+    from moprune.report import format_table
+
+    _quiet_optuna()
+    proxy, creation = _load_proxy(args.proxy, args.selector)
+    config, job = _hpo_job(args, proxy=proxy)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    _check_resume(out / "hpo.json", {
+        "run": config_to_dict(config), "study": asdict(job.settings), "space": job.space,
+        "proxy": proxy, "objectives": list(job.objectives), "top_k": args.top_k,
+        "final_epochs": args.final_epochs}, may_differ=("study",))
+    results = run_hpo(job, top_k=args.top_k, final_epochs=args.final_epochs,
+                      creation_seconds=creation)
+    counts = results["counts"]
+    print(f"{len(results['trials'])} trials on "
+          f"{'the proxy' if proxy else config.model}: {counts['complete']} complete, "
+          f"{counts['pruned']} pruned, {counts['fail']} failed")
+    rows = [[", ".join(f"{k}={_short(v)}" for k, v in r["params"].items()), r["val_acc"],
+             r["test_acc"], r["seconds"]] for r in results["transfer"]]
+    print(format_table(["configuration (on the base network)", "val acc", "test acc",
+                        "seconds"], rows))
+    best = results["best"]
+    if best:
+        print(f"best: val acc {best['val_acc']:.4f}, test acc {best['test_acc']}")
+    t = results["time"]
+    print("time: " + ", ".join(f"{k} {v:.0f} s" for k, v in t.items()) + f"; wrote {out}")
+    return 0
+
+
+def _short(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def _cmd_fidelity(args: argparse.Namespace) -> int:
+    from moprune.config import config_to_dict
+    from moprune.hpo import SearchSpace, fidelity
+
+    proxy, _ = _load_proxy(args.proxy, args.selector)
+    if proxy is None:
+        raise MopruneError("fidelity compares a proxy with the base network: give --proxy")
+    config, job = _hpo_job(args, proxy=proxy)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    _check_resume(out / "fidelity-settings.json", {
+        "run": config_to_dict(config), "space": job.space, "proxy": proxy,
+        "configs": args.configs}, may_differ=())
+    r = fidelity(proxy, config.model, config.data, config.train,
+                 SearchSpace.from_dict(job.space), configs=args.configs,
+                 seed=config.train.seed, top_k=args.top_k, out=out)
+    overlap = r[f"top{r['top_k']}_overlap"]
+    print(f"{args.configs} configurations: Spearman rho {r['spearman_rho']:.3f}, Kendall tau "
+          f"{r['kendall_tau']:.3f}, top-{r['top_k']} overlap {overlap:.2f}"
+          f"; proxy {r['seconds']['proxy']:.0f} s, base {r['seconds']['base']:.0f} s; "
+          f"wrote {out}")
+    return 0
+
+
+def _add_hpo_flags(p: argparse.ArgumentParser) -> None:
+    from moprune.hpo import BACKENDS, PRUNERS
+
+    _add_run_flags(p)
+    p.add_argument("--proxy", required=True, metavar="RUN_DIR|MODEL_FILE|none",
+                   help="a front run (its compacted knee), a model file, or none (trials "
+                        "train the base network)")
+    p.add_argument("--selector", default="chord", choices=["chord", "angle", "slope"],
+                   help="which knee of a front run")
+    p.add_argument("--space", metavar="FILE", help="YAML search space (default: lr, weight "
+                   "decay, momentum, batch size, label smoothing)")
+    p.add_argument("--top-k", type=int, default=3,
+                   help="configurations retrained on the base network (default 3)")
+    p.add_argument("--backend", choices=list(BACKENDS), default="optuna")
+    p.add_argument("--sampler", default=None, help="optuna: tpe | random | cmaes | gp | qmc | "
+                   "nsga2; pymoo: ga | de | nsga2")
+    p.add_argument("--pruner", choices=list(PRUNERS), default="none")
+    p.add_argument("--trials", type=int, default=20)
+    p.add_argument("--objectives", default="accuracy",
+                   help="accuracy, or accuracy,seconds / accuracy,params (multi-objective)")
+    p.add_argument("--storage", metavar="URL", default=None,
+                   help="sqlite:///file.db, postgresql://..., or a .journal file (default: "
+                        "RUN_DIR/study.journal)")
+    p.add_argument("--study", default="moprune", help="study name in the storage")
+    p.add_argument("--workers", type=int, default=1, help="worker processes on this machine")
+    p.add_argument("--grace", type=int, default=60,
+                   help="seconds without a heartbeat before a trial is retried (SQL storage)")
+    p.add_argument("--final-epochs", type=int, default=None,
+                   help="epochs of the transfer runs (default: --epochs)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -429,6 +571,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--selector", default="chord", choices=["chord", "angle", "slope"])
     p.add_argument("--out", metavar="FILE", help="default: SOURCE-compact.pt beside it")
     p.set_defaults(func=_cmd_compact)
+
+    p = sub.add_parser("hpo", help="search hyperparameters on a proxy, transfer to the base "
+                       "network (resumes; many workers)")
+    _add_hpo_flags(p)
+    p.set_defaults(func=_cmd_hpo)
+
+    p = sub.add_parser("fidelity", help="rank agreement of proxy and base network over "
+                       "quasi-random configurations")
+    _add_hpo_flags(p)
+    p.add_argument("--configs", type=int, default=16, help="configurations (default 16)")
+    p.set_defaults(func=_cmd_fidelity)
     return parser
 
 

@@ -1,0 +1,143 @@
+"""A trial: train a freshly initialised network with the trial's hyperparameters.
+
+The network is the proxy (a compacted knee, rebuilt from its recipe) or the base network;
+its weights are always new, drawn with the trial's seed, since HPO tunes training from
+scratch. Validation accuracy is reported every epoch so that a trial pruner can stop the
+trial; a diverging trial raises :class:`~moprune.errors.DivergedError` with the reason
+kept on the trial.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import optuna
+import torch
+from torch import nn
+
+from moprune.config import TrainConfig
+from moprune.data import DataSplits
+from moprune.errors import ConfigError, DivergedError
+from moprune.hpo.space import SearchSpace
+from moprune.models import build_model
+from moprune.training import Callback, train
+
+__all__ = ["OBJECTIVES", "TrialObjective", "architecture", "fresh_model"]
+
+#: What a study optimises: validation accuracy, and optionally time or size as well.
+OBJECTIVES = {"accuracy": "maximize", "seconds": "minimize", "params": "minimize"}
+
+
+def architecture(source: str | os.PathLike[str]) -> dict[str, Any]:
+    """The recipe of a model file (a compacted knee, say): what :func:`fresh_model` builds.
+
+    ``source`` is a moprune model file, or a registered model name.
+    """
+    from moprune.models.serialization import read_model_file
+
+    if Path(source).is_file():
+        return dict(read_model_file(source)["recipe"])
+    return {"model": str(source)}
+
+
+def fresh_model(recipe: Mapping[str, Any], *, in_channels: int, num_classes: int,
+                image_size: int, seed: int) -> nn.Module:
+    """A network of ``recipe``'s architecture with newly drawn weights (seeded).
+
+    A compacted recipe (with a pruning history) is rebuilt at its smaller channel counts
+    and every layer is then re-initialised by its own ``reset_parameters`` (the fan-in is
+    the compacted one).
+    """
+    for key, value in (("in_channels", in_channels), ("num_classes", num_classes)):
+        if key in recipe and recipe[key] != value:
+            raise ConfigError(f"the proxy was built for {key}={recipe[key]}, the data has "
+                              f"{value}")
+    model = build_model(recipe["model"], in_channels=in_channels, num_classes=num_classes,
+                        image_size=recipe.get("image_size", image_size), seed=seed,
+                        **recipe.get("args", {}))
+    history = recipe.get("pruning_history")
+    if history:
+        from moprune.models.registry import extend_recipe
+        from moprune.pruning.compact import rebuild_pruned
+
+        example = torch.zeros(1, in_channels, recipe["image_size"], recipe["image_size"])
+        model = rebuild_pruned(model, history, example)
+        extend_recipe(model, history)
+        torch.manual_seed(seed)
+        for m in model.modules():
+            reset = getattr(m, "reset_parameters", None)
+            if callable(reset) and m is not model:
+                reset()
+    return model
+
+
+class _Report(Callback):
+    """Report validation accuracy every epoch; raise TrialPruned when the pruner says so."""
+
+    def __init__(self, trial: optuna.Trial, prunable: bool) -> None:
+        self.trial, self.prunable = trial, prunable
+        self.epochs = 0
+
+    def on_epoch_end(self, *, epoch: int, record: Any, model: Any) -> None:
+        self.epochs = epoch
+        if self.prunable:
+            self.trial.report(record.val_acc, epoch)
+            if self.trial.should_prune():
+                raise optuna.TrialPruned(f"pruned after epoch {epoch} "
+                                         f"(val acc {record.val_acc:.4f})")
+
+
+class TrialObjective:
+    """Callable for Optuna: trains one configuration and returns its objective values.
+
+    Args:
+        factory: ``seed -> model`` (see :func:`fresh_model`).
+        splits: The data.
+        base: Training settings the space's values override (epochs, seed, device ...).
+        space: The hyperparameters tuned.
+        objectives: Names from :data:`OBJECTIVES`; the first is always ``accuracy``.
+
+    Every trial records ``seconds`` (its wall time, pruned or not), ``val_acc``,
+    ``epochs_run`` and ``params`` as user attributes; a diverged trial records
+    ``failure``.
+    """
+
+    def __init__(self, factory: Callable[[int], nn.Module], splits: DataSplits,
+                 base: TrainConfig, space: SearchSpace,
+                 objectives: tuple[str, ...] = ("accuracy",)) -> None:
+        unknown = [o for o in objectives if o not in OBJECTIVES]
+        if unknown or not objectives or objectives[0] != "accuracy":
+            raise ConfigError(f"objectives must start with 'accuracy' and be among "
+                              f"{list(OBJECTIVES)}, got {list(objectives)}")
+        self.factory, self.splits, self.base, self.space = factory, splits, base, space
+        self.objectives = tuple(objectives)
+
+    @property
+    def directions(self) -> list[str]:
+        return [OBJECTIVES[o] for o in self.objectives]
+
+    def __call__(self, trial: optuna.Trial) -> float | tuple[float, ...]:
+        values = self.space.suggest(trial)
+        config = self.space.apply(self.base, values)
+        model = self.factory(config.seed)
+        size = sum(p.numel() for p in model.parameters())
+        report = _Report(trial, prunable=len(self.objectives) == 1)
+        start = time.perf_counter()
+        try:
+            result = train(model, self.splits, config, callbacks=[report], progress=False)
+        except DivergedError as e:
+            trial.set_user_attr("failure", str(e))
+            raise
+        finally:
+            trial.set_user_attr("seconds", time.perf_counter() - start)
+            trial.set_user_attr("epochs_run", report.epochs)
+            trial.set_user_attr("params", size)
+        seconds = time.perf_counter() - start
+        trial.set_user_attr("val_acc", result.val_acc)
+        measured = {"accuracy": result.val_acc, "seconds": seconds, "params": float(size)}
+        out = tuple(measured[o] for o in self.objectives)
+        return out[0] if len(out) == 1 else out

@@ -1,0 +1,325 @@
+"""The proxy HPO pipeline: search on the proxy, transfer the top configurations to the
+base network, and account for every second; and the proxy's fidelity.
+
+Lee & Yim's use of a pruned network N_P as the proxy of the base network N_B: trials
+train N_P (fresh weights, the trial's hyperparameters); the ``top_k`` configurations are
+retrained on N_B for the final epochs, and the best on N_B's validation accuracy is the
+result (its test accuracy reported). With ``proxy=None`` the same code is the full
+pipeline: trials train N_B itself.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import torch
+from optuna.trial import TrialState
+
+from moprune.config import DataConfig, TrainConfig, config_to_dict
+from moprune.data import prepare_data
+from moprune.errors import ConfigError, DivergedError
+from moprune.hpo.objective import TrialObjective, architecture, fresh_model
+from moprune.hpo.space import SearchSpace
+from moprune.hpo.study import StudySettings, open_study, run_pymoo, wait_for, work
+from moprune.io import read_json, write_json
+from moprune.training import train
+
+__all__ = ["HPOJob", "fidelity", "proxy_source", "rank_agreement", "run_hpo", "trial_table"]
+
+
+@dataclass(frozen=True)
+class HPOJob:
+    """Everything a worker needs to run trials (picklable: workers are processes)."""
+
+    model: str  # the base network (registered name)
+    data: DataConfig
+    train: TrainConfig  # base settings; ``epochs`` = epochs of a trial
+    space: dict[str, Any]
+    settings: StudySettings
+    out: str
+    proxy: dict[str, Any] | None = None  # the proxy's recipe; None: trials train the base
+    objectives: tuple[str, ...] = ("accuracy",)
+    threads: int | None = None  # torch threads per worker
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def recipe(self) -> dict[str, Any]:
+        return self.proxy if self.proxy is not None else {"model": self.model}
+
+
+def _objective(job: HPOJob, splits: Any) -> TrialObjective:
+    recipe = job.recipe()
+
+    def factory(seed: int) -> torch.nn.Module:
+        return fresh_model(recipe, in_channels=splits.in_channels,
+                           num_classes=splits.num_classes, image_size=splits.image_size,
+                           seed=seed)
+
+    return TrialObjective(factory, splits, job.train, SearchSpace.from_dict(job.space),
+                          job.objectives)
+
+
+def _worker_main(job: HPOJob, worker: int, budget: int, only_enqueued: bool) -> None:
+    """One worker process: its own data, storage connection and sampler seed."""
+    if job.threads:
+        torch.set_num_threads(job.threads)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    splits = prepare_data(job.data)
+    objective = _objective(job, splits)
+    study = open_study(job.settings, job.out, directions=objective.directions,
+                       max_epochs=job.train.epochs, worker=worker)
+    work(study, objective, budget, only_enqueued=only_enqueued)
+
+
+def _run_workers(job: HPOJob, budget: int, *, only_enqueued: bool = False) -> None:
+    """Run ``job.settings.workers`` worker processes until the budget is used."""
+    n = job.settings.workers
+    if n == 1:
+        _worker_main(job, 0, budget, only_enqueued)
+        return
+    ctx = multiprocessing.get_context("spawn")
+    threads = job.threads or max(1, (os.cpu_count() or 1) // n)
+    job = HPOJob(**{**job.__dict__, "threads": threads})
+    procs = [ctx.Process(target=_worker_main, args=(job, i, budget, only_enqueued))
+             for i in range(n)]
+    for p in procs:
+        p.start()
+    wait_for(procs)
+
+
+def proxy_source(source: str | os.PathLike[str], *, selector: str = "chord"
+                 ) -> tuple[dict[str, Any], dict[str, float]]:
+    """The proxy's recipe and the seconds its creation took, from a model file or a front
+    run directory (its compacted knee, ``knee-SELECTOR-compact.pt``).
+
+    The creation time of a front run is the training time of all its points (search and
+    knee retraining) plus the compaction recorded beside the compacted file.
+    """
+    path = Path(source)
+    seconds: dict[str, float] = {}
+    if path.is_dir():
+        model_file = path / f"knee-{selector}-compact.pt"
+        if not model_file.is_file():
+            raise ConfigError(f"{str(path)!r} has no compacted knee {model_file.name}; run "
+                              f"`moprune knee {path} --selector {selector} --compact` first")
+        front = read_json(path / "front.json")  # its points include the retrained knee
+        seconds["front"] = float(sum(p.get("seconds", 0.0) for p in front.get("points", [])))
+        path = model_file
+    elif not path.is_file():
+        raise ConfigError(f"proxy {str(source)!r} is neither a model file nor a run directory")
+    report = path.with_suffix(".json")
+    if report.is_file():
+        seconds["compaction"] = float(read_json(report).get("seconds", 0.0) or 0.0)
+    return architecture(path), seconds
+
+
+def trial_table(study: optuna.Study) -> list[dict[str, Any]]:
+    """Every trial as plain data (state, params, values, seconds, failure)."""
+    rows = []
+    for t in study.get_trials(deepcopy=False):
+        if t.user_attrs.get("surplus"):
+            continue
+        rows.append({"number": t.number, "state": t.state.name.lower(), "params": t.params,
+                     "values": t.values, "val_acc": t.user_attrs.get("val_acc"),
+                     "seconds": t.user_attrs.get("seconds"),
+                     "epochs_run": t.user_attrs.get("epochs_run"),
+                     "failure": t.user_attrs.get("failure"),
+                     "retry_of": t.user_attrs.get("retry_of")})
+    return rows
+
+
+def _top_configs(study: optuna.Study, k: int) -> list[dict[str, Any]]:
+    """The ``k`` best completed trials' parameters, by validation accuracy (first objective)."""
+    done = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
+    done.sort(key=lambda t: -t.values[0])
+    seen, top = set(), []
+    for t in done:
+        key = json.dumps(t.params, sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            top.append(dict(t.params))
+        if len(top) == k:
+            break
+    return top
+
+
+def run_hpo(job: HPOJob, *, top_k: int = 3, final_epochs: int | None = None,
+            creation_seconds: Mapping[str, float] | None = None) -> dict[str, Any]:
+    """Run (or resume) the study, transfer its top configurations to the base network and
+    write ``results.json``. Returns the results.
+
+    Args:
+        job: The study's settings; ``job.proxy`` None runs trials on the base network.
+        top_k: Configurations retrained on the base network.
+        final_epochs: Epochs of the transfer runs (default: a trial's epochs).
+        creation_seconds: The proxy's creation time, by phase (front, knee, compaction).
+    """
+    out = Path(job.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if top_k < 1:
+        raise ConfigError(f"top-k must be >= 1, got {top_k}")
+    space = SearchSpace.from_dict(job.space)
+    splits = prepare_data(job.data)
+    objective = _objective(job, splits)
+    study = open_study(job.settings, out, directions=objective.directions,
+                       max_epochs=job.train.epochs)
+    start = time.perf_counter()
+    if job.settings.backend == "pymoo":
+        run_pymoo(study, objective, job.settings, space,
+                  run_workers=lambda budget: _run_workers(job, budget, only_enqueued=True))
+    else:
+        _run_workers(job, job.settings.trials)
+    hpo_wall = time.perf_counter() - start
+    rows = trial_table(study)
+    trial_seconds = float(sum(r["seconds"] or 0.0 for r in rows))
+
+    transfer = _transfer(job, splits, _top_configs(study, top_k), space,
+                         final_epochs or job.train.epochs, out)
+    best = max(transfer, key=lambda r: r["val_acc"]) if transfer else None
+    creation = dict(creation_seconds or {})
+    time_split = {**{f"proxy_{k}": v for k, v in creation.items()},
+                  "hpo_trials": trial_seconds,
+                  "transfer": float(sum(r["seconds"] for r in transfer))}
+    results = {
+        "model": job.model, "proxy": job.proxy, "objectives": list(job.objectives),
+        "settings": asdict(job.settings), "space": job.space,
+        "train": config_to_dict(job.train), "data": config_to_dict(job.data),
+        "trials": rows,
+        "counts": {s: sum(r["state"] == s for r in rows)
+                   for s in ("complete", "pruned", "fail", "running", "waiting")},
+        "transfer": transfer, "best": best,
+        "time": {**time_split, "total": float(sum(time_split.values())),
+                 "hpo_wall": hpo_wall},
+    }
+    write_json(out / "results.json", results)
+    _plots(results, out)
+    return results
+
+
+def _transfer(job: HPOJob, splits: Any, configs: Sequence[Mapping[str, Any]],
+              space: SearchSpace, epochs: int, out: Path) -> list[dict[str, Any]]:
+    """Train the base network with each configuration; cached per configuration so that a
+    resumed run does not train them again."""
+    results = []
+    for i, params in enumerate(configs):
+        cache = out / "transfer" / f"{i}.json"
+        if cache.is_file() and read_json(cache).get("params") == dict(params):
+            results.append(read_json(cache))
+            continue
+        config = space.apply(job.train, params)
+        config = TrainConfig(**{**config_to_dict(config), "epochs": epochs})
+        model = fresh_model({"model": job.model}, in_channels=splits.in_channels,
+                            num_classes=splits.num_classes, image_size=splits.image_size,
+                            seed=config.seed)
+        t0 = time.perf_counter()
+        try:
+            r = train(model, splits, config, evaluate_test=True, progress=False)
+            row = {"params": dict(params), "val_acc": r.val_acc, "test_acc": r.test_acc}
+        except DivergedError as e:
+            row = {"params": dict(params), "val_acc": 0.0, "test_acc": None,
+                   "failure": str(e)}
+        row.update(epochs=epochs, seconds=time.perf_counter() - t0)
+        write_json(cache, row)
+        results.append(row)
+    return results
+
+
+def _plots(results: Mapping[str, Any], out: Path) -> None:
+    from moprune.report.plots import new_figure, save_figure
+
+    rows = [r for r in results["trials"] if r["state"] == "complete"]
+    fig, (ax1, ax2) = new_figure(ncols=2, width=10.0, height=3.8)
+    if rows:
+        xs = [r["number"] for r in rows]
+        acc = [r["values"][0] for r in rows]
+        ax1.scatter(xs, acc, s=14, label="trial")
+        ax1.plot(xs, np.maximum.accumulate(acc), color="C1", label="best so far")
+        ax1.legend()
+    ax1.set(xlabel="trial", ylabel="validation accuracy", title="optimisation history")
+    phases = {k: v for k, v in results["time"].items() if k not in ("total", "hpo_wall")}
+    ax2.barh(list(phases), list(phases.values()), color="C0")
+    ax2.set(xlabel="seconds", title=f"time: {results['time']['total']:.0f} s in all")
+    save_figure(fig, out / "hpo.png")
+
+
+def fidelity(proxy: Mapping[str, Any], model: str, data: DataConfig, base: TrainConfig,
+             space: SearchSpace, *, configs: int = 16, seed: int = 0, top_k: int = 3,
+             out: str | os.PathLike[str]) -> dict[str, Any]:
+    """Train N_P and N_B on ``configs`` quasi-random configurations (scrambled Sobol) and
+    compare the rankings: Spearman rho, Kendall tau, top-k overlap (scipy).
+
+    Every (network, configuration) result is written as it finishes; a rerun resumes.
+    """
+    from scipy.stats import qmc
+
+    if configs < 3:
+        raise ConfigError(f"fidelity needs at least 3 configurations, got {configs}")
+    out = Path(out)
+    splits = prepare_data(data)
+    points = qmc.Sobol(d=len(space), scramble=True, seed=seed).random(configs)
+    rows = []
+    for i, u in enumerate(points):
+        params = space.decode(u)
+        row: dict[str, Any] = {"index": i, "params": params}
+        for label, recipe in (("proxy", proxy), ("base", {"model": model})):
+            cache = out / "fidelity" / f"{label}-{i}.json"
+            if cache.is_file() and read_json(cache).get("params") == params:
+                row[label] = read_json(cache)
+                continue
+            config = space.apply(base, params)
+            net = fresh_model(recipe, in_channels=splits.in_channels,
+                              num_classes=splits.num_classes, image_size=splits.image_size,
+                              seed=config.seed)
+            t0 = time.perf_counter()
+            try:
+                acc = train(net, splits, config, progress=False).val_acc
+            except DivergedError:
+                acc = 0.0  # a diverged configuration ranks last on both networks
+            result = {"params": params, "val_acc": acc, "seconds": time.perf_counter() - t0}
+            write_json(cache, result)
+            row[label] = result
+        rows.append(row)
+    p = np.array([r["proxy"]["val_acc"] for r in rows])
+    b = np.array([r["base"]["val_acc"] for r in rows])
+    results = {"configs": rows, **rank_agreement(p, b, top_k=top_k),
+               "seconds": {"proxy": float(sum(r["proxy"]["seconds"] for r in rows)),
+                           "base": float(sum(r["base"]["seconds"] for r in rows))}}
+    write_json(out / "fidelity.json", results)
+    _fidelity_plot(p, b, results, out / "fidelity.png")
+    return results
+
+
+def rank_agreement(proxy: Sequence[float], base: Sequence[float], *, top_k: int = 3
+                   ) -> dict[str, float]:
+    """How well the proxy's scores rank configurations as the base network's do: Spearman
+    rho, Kendall tau (scipy; ties averaged) and the overlap of the two top-k sets (ties
+    broken by order)."""
+    from scipy.stats import kendalltau, spearmanr
+
+    p, b = np.asarray(proxy, dtype=float), np.asarray(base, dtype=float)
+    if p.shape != b.shape or p.ndim != 1 or len(p) < 2:
+        raise ConfigError("rank agreement needs two score lists of the same length >= 2")
+    k = min(top_k, len(p))
+    top = len(set(np.argsort(-p, kind="stable")[:k]) & set(np.argsort(-b, kind="stable")[:k]))
+    return {"spearman_rho": float(spearmanr(p, b).statistic),
+            "kendall_tau": float(kendalltau(p, b).statistic),
+            f"top{k}_overlap": top / k, "top_k": k}
+
+
+def _fidelity_plot(p: np.ndarray, b: np.ndarray, results: Mapping[str, Any], path: Path) -> None:
+    from moprune.report.plots import new_figure, save_figure
+
+    fig, ax = new_figure(width=4.5, height=4.2)
+    ax.scatter(p, b, s=18)
+    ax.set(xlabel="proxy validation accuracy", ylabel="base validation accuracy",
+           title=f"Spearman rho {results['spearman_rho']:.2f}, "
+                 f"Kendall tau {results['kendall_tau']:.2f}")
+    save_figure(fig, path)

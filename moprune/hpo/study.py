@@ -1,0 +1,325 @@
+"""Studies in Optuna storage, run by one or many workers, with Optuna's or pymoo's algorithms.
+
+Storage:
+- default: a journal file in the run directory (``study.journal``; file locks, no server).
+  A worker killed mid-trial leaves its trial RUNNING; the next worker on the same host
+  sees that its process is gone, fails the trial and enqueues the same parameters again.
+- ``sqlite:///...`` or ``postgresql://...``: Optuna's RDB storage with heartbeats. Workers
+  on other machines join by running the same command with the same URL; a trial whose
+  worker stops beating for ``grace`` seconds is failed and retried by the next worker.
+
+A study of N trials stops when N trials are finished or running. Finished trials are
+never rerun: running the command again resumes. A trial whose training diverged ends
+FAIL (with its reason in the ``failure`` attribute) and counts; a trial failed because
+its worker died does not count and is retried.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from moprune.errors import ConfigError, DivergedError
+from moprune.hpo.objective import TrialObjective
+from moprune.hpo.space import SearchSpace
+
+__all__ = ["BACKENDS", "PRUNERS", "SAMPLERS", "StudySettings", "counted", "make_pruner",
+           "make_sampler", "open_study", "recover_dead_trials", "run_pymoo", "work"]
+
+SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc", "nsga2")
+PRUNERS = ("hyperband", "successive-halving", "median", "none")
+BACKENDS = {"optuna": SAMPLERS, "pymoo": ("ga", "de", "nsga2")}
+_HEARTBEAT_S = 10
+_POP_SIZE = 8
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    """How a study samples, prunes and where it is stored."""
+
+    backend: str = "optuna"
+    sampler: str = "tpe"
+    pruner: str = "none"
+    trials: int = 20
+    seed: int = 0
+    storage: str | None = None  # None: journal file in the run directory
+    study: str = "moprune"
+    workers: int = 1
+    grace: int = 60  # seconds without a heartbeat before an RDB trial is retried
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"backend must be one of {list(BACKENDS)}, got {self.backend!r}")
+        if self.sampler not in BACKENDS[self.backend]:
+            raise ConfigError(f"the {self.backend} backend's samplers are "
+                              f"{list(BACKENDS[self.backend])}, got {self.sampler!r}")
+        if self.pruner not in PRUNERS:
+            raise ConfigError(f"pruner must be one of {list(PRUNERS)}, got {self.pruner!r}")
+        if self.backend == "pymoo" and self.pruner != "none":
+            raise ConfigError("pymoo's algorithms need every evaluation finished: "
+                              "use --pruner none with --backend pymoo")
+        for name in ("trials", "workers"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+
+
+def make_sampler(name: str, *, seed: int, multi: bool = False) -> optuna.samplers.BaseSampler:
+    """Optuna sampler by name (``nsga2`` and ``tpe`` also serve multi-objective studies)."""
+    if multi and name not in ("tpe", "nsga2", "random"):
+        raise ConfigError(f"sampler {name!r} is single-objective; multi-objective studies "
+                          "take tpe, nsga2 or random")
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "cmaes":
+        return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+    if name == "gp":
+        return optuna.samplers.GPSampler(seed=seed)
+    if name == "qmc":
+        return optuna.samplers.QMCSampler(seed=seed, scramble=True)
+    if name == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=seed)
+    raise ConfigError(f"sampler must be one of {list(SAMPLERS)}, got {name!r}")
+
+
+def make_pruner(name: str, *, max_epochs: int) -> optuna.pruners.BasePruner:
+    """Trial pruner by name; resources are epochs."""
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max_epochs,
+                                              reduction_factor=3)
+    if name == "successive-halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    raise ConfigError(f"pruner must be one of {list(PRUNERS)}, got {name!r}")
+
+
+def _storage(url: str | None, run_dir: Path, grace: int) -> optuna.storages.BaseStorage:
+    if url is None:
+        from optuna.storages.journal import JournalFileBackend
+
+        run_dir.mkdir(parents=True, exist_ok=True)
+        return optuna.storages.JournalStorage(JournalFileBackend(str(run_dir / "study.journal")))
+    if url.endswith(".journal"):
+        from optuna.storages.journal import JournalFileBackend
+
+        return optuna.storages.JournalStorage(JournalFileBackend(url))
+    if not url.startswith(("sqlite://", "postgresql", "mysql")):
+        raise ConfigError(f"--storage must be a sqlite://, postgresql:// or mysql:// URL "
+                          f"or a *.journal file, got {url!r}")
+    try:
+        warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RDBStorage(
+            url, heartbeat_interval=_HEARTBEAT_S, grace_period=grace,
+            heartbeat_stale_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=3))
+    except Exception as e:  # sqlalchemy / driver errors: one line, not a traceback
+        raise ConfigError(f"cannot open storage {url!r}: {type(e).__name__}: "
+                          f"{str(e).splitlines()[0]}") from None
+
+
+def open_study(settings: StudySettings, run_dir: str | os.PathLike[str], *,
+               directions: Sequence[str], max_epochs: int, worker: int = 0) -> optuna.Study:
+    """Create or load the study (same name, same storage: the same study)."""
+    multi = len(directions) > 1
+    pruner = make_pruner(settings.pruner, max_epochs=max_epochs)
+    storage = _storage(settings.storage, Path(run_dir), settings.grace)
+    study = optuna.create_study(study_name=settings.study, storage=storage, pruner=pruner,
+                                sampler=optuna.samplers.RandomSampler(seed=settings.seed),
+                                directions=list(directions), load_if_exists=True)
+    if [d.name.lower() for d in study.directions] != [d.lower() for d in directions]:
+        raise ConfigError(f"study {settings.study!r} in this storage optimises "
+                          f"{[d.name.lower() for d in study.directions]}, not {list(directions)}")
+    if settings.backend == "optuna":  # (pymoo proposes; its studies' sampler is never used)
+        # Every worker, and every resumed run, its own seed: otherwise the sampler's random
+        # start would propose the same points again.
+        n = len(study.get_trials(deepcopy=False))
+        study.sampler = make_sampler(settings.sampler, seed=settings.seed + 1000 * worker + n,
+                                     multi=multi)
+    return study
+
+
+def counted(trial: FrozenTrial) -> bool:
+    """Whether a trial uses up the study's budget: finished, running or waiting; failed only
+    when its training failed (a trial of a dead worker or a surplus trial does not count)."""
+    if trial.state == TrialState.FAIL:
+        return "failure" in trial.user_attrs
+    return True
+
+
+class _Surplus(Exception):
+    """A worker asked for a trial after the budget was used up (a race between workers)."""
+
+
+def _worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_dead_trials(study: optuna.Study) -> int:
+    """Journal storage has no heartbeats: fail the RUNNING trials of dead processes of this
+    host and enqueue their parameters again. Returns how many were recovered."""
+    if not isinstance(study._storage, optuna.storages.JournalStorage):
+        return 0
+    host = socket.gethostname()
+    recovered = 0
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        owner = str(t.user_attrs.get("worker", ""))
+        name, _, pid = owner.rpartition(":")
+        if name != host or not pid.isdigit() or _pid_alive(int(pid)):
+            continue
+        try:
+            study.tell(t.number, state=TrialState.FAIL)
+        except (RuntimeError, ValueError):  # another worker got there first
+            continue
+        attrs = {k: v for k, v in t.user_attrs.items() if k == "eval_index"}
+        study.enqueue_trial(t.params, user_attrs={**attrs, "retry_of": t.number})
+        recovered += 1
+    return recovered
+
+
+def work(study: optuna.Study, objective: TrialObjective, budget: int | Callable[[], int],
+         *, only_enqueued: bool = False) -> None:
+    """Run trials until ``budget`` trials count (see :func:`counted`).
+
+    Args:
+        budget: The number of trials, or a callable giving it (pymoo's driver raises it
+            one population at a time).
+        only_enqueued: Run only enqueued trials (pymoo's); stop when none is waiting.
+    """
+    def total() -> int:
+        return budget() if callable(budget) else budget
+
+    def guarded(trial: optuna.Trial) -> Any:
+        trial.set_user_attr("worker", _worker_id())
+        trials = study.get_trials(deepcopy=False)
+        mine = next(t for t in trials if t.number == trial.number)
+        others = sum(counted(t) for t in trials if t.number != trial.number)
+        if others >= total() or (only_enqueued and "eval_index" not in mine.user_attrs):
+            trial.set_user_attr("surplus", True)
+            raise _Surplus()
+        return objective(trial)
+
+    while True:
+        recover_dead_trials(study)
+        trials = study.get_trials(deepcopy=False)
+        waiting = any(t.state == TrialState.WAITING for t in trials)
+        if only_enqueued and not waiting:
+            return
+        if not waiting and sum(counted(t) for t in trials) >= total():
+            return
+        study.optimize(guarded, n_trials=1, catch=(DivergedError, _Surplus))
+        last = study.get_trials(deepcopy=False)[-1]
+        if last.user_attrs.get("surplus"):
+            if only_enqueued:
+                continue
+            return
+
+
+def run_pymoo(study: optuna.Study, objective: TrialObjective, settings: StudySettings,
+              space: SearchSpace, *, run_workers: Callable[[int], None]) -> None:
+    """Drive pymoo's GA, DE or NSGA-II by ask and tell; every evaluation is an Optuna trial.
+
+    Each population is enqueued as trials (``eval_index`` = evaluation number) and run by
+    ``run_workers(budget)``; the values go back to pymoo. pymoo is seeded, so a resumed
+    run asks the same points again and takes finished trials' values instead of
+    training them again.
+    """
+    from pymoo.algorithms.moo.nsga2 import NSGA2
+    from pymoo.algorithms.soo.nonconvex.de import DE
+    from pymoo.algorithms.soo.nonconvex.ga import GA
+    from pymoo.core.problem import Problem
+
+    n_obj = len(objective.objectives)
+    if (settings.sampler == "nsga2") != (n_obj > 1):
+        raise ConfigError("pymoo's nsga2 is for several objectives, ga and de for one "
+                          f"(this study has {n_obj})")
+    pop = _POP_SIZE  # fixed, so that a resumed run with a larger budget asks the same points
+    algorithm = {"ga": lambda: GA(pop_size=pop, eliminate_duplicates=True),
+                 "de": lambda: DE(pop_size=pop),
+                 "nsga2": lambda: NSGA2(pop_size=pop)}[settings.sampler]()
+    problem = Problem(n_var=len(space), n_obj=n_obj, xl=0.0, xu=1.0)
+    algorithm.setup(problem, termination=("n_eval", settings.trials), seed=settings.seed,
+                    verbose=False)
+    signs = np.array([-1.0 if d == "maximize" else 1.0 for d in objective.directions])
+    evaluated = 0
+    while algorithm.has_next():
+        population = algorithm.ask()
+        xs = population.get("X")
+        xs = xs[: settings.trials - evaluated]
+        if len(xs) == 0:
+            break
+        done = _by_eval_index(study)
+        for k, x in enumerate(xs):
+            if evaluated + k in done:
+                _check_same(done[evaluated + k], space.decode(x))
+            else:
+                study.enqueue_trial(space.decode(x), user_attrs={"eval_index": evaluated + k},
+                                    skip_if_exists=False)
+        run_workers(evaluated + len(xs))
+        done = _by_eval_index(study)
+        f = np.array([_values(done.get(evaluated + k), objective.directions)
+                      for k in range(len(xs))])
+        evaluated += len(xs)
+        population = population[: len(xs)]
+        population.set("F", f * signs)
+        algorithm.tell(infills=population)
+
+
+def _check_same(trial: FrozenTrial, params: dict[str, Any]) -> None:
+    """A resumed pymoo run must ask what it asked before (same seed, algorithm, space)."""
+    same = all(np.isclose(trial.params[k], v) if isinstance(v, float) else trial.params[k] == v
+               for k, v in params.items() if k in trial.params)
+    if not same or set(trial.params) != set(params):
+        raise ConfigError(f"trial {trial.number} of this study was asked with other "
+                          "parameters: resume a pymoo study with the same seed, algorithm "
+                          "and space")
+
+
+def _by_eval_index(study: optuna.Study) -> dict[int, FrozenTrial]:
+    """Finished trials of pymoo's evaluations, by evaluation number (retries included)."""
+    out = {}
+    for t in study.get_trials(deepcopy=False):
+        if "eval_index" in t.user_attrs and (t.state == TrialState.COMPLETE or (counted(t)
+                                             and t.state == TrialState.FAIL)):
+            out[int(t.user_attrs["eval_index"])] = t
+    return out
+
+
+def _values(trial: FrozenTrial | None, directions: Sequence[str]) -> list[float]:
+    """A trial's objective values for pymoo; a failed trial gets the worst values (accuracy
+    0, an enormous time or size)."""
+    if trial is None or trial.state != TrialState.COMPLETE:
+        return [0.0 if d == "maximize" else 1e12 for d in directions]
+    return list(trial.values)
+
+
+def wait_for(processes: list[Any], *, poll: float = 0.5) -> None:
+    """Wait for worker processes; raise if one failed."""
+    while any(p.is_alive() for p in processes):
+        time.sleep(poll)
+    bad = [p.exitcode for p in processes if p.exitcode not in (0, None)]
+    if bad:
+        raise RuntimeError(f"{len(bad)} worker(s) failed with exit codes {bad}")

@@ -1,0 +1,240 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+import torch
+from optuna.trial import TrialState
+from scipy.stats import kendalltau, spearmanr
+
+from moprune.config import DataConfig, TrainConfig
+from moprune.errors import ConfigError
+from moprune.hpo import (
+    DEFAULT_SPACE,
+    HPOJob,
+    SearchSpace,
+    StudySettings,
+    counted,
+    fresh_model,
+    rank_agreement,
+    run_hpo,
+)
+from moprune.models import build_model, save_model
+from moprune.pruning import compact
+
+LR_ONLY = {"lr": {"type": "float", "low": 0.01, "high": 0.2, "log": True}}
+
+
+def _job(root, out, *, space=None, proxy=None, objectives=("accuracy",), epochs=2, **settings):
+    settings.setdefault("trials", 4)
+    return HPOJob(model="lenet5", data=DataConfig(data_root=str(root), val_fraction=0.2),
+                  train=TrainConfig(epochs=epochs, batch_size=64), out=str(out),
+                  space=space or DEFAULT_SPACE.to_dict(), settings=StudySettings(**settings),
+                  proxy=proxy, objectives=objectives)
+
+
+def _study(out, name="moprune"):
+    from optuna.storages.journal import JournalFileBackend
+
+    storage = optuna.storages.JournalStorage(JournalFileBackend(str(out / "study.journal")))
+    return optuna.load_study(study_name=name, storage=storage)
+
+
+@pytest.mark.parametrize("sampler, pruner", [
+    ("tpe", "hyperband"), ("random", "successive-halving"), ("cmaes", "median"),
+    ("gp", "none"), ("qmc", "none")])
+def test_optuna_samplers_and_pruners_run_a_tiny_study(synthetic_root, tmp_path, sampler, pruner):
+    r = run_hpo(_job(synthetic_root, tmp_path, sampler=sampler, pruner=pruner), top_k=2)
+    states = [t["state"] for t in r["trials"]]
+    assert len(states) == 4 and set(states) <= {"complete", "pruned"}
+    assert all(t["seconds"] > 0 for t in r["trials"])
+    assert len(r["transfer"]) == 2 and r["best"]["test_acc"] is not None
+    assert (tmp_path / "results.json").is_file() and (tmp_path / "hpo.png").is_file()
+
+
+@pytest.mark.parametrize("sampler, objectives", [
+    ("ga", ("accuracy",)), ("de", ("accuracy",)), ("nsga2", ("accuracy", "seconds"))])
+def test_pymoo_algorithms_run_through_the_same_trials(synthetic_root, tmp_path, sampler,
+                                                      objectives):
+    job = _job(synthetic_root, tmp_path, backend="pymoo", sampler=sampler, trials=10,
+               objectives=objectives, epochs=1)
+    r = run_hpo(job, top_k=1)
+    study = _study(tmp_path)
+    done = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    assert len(done) == 10 and len(study.directions) == len(objectives)
+    assert sorted(t.user_attrs["eval_index"] for t in done) == list(range(10))
+    assert r["counts"]["complete"] == 10
+
+
+def test_optuna_multi_objective_study(synthetic_root, tmp_path):
+    r = run_hpo(_job(synthetic_root, tmp_path, sampler="nsga2",
+                     objectives=("accuracy", "params")), top_k=1)
+    assert all(len(t["values"]) == 2 for t in r["trials"])
+
+
+def test_a_diverging_trial_fails_with_its_reason_and_the_study_goes_on(synthetic_root, tmp_path):
+    space = {"lr": {"type": "categorical", "choices": [1e6, 0.05]}}
+    job = _job(synthetic_root, tmp_path, space=space, sampler="random", trials=6)
+    r = run_hpo(job, top_k=1)
+    failed = [t for t in r["trials"] if t["state"] == "fail"]
+    assert failed and all("training loss became" in t["failure"] for t in failed)
+    assert all(t["params"]["lr"] == 1e6 for t in failed)
+    assert r["counts"]["complete"] == 6 - len(failed) > 0
+    assert r["best"]["params"]["lr"] == 0.05
+
+
+def test_resume_skips_finished_trials(synthetic_root, tmp_path):
+    run_hpo(_job(synthetic_root, tmp_path, trials=3), top_k=1)
+    first = {t.number: t.params for t in _study(tmp_path).trials}
+    run_hpo(_job(synthetic_root, tmp_path, trials=5), top_k=1)
+    trials = _study(tmp_path).trials
+    assert len(trials) == 5 and all(t.params == first[n] for n, t in enumerate(trials[:3]))
+    assert all(t.datetime_start >= trials[2].datetime_complete for t in trials[3:])
+    # new trials are new points, not the sampler's first proposals again
+    assert trials[3].params not in first.values()
+
+
+def test_pymoo_resume_reuses_finished_evaluations(synthetic_root, tmp_path):
+    job = lambda n: _job(synthetic_root, tmp_path, backend="pymoo", sampler="ga",  # noqa: E731
+                         trials=n, space=LR_ONLY, epochs=1)
+    run_hpo(job(6), top_k=1)
+    before = {t.user_attrs["eval_index"]: (t.number, t.params) for t in _study(tmp_path).trials}
+    run_hpo(job(10), top_k=1)
+    after = _study(tmp_path).trials
+    assert len(after) == 10
+    for t in after[:6]:
+        assert before[t.user_attrs["eval_index"]] == (t.number, t.params)
+
+
+def test_two_workers_finish_the_study_with_no_trial_lost_or_repeated(synthetic_root, tmp_path):
+    run_hpo(_job(synthetic_root, tmp_path, trials=6, workers=2, space=LR_ONLY), top_k=1)
+    trials = _study(tmp_path).trials
+    done = [t for t in trials if t.state == TrialState.COMPLETE]
+    assert len(done) == 6 and sum(counted(t) for t in trials) == 6
+    assert len({t.user_attrs["worker"] for t in done}) == 2  # both worked
+    assert len({t.params["lr"] for t in done}) == 6
+
+
+def test_fresh_model_of_a_compacted_proxy_has_its_shape_and_new_weights(tmp_path):
+    model = build_model("lenet5", in_channels=1, num_classes=10, image_size=28, seed=0)
+    with torch.no_grad():
+        model.features[0].weight[:3].zero_()
+        model.features[0].bias[:3].fill_(-1.0)  # ReLU(-1) = 0: dead channels
+    small, _ = compact(model.eval(), example_inputs=torch.randn(2, 1, 28, 28))
+    save_model(small, tmp_path / "proxy.pt")
+    from moprune.hpo import architecture
+
+    recipe = architecture(tmp_path / "proxy.pt")
+    a = fresh_model(recipe, in_channels=1, num_classes=10, image_size=28, seed=1)
+    b = fresh_model(recipe, in_channels=1, num_classes=10, image_size=28, seed=1)
+    assert a.features[0].weight.shape == small.features[0].weight.shape == (3, 1, 5, 5)
+    assert torch.equal(a.features[0].weight, b.features[0].weight)  # seeded
+    assert not torch.equal(a.features[0].weight, small.features[0].weight)  # new weights
+    with pytest.raises(ConfigError, match="built for num_classes=10"):
+        fresh_model(recipe, in_channels=1, num_classes=5, image_size=28, seed=0)
+
+
+def test_rank_agreement_matches_scipy_on_known_rankings():
+    assert rank_agreement([1, 2, 3, 4], [10, 20, 30, 40], top_k=2) == {
+        "spearman_rho": pytest.approx(1.0), "kendall_tau": pytest.approx(1.0),
+        "top2_overlap": 1.0, "top_k": 2}
+    r = rank_agreement([4, 3, 2, 1], [1, 2, 3, 4], top_k=2)
+    assert r["spearman_rho"] == pytest.approx(-1) and r["top2_overlap"] == 0.0
+    p, b = [0.9, 0.7, 0.8, 0.1, 0.5, 0.5], [0.85, 0.8, 0.6, 0.2, 0.4, 0.7]
+    r = rank_agreement(p, b, top_k=3)
+    assert r["spearman_rho"] == pytest.approx(spearmanr(p, b).statistic)
+    assert r["kendall_tau"] == pytest.approx(kendalltau(p, b).statistic)
+    assert r["top3_overlap"] == pytest.approx(2 / 3)  # {0, 2, 1} vs {0, 1, 5}
+    with pytest.raises(ConfigError, match="same length"):
+        rank_agreement([1, 2], [1, 2, 3])
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"backend": "keras"}, "backend must be one of"),
+    ({"sampler": "ga"}, "optuna backend's samplers"),
+    ({"backend": "pymoo", "sampler": "tpe"}, "pymoo backend's samplers"),
+    ({"backend": "pymoo", "sampler": "ga", "pruner": "hyperband"}, "use --pruner none"),
+    ({"pruner": "patient"}, "pruner must be one of"),
+    ({"trials": 0}, "trials must be a positive integer"),
+    ({"workers": -1}, "workers must be a positive integer"),
+])
+def test_bad_study_settings(settings, message):
+    with pytest.raises(ConfigError, match=message):
+        StudySettings(**settings)
+
+
+def test_single_objective_samplers_refuse_multi_objective_studies(synthetic_root, tmp_path):
+    with pytest.raises(ConfigError, match="single-objective"):
+        run_hpo(_job(synthetic_root, tmp_path, sampler="cmaes",
+                     objectives=("accuracy", "seconds")))
+
+
+def _hpo_cmd(root, out, trials, extra=()):
+    return [sys.executable, "-m", "moprune.cli", "hpo", "--model", "lenet5", "--proxy", "none",
+            "--data-root", str(root), "--epochs", "3", "--trials", str(trials), "--top-k", "1",
+            "--space", str(out.parent / "space.yaml"), "--out", str(out), *extra]
+
+
+def test_a_worker_killed_mid_trial_is_retried_on_restart(synthetic_root, tmp_path):
+    """A real SIGKILL of `moprune hpo` during a trial; the same command then completes the
+    study: the killed trial is failed and its parameters run again."""
+    from moprune.hpo.space import SearchSpace as _S  # noqa: F401  (space file below)
+
+    (tmp_path / "space.yaml").write_text("lr: {type: float, low: 0.01, high: 0.1, log: true}\n")
+    out = tmp_path / "run"
+    root = synthetic_root.parent / "big"
+    from tests.conftest import write_idx
+
+    write_idx(root, n_train=2500, n_test=100)  # trials long enough to be killed in
+    proc = subprocess.Popen(_hpo_cmd(root, out, 3), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    killed_params = None
+    while time.time() < deadline and killed_params is None:
+        time.sleep(0.3)
+        if (out / "study.journal").exists():
+            running = [t for t in _study(out).trials if t.state == TrialState.RUNNING
+                       and "worker" in t.user_attrs and t.number >= 1]
+            if running:
+                killed_params = running[0].params
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert killed_params is not None, "no trial was seen running"
+    done = subprocess.run(_hpo_cmd(root, out, 3), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    trials = _study(out).trials
+    assert sum(t.state == TrialState.COMPLETE for t in trials) == 3
+    failed = [t for t in trials if t.state == TrialState.FAIL]
+    assert len(failed) == 1 and failed[0].params == killed_params and not counted(failed[0])
+    retry = [t for t in trials if t.user_attrs.get("retry_of") == failed[0].number]
+    assert len(retry) == 1 and retry[0].params == killed_params
+    assert retry[0].state == TrialState.COMPLETE
+
+
+@pytest.fixture
+def postgres_url():
+    url = os.environ.get("MOPRUNE_TEST_POSTGRES")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("CI runs the PostgreSQL test: .ci/run sets MOPRUNE_TEST_POSTGRES")
+        pytest.skip("no MOPRUNE_TEST_POSTGRES (start one with scripts/postgres.sh start DIR)")
+    return url
+
+
+def test_two_workers_on_postgresql(synthetic_root, tmp_path, postgres_url):
+    name = f"test-{os.getpid()}-{time.time_ns()}"
+    run_hpo(_job(synthetic_root, tmp_path, trials=6, workers=2, space=LR_ONLY,
+                 storage=postgres_url, study=name), top_k=1)
+    study = optuna.load_study(study_name=name, storage=postgres_url)
+    done = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    assert len(study.trials) == 6 and len(done) == 6
+    assert len({t.user_attrs["worker"] for t in done}) == 2
+    assert not (tmp_path / "study.journal").exists()
+
+
+def test_bad_storage_url_is_one_clear_error(synthetic_root, tmp_path):
+    with pytest.raises(ConfigError, match="must be a sqlite://, postgresql://"):
+        run_hpo(_job(synthetic_root, tmp_path, storage="redis://localhost"))
