@@ -480,8 +480,10 @@ def _cmd_fidelity(args: argparse.Namespace) -> int:
                  SearchSpace.from_dict(job.space), configs=args.configs,
                  seed=config.train.seed, top_k=args.top_k, out=out)
     overlap = r[f"top{r['top_k']}_overlap"]
-    print(f"{args.configs} configurations: Spearman rho {r['spearman_rho']:.3f}, Kendall tau "
-          f"{r['kendall_tau']:.3f}, top-{r['top_k']} overlap {overlap:.2f}"
+    rho, tau = (("undefined (constant scores)" if v is None else f"{v:.3f}")
+                for v in (r["spearman_rho"], r["kendall_tau"]))
+    print(f"{args.configs} configurations: Spearman rho {rho}, Kendall tau "
+          f"{tau}, top-{r['top_k']} overlap {overlap:.2f}"
           f"; proxy {r['seconds']['proxy']:.0f} s, base {r['seconds']['base']:.0f} s; "
           f"wrote {out}")
     return 0

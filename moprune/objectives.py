@@ -60,15 +60,18 @@ def scope_parameters(model: nn.Module, scope: str = "all") -> list[tuple[str, to
     return found
 
 
-def _following_batch_norms(model: nn.Module, names: list[str]) -> dict[str, nn.Module]:
+_BatchNorm = nn.modules.batchnorm._BatchNorm
+
+
+def _following_batch_norms(model: nn.Module, names: list[str]) -> dict[str, _BatchNorm]:
     """Layer weight name -> the batch norm registered right after that layer, where it has
     as many features as the layer has outputs (conv-bn-relu as torchvision and most
     codebases write it)."""
-    found = {}
+    found: dict[str, _BatchNorm] = {}
     modules = list(model.named_modules())
     wanted = {n.removesuffix("weight").removesuffix(".") for n in names}
     for (name, m), (_, nxt) in itertools.pairwise(modules):
-        if (name in wanted and isinstance(nxt, nn.modules.batchnorm._BatchNorm)
+        if (name in wanted and isinstance(nxt, _BatchNorm)
                 and nxt.affine and nxt.num_features == m.weight.shape[0]):
             found[f"{name}.weight" if name else "weight"] = nxt
     return found
@@ -102,7 +105,7 @@ class Complexity:
         # Batch-norm scale and shift joined to their layer's output groups (group-l1 only).
         norms = _following_batch_norms(model, self.names) if kind == "group-l1" else {}
         self.attached: list[list[torch.Tensor]] = [
-            [t for t in (norms[name].weight, norms[name].bias) if t is not None]
+            [t for t in (norms[name].weight, norms[name].bias) if isinstance(t, torch.Tensor)]
             if name in norms and d == 0 else [] for name, d in zip(self.names, self.group_dims,
                                                                    strict=True)]
         #: Every tensor f2 depends on: the weights, then the attached batch-norm tensors.

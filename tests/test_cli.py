@@ -206,3 +206,65 @@ def test_compact_refuses_a_negative_threshold(tmp_path):
 def test_knee_without_a_front(tmp_path):
     code, _, err = run_cli("knee", tmp_path)
     assert code == 2 and "no front in" in err
+
+
+def test_hpo_and_fidelity_on_a_compacted_knee_proxy(tmp_path, synthetic_root, capsys):
+    front = tmp_path / "front"
+    data = ["--model", "lenet5", "--data-root", str(synthetic_root), "--batch-size", "32"]
+    assert main(["front", *data, "--method", "grid", "--lams", "0,0.9,0.99", "--epochs", "1",
+                 "--complexity", "group-l1", "--out", str(front)]) == 0
+    assert main(["knee", str(front)]) == 0
+    # a few steps on 240 synthetic images kill no channel: prune the knee to half its FLOPs
+    assert main(["compact", str(front / "knee-chord.pt"), "--keep-flops", "0.5"]) == 0
+    capsys.readouterr()
+    hpo = ["hpo", *data, "--epochs", "1", "--proxy", str(front), "--trials", "3",
+           "--top-k", "2", "--out", str(tmp_path / "hpo")]
+    assert main(hpo) == 0
+    printed = capsys.readouterr().out
+    assert "3 trials on the proxy: 3 complete" in printed and "best: val acc" in printed
+    results = json.loads((tmp_path / "hpo" / "results.json").read_text())
+    assert results["proxy"]["pruning_history"]
+    assert {"proxy_front", "proxy_compaction", "hpo_trials", "transfer"} <= set(results["time"])
+    assert results["time"]["proxy_front"] > 0 and len(results["transfer"]) == 2
+    proxy_size = results["trials"][0]["parameters"]
+    assert proxy_size < sum(p.numel() for p in load_model(front / "knee-chord.pt").parameters())
+    assert (tmp_path / "hpo" / "hpo.png").read_bytes()[:4] == b"\x89PNG"
+    # the same command resumes without new trials; other settings are refused
+    assert main(hpo) == 0
+    assert len(json.loads((tmp_path / "hpo" / "results.json").read_text())["trials"]) == 3
+    code, _, err = run_cli(*[a if a != "2" else "1" for a in hpo])
+    assert code == 2 and "holds a run with other settings (top_k)" in err
+
+    (tmp_path / "lr.yaml").write_text("lr: {type: float, low: 0.01, high: 0.3, log: true}\n")
+    assert main(["fidelity", *data, "--epochs", "2", "--proxy", str(front), "--configs", "4",
+                 "--space", str(tmp_path / "lr.yaml"), "--out", str(tmp_path / "fid")]) == 0
+    assert "Spearman rho" in capsys.readouterr().out
+    fid = json.loads((tmp_path / "fid" / "fidelity.json").read_text())
+    assert len(fid["configs"]) == 4 and fid["top3_overlap"] in (0, 1 / 3, 2 / 3, 1)
+    assert fid["spearman_rho"] is None or -1 <= fid["spearman_rho"] <= 1
+    assert (tmp_path / "fid" / "fidelity.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--proxy", "NOWHERE"], "is neither a model file nor a run directory"),
+        (["--proxy", "DIR"], "has no compacted knee knee-chord-compact.pt"),
+        (["--proxy", "none", "--sampler", "ga"], "optuna backend's samplers are"),
+        (["--proxy", "none", "--backend", "pymoo", "--pruner", "median"], "use --pruner none"),
+        (["--proxy", "none", "--trials", "0"], "trials must be a positive integer"),
+        (["--proxy", "none", "--space", "TEXT"], "must hold a mapping"),
+        (["--proxy", "none", "--storage", "mongodb://x"], "--storage must be a sqlite://"),
+        (["--proxy", "none", "--objectives", "seconds"], "objectives must start with"),
+        (["--proxy", "none", "--top-k", "0"], "top-k must be >= 1"),
+        (["--proxy", "none", "--pruner", "asha"], "invalid choice: 'asha'"),
+    ],
+)
+def test_hpo_bad_input(tmp_path, synthetic_root, args, message):
+    (tmp_path / "text.yaml").write_text("just text")
+    (tmp_path / "dir").mkdir()
+    swap = {"NOWHERE": tmp_path / "none", "TEXT": tmp_path / "text.yaml", "DIR": tmp_path / "dir"}
+    code, _, err = run_cli("hpo", "--data-root", synthetic_root, "--limit-train", "100",
+                           *[swap.get(a, a) for a in args], "--out", tmp_path / "run")
+    assert code == 2 and message in err, err
+    assert len(err.strip().splitlines()) == 1

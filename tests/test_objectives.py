@@ -84,7 +84,8 @@ def test_group_l1_joins_the_following_batch_norm_to_each_channel():
     assert all(a[0] is bn.weight and a[1] is bn.bias
                for a, bn in zip(group.attached, norms, strict=False))
     assert len(group.penalized) == 7 + 12 and l1.penalized == l1.params
-    assert group.n == l1.n == sum(c.weight.numel() for c in convs) + model.classifier[1].weight.numel()
+    fc = model.classifier[1].weight.numel()
+    assert group.n == l1.n == sum(c.weight.numel() for c in convs) + fc
     # A channel with zero weights but a live shift is not dead; with the shift zero too it is.
     with torch.no_grad():
         convs[0].weight[3].zero_()

@@ -102,7 +102,7 @@ class TrialObjective:
         objectives: Names from :data:`OBJECTIVES`; the first is always ``accuracy``.
 
     Every trial records ``seconds`` (its wall time, pruned or not), ``val_acc``,
-    ``epochs_run`` and ``params`` as user attributes; a diverged trial records
+    ``epochs_run`` and ``parameters`` (network size) as user attributes; a diverged trial records
     ``failure``.
     """
 
@@ -135,7 +135,7 @@ class TrialObjective:
         finally:
             trial.set_user_attr("seconds", time.perf_counter() - start)
             trial.set_user_attr("epochs_run", report.epochs)
-            trial.set_user_attr("params", size)
+            trial.set_user_attr("parameters", size)
         seconds = time.perf_counter() - start
         trial.set_user_attr("val_acc", result.val_acc)
         measured = {"accuracy": result.val_acc, "seconds": seconds, "params": float(size)}

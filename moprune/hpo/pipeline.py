@@ -131,6 +131,7 @@ def trial_table(study: optuna.Study) -> list[dict[str, Any]]:
                      "values": t.values, "val_acc": t.user_attrs.get("val_acc"),
                      "seconds": t.user_attrs.get("seconds"),
                      "epochs_run": t.user_attrs.get("epochs_run"),
+                     "parameters": t.user_attrs.get("parameters"),
                      "failure": t.user_attrs.get("failure"),
                      "retry_of": t.user_attrs.get("retry_of")})
     return rows
@@ -297,11 +298,13 @@ def fidelity(proxy: Mapping[str, Any], model: str, data: DataConfig, base: Train
     return results
 
 
-def rank_agreement(proxy: Sequence[float], base: Sequence[float], *, top_k: int = 3
-                   ) -> dict[str, float]:
+def rank_agreement(proxy: Sequence[float] | np.ndarray, base: Sequence[float] | np.ndarray,
+                   *, top_k: int = 3
+                   ) -> dict[str, Any]:
     """How well the proxy's scores rank configurations as the base network's do: Spearman
     rho, Kendall tau (scipy; ties averaged) and the overlap of the two top-k sets (ties
-    broken by order)."""
+    broken by order). Rho and tau are None when one network scores every configuration
+    the same."""
     from scipy.stats import kendalltau, spearmanr
 
     p, b = np.asarray(proxy, dtype=float), np.asarray(base, dtype=float)
@@ -309,17 +312,24 @@ def rank_agreement(proxy: Sequence[float], base: Sequence[float], *, top_k: int 
         raise ConfigError("rank agreement needs two score lists of the same length >= 2")
     k = min(top_k, len(p))
     top = len(set(np.argsort(-p, kind="stable")[:k]) & set(np.argsort(-b, kind="stable")[:k]))
-    return {"spearman_rho": float(spearmanr(p, b).statistic),
-            "kendall_tau": float(kendalltau(p, b).statistic),
-            f"top{k}_overlap": top / k, "top_k": k}
+    if np.ptp(p) == 0 or np.ptp(b) == 0:  # no ranking to agree with: undefined, not NaN
+        rho = tau = None
+    else:
+        rho = float(spearmanr(p, b).statistic)
+        tau = float(kendalltau(p, b).statistic)
+    return {"spearman_rho": rho, "kendall_tau": tau, f"top{k}_overlap": top / k, "top_k": k}
 
 
 def _fidelity_plot(p: np.ndarray, b: np.ndarray, results: Mapping[str, Any], path: Path) -> None:
     from moprune.report.plots import new_figure, save_figure
 
-    fig, ax = new_figure(width=4.5, height=4.2)
+    fig, (ax,) = new_figure(width=4.5, height=4.2)
     ax.scatter(p, b, s=18)
     ax.set(xlabel="proxy validation accuracy", ylabel="base validation accuracy",
-           title=f"Spearman rho {results['spearman_rho']:.2f}, "
-                 f"Kendall tau {results['kendall_tau']:.2f}")
+           title=f"Spearman rho {_fmt(results['spearman_rho'])}, "
+                 f"Kendall tau {_fmt(results['kendall_tau'])}")
     save_figure(fig, path)
+
+
+def _fmt(value: float | None) -> str:
+    return "undefined" if value is None else f"{value:.2f}"

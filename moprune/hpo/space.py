@@ -62,13 +62,19 @@ class Param:
         if self.type == "int" and (self.low != int(self.low) or self.high != int(self.high)):
             raise ConfigError(f"{where}: int bounds must be integers")
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """(low, high) of a float or int parameter."""
+        assert self.low is not None and self.high is not None, f"{self.name} is categorical"
+        return self.low, self.high
+
     def distribution(self) -> optuna.distributions.BaseDistribution:
         """The Optuna distribution of this parameter."""
         if self.type == "float":
-            return optuna.distributions.FloatDistribution(self.low, self.high, log=self.log)
+            return optuna.distributions.FloatDistribution(*self.bounds, log=self.log)
         if self.type == "int":
-            return optuna.distributions.IntDistribution(int(self.low), int(self.high),
-                                                        log=self.log)
+            low, high = self.bounds
+            return optuna.distributions.IntDistribution(int(low), int(high), log=self.log)
         return optuna.distributions.CategoricalDistribution(self.choices)
 
     def decode(self, u: float) -> Any:
@@ -149,9 +155,10 @@ class SearchSpace:
         values: dict[str, Any] = {}
         for p in self.params:
             if p.type == "float":
-                values[p.name] = trial.suggest_float(p.name, p.low, p.high, log=p.log)
+                values[p.name] = trial.suggest_float(p.name, *p.bounds, log=p.log)
             elif p.type == "int":
-                values[p.name] = trial.suggest_int(p.name, int(p.low), int(p.high), log=p.log)
+                low, high = p.bounds
+                values[p.name] = trial.suggest_int(p.name, int(low), int(high), log=p.log)
             else:
                 values[p.name] = trial.suggest_categorical(p.name, p.choices)
         return values

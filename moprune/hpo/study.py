@@ -139,7 +139,8 @@ def open_study(settings: StudySettings, run_dir: str | os.PathLike[str], *,
     storage = _storage(settings.storage, Path(run_dir), settings.grace)
     study = optuna.create_study(study_name=settings.study, storage=storage, pruner=pruner,
                                 sampler=optuna.samplers.RandomSampler(seed=settings.seed),
-                                directions=list(directions), load_if_exists=True)
+                                directions=[str(d) for d in directions],  # type: ignore[misc]
+                                load_if_exists=True)
     if [d.name.lower() for d in study.directions] != [d.lower() for d in directions]:
         raise ConfigError(f"study {settings.study!r} in this storage optimises "
                           f"{[d.name.lower() for d in study.directions]}, not {list(directions)}")

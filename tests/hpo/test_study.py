@@ -15,7 +15,6 @@ from moprune.errors import ConfigError
 from moprune.hpo import (
     DEFAULT_SPACE,
     HPOJob,
-    SearchSpace,
     StudySettings,
     counted,
     fresh_model,
@@ -148,6 +147,7 @@ def test_rank_agreement_matches_scipy_on_known_rankings():
     assert r["spearman_rho"] == pytest.approx(spearmanr(p, b).statistic)
     assert r["kendall_tau"] == pytest.approx(kendalltau(p, b).statistic)
     assert r["top3_overlap"] == pytest.approx(2 / 3)  # {0, 2, 1} vs {0, 1, 5}
+    assert rank_agreement([0.5, 0.5, 0.5], [1, 2, 3])["spearman_rho"] is None  # no ranking
     with pytest.raises(ConfigError, match="same length"):
         rank_agreement([1, 2], [1, 2, 3])
 
@@ -181,8 +181,6 @@ def _hpo_cmd(root, out, trials, extra=()):
 def test_a_worker_killed_mid_trial_is_retried_on_restart(synthetic_root, tmp_path):
     """A real SIGKILL of `moprune hpo` during a trial; the same command then completes the
     study: the killed trial is failed and its parameters run again."""
-    from moprune.hpo.space import SearchSpace as _S  # noqa: F401  (space file below)
-
     (tmp_path / "space.yaml").write_text("lr: {type: float, low: 0.01, high: 0.1, log: true}\n")
     out = tmp_path / "run"
     root = synthetic_root.parent / "big"
