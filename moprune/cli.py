@@ -520,6 +520,46 @@ def _add_hpo_flags(p: argparse.ArgumentParser) -> None:
                    help="epochs of the transfer runs (default: --epochs)")
 
 
+def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    from moprune.config import RunConfig, config_to_dict
+    from moprune.hpo import load_space
+    from moprune.report import format_table
+    from moprune.sensitivity import (
+        SensitivitySettings,
+        levels_from_text,
+        run_sensitivity,
+        sensitivity_table,
+    )
+
+    _quiet_optuna()
+    config: RunConfig = resolve_config(RunConfig, args)
+    if not isinstance(config.model, str):
+        raise MopruneError("sensitivity needs a registered model name")
+    settings = SensitivitySettings(
+        params=tuple(args.params.split(",")), levels=levels_from_text(args.levels),
+        grid_size=args.grid_size, span=args.span, hpo_trials=args.hpo_trials,
+        hpo_sampler=args.sampler, hpo_pruner=args.pruner, prune_mode=args.mode,
+        init=args.init, distribution=args.distribution, temperature=args.temperature,
+        quantile=args.quantile, retune_points=args.retune_points, storage=args.storage,
+        workers=args.workers)
+    space = load_space(args.space)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    from dataclasses import asdict
+
+    _check_resume(out / "sensitivity-settings.json", {
+        "run": config_to_dict(config), "space": space.to_dict(),
+        **{k: v for k, v in asdict(settings).items() if k not in ("workers", "storage")}},
+        may_differ=())
+    report = run_sensitivity(config.model, config.data, config.train, space, settings, out)
+    print(f"optimum of {config.model}: " + ", ".join(f"{k}={v:.3g}"
+                                                     for k, v in report["optimum"].items()))
+    print(format_table(*sensitivity_table(report)))
+    print(report["answer"]["summary"])
+    print(f"wrote {out}/sensitivity.json, landscapes.png, distances.png")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``moprune`` argument parser (exposed for documentation and tests)."""
     from moprune import __version__
@@ -584,6 +624,34 @@ def build_parser() -> argparse.ArgumentParser:
     _add_hpo_flags(p)
     p.add_argument("--configs", type=int, default=16, help="configurations (default 16)")
     p.set_defaults(func=_cmd_fidelity)
+
+    p = sub.add_parser("sensitivity", help="how pruning moves the best hyperparameters "
+                       "(resumes; many workers)")
+    _add_run_flags(p)
+    p.add_argument("--params", default="lr,weight_decay",
+                   help="hyperparameters of the grid (log-scaled floats of the space)")
+    p.add_argument("--levels", default="0.8,0.6,0.4,0.2",
+                   help="kept shares of FLOPs, each in (0, 1]")
+    p.add_argument("--grid-size", type=int, default=7, help="values per hyperparameter")
+    p.add_argument("--span", type=float, default=1.0, help="decades each side of the optimum")
+    p.add_argument("--hpo-trials", type=int, default=20, help="trials of the base network's HPO")
+    p.add_argument("--sampler", default="tpe", help="sampler of that HPO")
+    p.add_argument("--pruner", default="none", help="hyperband: a BOHB-like HPO")
+    p.add_argument("--mode", choices=["global", "uniform"], default="global",
+                   help="structured pruning: one ranking over all layers, or each layer alike")
+    p.add_argument("--init", choices=["scratch", "finetune"], default="scratch",
+                   help="grid cells of pruned networks from fresh weights or the pruned ones")
+    p.add_argument("--distribution", choices=["softmax", "quantile"], default="softmax")
+    p.add_argument("--temperature", type=float, default=0.01,
+                   help="softmax temperature on accuracies in [0, 1]")
+    p.add_argument("--quantile", type=float, default=0.8,
+                   help="quantile distribution: mass on the cells above this quantile")
+    p.add_argument("--retune-points", type=float, default=0.5,
+                   help="retuning pays when it gains more than this many points")
+    p.add_argument("--space", metavar="FILE", help="YAML search space of the HPO")
+    p.add_argument("--storage", metavar="URL", default=None)
+    p.add_argument("--workers", type=int, default=1)
+    p.set_defaults(func=_cmd_sensitivity)
     return parser
 
 

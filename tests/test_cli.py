@@ -268,3 +268,19 @@ def test_hpo_bad_input(tmp_path, synthetic_root, args, message):
                            *[swap.get(a, a) for a in args], "--out", tmp_path / "run")
     assert code == 2 and message in err, err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--levels", "0.8,1.2"], "levels are kept shares of FLOPs in (0, 1]"),
+        (["--levels", "0.8,x"], "levels must be comma-separated numbers"),
+        (["--grid-size", "1"], "grid size must be an integer >= 2"),
+        (["--params", "lr,momentum"], "'momentum' must be a log-scaled float"),
+    ],
+)
+def test_sensitivity_bad_input(tmp_path, args, message):
+    code, _, err = run_cli("sensitivity", "--limit-train", "100", *args, "--out",
+                           tmp_path / "run")
+    assert code == 2 and message in err, err
+    assert len(err.strip().splitlines()) == 1

@@ -61,3 +61,19 @@ def test_missing_and_non_mapping_files(tmp_path):
     (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
     with pytest.raises(ConfigError, match="must hold a mapping"):
         load_config_file(tmp_path / "list.yaml")
+
+
+def test_the_experiment_configs_parse():
+    from pathlib import Path
+
+    from moprune.config import FrontConfig, RunConfig, config_from_dict, load_config_file
+    from moprune.hpo import load_space
+
+    files = sorted(Path(__file__).parents[1].glob("experiments/*/configs/*.yaml"))
+    assert files
+    for f in files:
+        if f.stem == "space":
+            assert load_space(f).names
+        else:
+            cls = FrontConfig if f.stem.endswith("front") else RunConfig
+            config_from_dict(cls, load_config_file(f), where=str(f))

@@ -33,7 +33,8 @@ from moprune.hpo.study import StudySettings, open_study, run_pymoo, wait_for, wo
 from moprune.io import read_json, write_json
 from moprune.training import train
 
-__all__ = ["HPOJob", "fidelity", "proxy_source", "rank_agreement", "run_hpo", "trial_table"]
+__all__ = ["HPOJob", "fidelity", "proxy_source", "rank_agreement", "run_hpo", "run_workers",
+           "trial_table"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class HPOJob:
     out: str
     proxy: dict[str, Any] | None = None  # the proxy's recipe; None: trials train the base
     objectives: tuple[str, ...] = ("accuracy",)
+    init_weights: str | None = None  # a model file: trials start from its weights instead
     threads: int | None = None  # torch threads per worker
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -59,6 +61,10 @@ def _objective(job: HPOJob, splits: Any) -> TrialObjective:
     recipe = job.recipe()
 
     def factory(seed: int) -> torch.nn.Module:
+        if job.init_weights is not None:  # fine-tuning: every trial from the same weights
+            from moprune.models import load_model
+
+            return load_model(job.init_weights)
         return fresh_model(recipe, in_channels=splits.in_channels,
                            num_classes=splits.num_classes, image_size=splits.image_size,
                            seed=seed)
@@ -79,8 +85,9 @@ def _worker_main(job: HPOJob, worker: int, budget: int, only_enqueued: bool) -> 
     work(study, objective, budget, only_enqueued=only_enqueued)
 
 
-def _run_workers(job: HPOJob, budget: int, *, only_enqueued: bool = False) -> None:
-    """Run ``job.settings.workers`` worker processes until the budget is used."""
+def run_workers(job: HPOJob, budget: int, *, only_enqueued: bool = False) -> None:
+    """Run ``job.settings.workers`` workers (processes when more than one) until ``budget``
+    trials count, or (``only_enqueued``) until no enqueued trial waits."""
     n = job.settings.workers
     if n == 1:
         _worker_main(job, 0, budget, only_enqueued)
@@ -175,9 +182,9 @@ def run_hpo(job: HPOJob, *, top_k: int = 3, final_epochs: int | None = None,
     start = time.perf_counter()
     if job.settings.backend == "pymoo":
         run_pymoo(study, objective, job.settings, space,
-                  run_workers=lambda budget: _run_workers(job, budget, only_enqueued=True))
+                  run_workers=lambda budget: run_workers(job, budget, only_enqueued=True))
     else:
-        _run_workers(job, job.settings.trials)
+        run_workers(job, job.settings.trials)
     hpo_wall = time.perf_counter() - start
     rows = trial_table(study)
     trial_seconds = float(sum(r["seconds"] or 0.0 for r in rows))
