@@ -2,7 +2,7 @@
 PYTHON ?= python3
 RUN ?= runs
 
-.PHONY: setup test lint knee train pareto-experiment bench
+.PHONY: setup test lint knee train pareto-experiment proxy-hpo-experiment sensitivity-experiment bench
 
 setup:
 	bash scripts/setup.sh
@@ -27,6 +27,14 @@ train: setup
 # Everything in the README's results section (about 40 minutes on 2 CPU cores).
 pareto-experiment: setup
 	bash experiments/pareto/run.sh $(RUN)
+
+# Proxy HPO against full HPO on the small VGG, three HPO methods (about 50 minutes).
+proxy-hpo-experiment: setup
+	bash experiments/proxy_hpo/run.sh $(RUN)
+
+# How pruning moves LeNet-5's best learning rate and weight decay (about 15 minutes).
+sensitivity-experiment: setup
+	bash experiments/sensitivity/run.sh $(RUN)
 
 bench: setup
 	$(PYTHON) benchmarks/bench_step.py

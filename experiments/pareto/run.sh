@@ -22,6 +22,13 @@ moprune knee "$RUN/lenet5-group-l1" --selector chord --compact
 moprune front $COMMON --method dichotomic --budget 16 --explore-epochs 4 --complexity group-l1 --scope conv --out "$RUN/lenet5-group-l1-conv"
 moprune knee "$RUN/lenet5-group-l1-conv" --selector chord --compact
 moprune compact "$RUN/lenet5-dichotomic"
-python benchmarks/bench_compact.py "$RUN/lenet5-group-l1" "$RUN/lenet5-dichotomic" "$RUN/lenet5-group-l1-conv"
+# the small VGG's group-l1 front on 20,000 images (its knee is also the proxy of the HPO
+# experiment), compacted
+moprune front --model vgg --dataset fashion-mnist --limit-train 20000 --method grid \
+  --lams 0,0.99,0.995,0.997,0.998,0.999 --epochs 4 --explore-epochs 2 \
+  --complexity group-l1 --knee chord --out "$RUN/vgg-group-l1-grid"
+moprune knee "$RUN/vgg-group-l1-grid" --selector chord --compact
+python benchmarks/bench_compact.py "$RUN/vgg-group-l1-grid" "$RUN/lenet5-group-l1" \
+  "$RUN/lenet5-dichotomic" "$RUN/lenet5-group-l1-conv" --json docs/results/bench_compact.json
 # 7. the cost of a training step
 python benchmarks/bench_step.py
