@@ -79,6 +79,12 @@ def make_sampler(name: str, *, seed: int, multi: bool = False) -> optuna.sampler
     if multi and name not in ("tpe", "nsga2", "random"):
         raise ConfigError(f"sampler {name!r} is single-objective; multi-objective studies "
                           "take tpe, nsga2 or random")
+    with warnings.catch_warnings():  # multivariate TPE and QMC are "experimental" in Optuna
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return _sampler(name, seed)
+
+
+def _sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
     if name == "tpe":
         return optuna.samplers.TPESampler(seed=seed, multivariate=True)
     if name == "random":
