@@ -440,7 +440,7 @@ def _cmd_hpo(args: argparse.Namespace) -> int:
     _check_resume(out / "hpo.json", {
         "run": config_to_dict(config), "study": asdict(job.settings), "space": job.space,
         "proxy": proxy, "objectives": list(job.objectives), "top_k": args.top_k,
-        "final_epochs": args.final_epochs}, may_differ=("study",))
+        "final_epochs": args.final_epochs}, may_differ=("study", "top_k"))
     results = run_hpo(job, top_k=args.top_k, final_epochs=args.final_epochs,
                       creation_seconds=creation)
     counts = results["counts"]

@@ -232,8 +232,12 @@ def test_hpo_and_fidelity_on_a_compacted_knee_proxy(tmp_path, synthetic_root, ca
     # the same command resumes without new trials; other settings are refused
     assert main(hpo) == 0
     assert len(json.loads((tmp_path / "hpo" / "results.json").read_text())["trials"]) == 3
-    code, _, err = run_cli(*[a if a != "2" else "1" for a in hpo])
-    assert code == 2 and "holds a run with other settings (top_k)" in err
+    code, _, err = run_cli(*[a if a != "1" else "2" for a in hpo])  # 2 epochs a trial
+    assert code == 2 and "holds a run with other settings (run)" in err
+    # a larger --top-k trains only the configurations not transferred yet
+    assert main([*hpo[:-2], "--top-k", "3", *hpo[-2:]]) == 0
+    again = json.loads((tmp_path / "hpo" / "results.json").read_text())
+    assert len(again["transfer"]) == 3 and again["transfer"][:2] == results["transfer"]
 
     (tmp_path / "lr.yaml").write_text("lr: {type: float, low: 0.01, high: 0.3, log: true}\n")
     assert main(["fidelity", *data, "--epochs", "2", "--proxy", str(front), "--configs", "4",
