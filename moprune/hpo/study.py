@@ -214,7 +214,8 @@ def work(study: optuna.Study, objective: TrialObjective, budget: int | Callable[
     Args:
         budget: The number of trials, or a callable giving it (pymoo's driver raises it
             one population at a time).
-        only_enqueued: Run only enqueued trials (pymoo's); stop when none is waiting.
+        only_enqueued: Run only enqueued trials (pymoo's populations, a sensitivity
+            grid's cells); stop when none is waiting.
     """
     def total() -> int:
         return budget() if callable(budget) else budget
