@@ -401,7 +401,7 @@ def _hpo_job(args: argparse.Namespace, *, proxy: dict[str, Any] | None) -> Any:
 def _quiet_optuna() -> None:
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
 
 
 def _load_proxy(source: str, selector: str) -> tuple[dict[str, Any] | None, dict[str, float]]:

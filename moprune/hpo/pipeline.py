@@ -77,7 +77,7 @@ def _worker_main(job: HPOJob, worker: int, budget: int, only_enqueued: bool) -> 
     """One worker process: its own data, storage connection and sampler seed."""
     if job.threads:
         torch.set_num_threads(job.threads)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     splits = prepare_data(job.data)
     objective = _objective(job, splits)
     study = open_study(job.settings, job.out, directions=objective.directions,
