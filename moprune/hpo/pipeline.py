@@ -73,11 +73,14 @@ def _objective(job: HPOJob, splits: Any) -> TrialObjective:
                           job.objectives)
 
 
-def _worker_main(job: HPOJob, worker: int, budget: int, only_enqueued: bool) -> None:
-    """One worker process: its own data, storage connection and sampler seed."""
-    if job.threads:
-        torch.set_num_threads(job.threads)
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
+def _worker_main(job: HPOJob, worker: int, budget: int, only_enqueued: bool,
+                 process: bool = True) -> None:
+    """One worker (a process of its own, or inline): its own data, storage connection and
+    sampler seed."""
+    if process:  # a worker process of ours: its own threads, no per-trial log lines
+        if job.threads:
+            torch.set_num_threads(job.threads)
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
     splits = prepare_data(job.data)
     objective = _objective(job, splits)
     study = open_study(job.settings, job.out, directions=objective.directions,
@@ -90,7 +93,7 @@ def run_workers(job: HPOJob, budget: int, *, only_enqueued: bool = False) -> Non
     trials count, or (``only_enqueued``) until no enqueued trial waits."""
     n = job.settings.workers
     if n == 1:
-        _worker_main(job, 0, budget, only_enqueued)
+        _worker_main(job, 0, budget, only_enqueued, process=False)
         return
     ctx = multiprocessing.get_context("spawn")
     threads = job.threads or max(1, (os.cpu_count() or 1) // n)
