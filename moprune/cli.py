@@ -416,6 +416,7 @@ def _check_resume(path: Path, settings: dict[str, Any], may_differ: tuple[str, .
     """Refuse to resume a run directory made with other settings."""
     from moprune.io import read_json, write_json
 
+    settings = json.loads(json.dumps(settings))  # tuples -> lists, as read back
     if path.exists():
         old = read_json(path)
         diff = [k for k in settings if k not in may_differ and old.get(k) != settings[k]]

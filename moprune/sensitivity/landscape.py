@@ -8,7 +8,9 @@ landscapes, each is turned into a probability distribution over the cells
 - per hyperparameter, the Wasserstein-1 distance between the two marginals, with the
   cells at their log10 values: how many decades the good region moved;
 - the Jensen-Shannon divergence of the joint distributions (base 2, in [0, 1]);
-- the shift of the best cell, in decades per hyperparameter;
+- the shift of the best cell, in decades per hyperparameter, and what that shift is worth:
+  the second network's best accuracy minus its accuracy with that one hyperparameter put
+  back at the first's best value, in points;
 - Spearman's rho over the cells' accuracies;
 - the regret of keeping the first landscape's best cell on the second network: the
   second's best accuracy minus its accuracy at that cell, in points.
@@ -120,7 +122,7 @@ def compare_landscapes(grid: Grid, base: np.ndarray, other: np.ndarray, *,
                           f"{base.shape} and {other.shape}")
     p = to_distribution(base, method=method, temperature=temperature, quantile=quantile)
     q = to_distribution(other, method=method, temperature=temperature, quantile=quantile)
-    wasserstein, shift = {}, {}
+    wasserstein, shift, gain = {}, {}, {}
     b_best = np.unravel_index(int(np.nanargmax(base)), grid.shape)
     o_best = np.unravel_index(int(np.nanargmax(other)), grid.shape)
     for axis, name in enumerate(grid.names):
@@ -129,12 +131,18 @@ def compare_landscapes(grid: Grid, base: np.ndarray, other: np.ndarray, *,
         wasserstein[name] = float(wasserstein_distance(grid.log10(axis), grid.log10(axis),
                                                        pm, qm))
         shift[name] = float(grid.log10(axis)[o_best[axis]] - grid.log10(axis)[b_best[axis]])
+        # What retuning this hyperparameter alone is worth: the other network at its best
+        # cell, against the same cell with this hyperparameter back at the first's best.
+        back = list(o_best)
+        back[axis] = b_best[axis]
+        gain[name] = float(100 * (np.nanmax(other) - np.nan_to_num(other[tuple(back)])))
     a, b = np.nan_to_num(base.ravel()), np.nan_to_num(other.ravel())
     rho = None if np.ptp(a) == 0 or np.ptp(b) == 0 else float(spearmanr(a, b).statistic)
     return {
         "wasserstein_decades": wasserstein,
         "jensen_shannon": float(jensenshannon(p.ravel(), q.ravel(), base=2) ** 2),
         "best_shift_decades": shift,
+        "retune_gain_points": gain,
         "spearman_rho": rho,
         "regret_points": float(100 * (np.nanmax(other) - np.nan_to_num(other[b_best]))),
         "best_cell": {"base": [int(i) for i in b_best], "other": [int(i) for i in o_best]},

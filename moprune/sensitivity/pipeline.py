@@ -57,7 +57,9 @@ class SensitivitySettings:
     temperature: float = 0.01
     quantile: float = 0.8
     retune_points: float = 0.5  # retuning "pays" when it gains more than this
-    move_decades: float = 0.25  # a hyperparameter "moves" when its marginal moves this far
+    # A hyperparameter "moves" at a level when its marginal moves this far, or when putting
+    # it back at N_B's best value costs the pruned network more than retune_points.
+    move_decades: float = 0.25
     storage: str | None = None
     workers: int = 1
 
@@ -245,7 +247,7 @@ def _answer(comparisons: dict[str, dict[str, Any]], settings: SensitivitySetting
     for name in settings.params:
         levels = [c["level"] for c in comparisons.values()
                   if c["wasserstein_decades"][name] >= settings.move_decades
-                  or c["best_shift_decades"][name] != 0]
+                  or c["retune_gain_points"][name] > settings.retune_points]
         moves[name] = {"moves": bool(levels), "at_levels": levels}
     ordered = sorted(comparisons.values(), key=lambda c: -c["level"])
     retune_from = next((c["level"] for c in ordered

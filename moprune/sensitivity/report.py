@@ -83,17 +83,19 @@ def sensitivity_table(report: Mapping[str, Any]) -> tuple[list[str], list[list[A
     params = report["settings"]["params"]
     header = ["network", "params", "FLOPs", "best acc",
               *[f"W1 {p} (dec)" for p in params], *[f"shift {p} (dec)" for p in params],
+              *[f"gain {p} (pts)" for p in params],
               "JS", "rho", "regret (pts)"]
     base = report["networks"]["base"]
     rows = [["base", base["parameters"], base["flops"],
              f"{max(np.ravel(report['landscapes']['base'])):.4f}",
-             *([""] * (2 * len(params) + 3))]]
+             *([""] * (3 * len(params) + 3))]]
     for label, c in report["comparisons"].items():
         net = report["networks"][label]
         rows.append([label, net["parameters"], net["flops"],
                      f"{c['best_accuracy']['other']:.4f}",
                      *[f"{c['wasserstein_decades'][p]:.3f}" for p in params],
                      *[f"{c['best_shift_decades'][p]:+.2f}" for p in params],
+                     *[f"{c['retune_gain_points'][p]:.2f}" for p in params],
                      f"{c['jensen_shannon']:.3f}",
                      "-" if c["spearman_rho"] is None else f"{c['spearman_rho']:.3f}",
                      f"{c['regret_points']:.2f}"])

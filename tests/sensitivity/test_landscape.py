@@ -53,6 +53,7 @@ def test_identical_landscapes_are_at_distance_zero():
                                         "weight_decay": pytest.approx(0, abs=1e-12)}
     assert c["jensen_shannon"] == pytest.approx(0, abs=1e-12)
     assert c["best_shift_decades"] == {"lr": 0.0, "weight_decay": 0.0}
+    assert c["retune_gain_points"] == {"lr": 0.0, "weight_decay": 0.0}
     assert c["spearman_rho"] == pytest.approx(1.0) and c["regret_points"] == 0.0
 
 
@@ -73,6 +74,7 @@ def test_a_landscape_shifted_by_one_cell():
     assert c["wasserstein_decades"]["lr"] == pytest.approx(1 / 3, abs=2e-3)
     assert c["wasserstein_decades"]["weight_decay"] == pytest.approx(0, abs=1e-9)
     assert c["regret_points"] == pytest.approx(2.0)  # 0.02 lower one cell off the peak
+    assert c["retune_gain_points"] == {"lr": pytest.approx(2.0), "weight_decay": 0.0}
     assert c["best_cell"] == {"base": [6, 6], "other": [7, 6]}
     p, q = to_distribution(b), to_distribution(o)
     assert c["jensen_shannon"] == pytest.approx(jensenshannon(p.ravel(), q.ravel(), base=2) ** 2)
