@@ -118,6 +118,7 @@ def run_sensitivity(model: str, data: DataConfig, base: TrainConfig, space: Sear
                    trials=settings.hpo_trials)
     run_workers(hpo_job, settings.hpo_trials)
     study = _open(hpo_job)
+    trial_seconds = {"hpo": _trial_seconds(study)}
     done = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
     if not done:
         raise ConfigError("no HPO trial of the base network finished; widen the space")
@@ -135,8 +136,8 @@ def run_sensitivity(model: str, data: DataConfig, base: TrainConfig, space: Sear
     sizes: dict[str, dict[str, float]] = {}
     for level, info in networks.items():
         t0 = time.perf_counter()
-        landscapes[_label(level)] = _grid_landscape(model, data, base, grid, settings, out,
-                                                     level, info)
+        landscapes[_label(level)], trial_seconds[f"grid_{_label(level)}"] = _grid_landscape(
+            model, data, base, grid, settings, out, level, info)
         timings[f"grid_{_label(level)}"] = time.perf_counter() - t0
         sizes[_label(level)] = {k: v for k, v in info.items() if k != "file"}
 
@@ -152,7 +153,8 @@ def run_sensitivity(model: str, data: DataConfig, base: TrainConfig, space: Sear
         "train": config_to_dict(base), "optimum": optimum, "grid": grid.to_dict(),
         "networks": sizes,
         "landscapes": {k: v.tolist() for k, v in landscapes.items()},
-        "comparisons": comparisons, "answer": answer, "seconds": timings,
+        "comparisons": comparisons, "answer": answer,
+        "seconds": {"training": trial_seconds, "wall_this_run": timings},
     }
     write_json(out / "sensitivity.json", report)
     from moprune.sensitivity.report import plot_distances, plot_heatmaps
@@ -212,9 +214,10 @@ def _pruned_networks(model: str, splits: Any, config: TrainConfig,
 
 def _grid_landscape(model: str, data: DataConfig, base: TrainConfig, grid: Grid,
                     settings: SensitivitySettings, out: Path, level: float | None,
-                    info: dict[str, Any]) -> np.ndarray:
+                    info: dict[str, Any]) -> tuple[np.ndarray, float]:
     """Train every cell of ``grid`` on one network (cells as enqueued trials); return the
-    validation accuracies shaped like the grid (0 for a diverged cell)."""
+    validation accuracies shaped like the grid (0 for a diverged cell) and the seconds
+    its trials trained (over every run that worked on them)."""
     from moprune.models.serialization import read_model_file
 
     space = SearchSpace.from_dict({n: {"type": "categorical", "choices": list(v)}
@@ -237,7 +240,11 @@ def _grid_landscape(model: str, data: DataConfig, base: TrainConfig, grid: Grid,
     for t in study.get_trials(deepcopy=False):
         if t.state == TrialState.COMPLETE and "eval_index" in t.user_attrs:
             acc[int(t.user_attrs["eval_index"])] = t.values[0]
-    return acc.reshape(grid.shape)
+    return acc.reshape(grid.shape), _trial_seconds(study)
+
+
+def _trial_seconds(study: optuna.Study) -> float:
+    return float(sum(t.user_attrs.get("seconds", 0.0) for t in study.get_trials(deepcopy=False)))
 
 
 def _answer(comparisons: dict[str, dict[str, Any]], settings: SensitivitySettings
