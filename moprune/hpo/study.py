@@ -131,7 +131,8 @@ def _storage(url: str | None, run_dir: Path, grace: int) -> optuna.storages.Base
         warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
         return optuna.storages.RDBStorage(
             url, heartbeat_interval=_HEARTBEAT_S, grace_period=grace,
-            heartbeat_stale_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=3))
+            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+                max_retry=3))
     except Exception as e:  # sqlalchemy / driver errors: one line, not a traceback
         raise ConfigError(f"cannot open storage {url!r}: {type(e).__name__}: "
                           f"{str(e).splitlines()[0]}") from None

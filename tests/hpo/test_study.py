@@ -113,6 +113,7 @@ def test_two_workers_finish_the_study_with_no_trial_lost_or_repeated(synthetic_r
     trials = _study(tmp_path).trials
     done = [t for t in trials if t.state == TrialState.COMPLETE]
     assert len(done) == 6 and sum(counted(t) for t in trials) == 6
+    assert all(t.user_attrs.get("surplus") for t in trials if t not in done)
     assert len({t.user_attrs["worker"] for t in done}) == 2  # both worked
     assert len({t.params["lr"] for t in done}) == 6
 
@@ -228,7 +229,9 @@ def test_two_workers_on_postgresql(synthetic_root, tmp_path, postgres_url):
                  storage=postgres_url, study=name), top_k=1)
     study = optuna.load_study(study_name=name, storage=postgres_url)
     done = [t for t in study.trials if t.state == TrialState.COMPLETE]
-    assert len(study.trials) == 6 and len(done) == 6
+    assert len(done) == 6 and sum(counted(t) for t in study.trials) == 6
+    # a worker that asked for a trial as the budget ran out leaves it marked, not run
+    assert all(t.user_attrs.get("surplus") for t in study.trials if t not in done)
     assert len({t.user_attrs["worker"] for t in done}) == 2
     assert not (tmp_path / "study.journal").exists()
 
