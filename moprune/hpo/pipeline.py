@@ -171,7 +171,7 @@ def run_hpo(job: HPOJob, *, top_k: int = 3, final_epochs: int | None = None,
         job: The study's settings; ``job.proxy`` None runs trials on the base network.
         top_k: Configurations retrained on the base network.
         final_epochs: Epochs of the transfer runs (default: a trial's epochs).
-        creation_seconds: The proxy's creation time, by phase (front, knee, compaction).
+        creation_seconds: The proxy's creation time by phase (front, compaction).
     """
     out = Path(job.out)
     out.mkdir(parents=True, exist_ok=True)
