@@ -419,11 +419,19 @@ def _check_resume(path: Path, settings: dict[str, Any], may_differ: tuple[str, .
     settings = json.loads(json.dumps(settings))  # tuples -> lists, as read back
     if path.exists():
         old = read_json(path)
-        diff = [k for k in settings if k not in may_differ and old.get(k) != settings[k]]
+        diff = [k for k in settings if k not in may_differ and not _same(old.get(k), settings[k])]
         if diff:
             raise MopruneError(f"{path.parent} holds a run with other settings "
                                f"({', '.join(diff)}); use another --out")
     write_json(path, settings)
+
+
+def _same(old: Any, new: Any) -> bool:
+    """Equal settings; a section compares on the keys checked now (a run directory may
+    record more, e.g. the budget, which may change on resume)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return all(_same(old.get(k), v) for k, v in new.items())
+    return bool(old == new)
 
 
 def _cmd_hpo(args: argparse.Namespace) -> int:
@@ -439,9 +447,12 @@ def _cmd_hpo(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     _check_resume(out / "hpo.json", {
-        "run": config_to_dict(config), "study": asdict(job.settings), "space": job.space,
+        "run": config_to_dict(config), "space": job.space,
+        # the budget and the workers may change on resume; the search itself may not
+        "study": {k: v for k, v in asdict(job.settings).items()
+                  if k not in ("trials", "workers", "grace")},
         "proxy": proxy, "objectives": list(job.objectives), "top_k": args.top_k,
-        "final_epochs": args.final_epochs}, may_differ=("study", "top_k"))
+        "final_epochs": args.final_epochs}, may_differ=("top_k",))
     results = run_hpo(job, top_k=args.top_k, final_epochs=args.final_epochs,
                       creation_seconds=creation)
     counts = results["counts"]

@@ -234,6 +234,8 @@ def test_hpo_and_fidelity_on_a_compacted_knee_proxy(tmp_path, synthetic_root, ca
     assert len(json.loads((tmp_path / "hpo" / "results.json").read_text())["trials"]) == 3
     code, _, err = run_cli(*[a if a != "1" else "2" for a in hpo])  # 2 epochs a trial
     assert code == 2 and "holds a run with other settings (run)" in err
+    code, _, err = run_cli(*hpo, "--sampler", "random")
+    assert code == 2 and "holds a run with other settings (study)" in err
     # a larger --top-k trains only the configurations not transferred yet
     assert main([*hpo[:-2], "--top-k", "3", *hpo[-2:]]) == 0
     again = json.loads((tmp_path / "hpo" / "results.json").read_text())
