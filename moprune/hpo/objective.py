@@ -23,7 +23,7 @@ from moprune.config import TrainConfig
 from moprune.data import DataSplits
 from moprune.errors import ConfigError, DivergedError
 from moprune.hpo.space import SearchSpace
-from moprune.models import build_model
+from moprune.models.serialization import build_from_recipe, read_model_file
 from moprune.training import Callback, train
 
 __all__ = ["OBJECTIVES", "TrialObjective", "architecture", "fresh_model"]
@@ -37,8 +37,6 @@ def architecture(source: str | os.PathLike[str]) -> dict[str, Any]:
 
     ``source`` is a moprune model file, or a registered model name.
     """
-    from moprune.models.serialization import read_model_file
-
     if Path(source).is_file():
         return dict(read_model_file(source)["recipe"])
     return {"model": str(source)}
@@ -56,17 +54,9 @@ def fresh_model(recipe: Mapping[str, Any], *, in_channels: int, num_classes: int
         if key in recipe and recipe[key] != value:
             raise ConfigError(f"the proxy was built for {key}={recipe[key]}, the data has "
                               f"{value}")
-    model = build_model(recipe["model"], in_channels=in_channels, num_classes=num_classes,
-                        image_size=recipe.get("image_size", image_size), seed=seed,
-                        **recipe.get("args", {}))
-    history = recipe.get("pruning_history")
-    if history:
-        from moprune.models.registry import extend_recipe
-        from moprune.pruning.compact import rebuild_pruned
-
-        example = torch.zeros(1, in_channels, recipe["image_size"], recipe["image_size"])
-        model = rebuild_pruned(model, history, example)
-        extend_recipe(model, history)
+    model = build_from_recipe({"in_channels": in_channels, "num_classes": num_classes,
+                               "image_size": image_size, **recipe}, seed=seed)
+    if recipe.get("pruning_history"):  # new weights at the compacted fan-ins
         torch.manual_seed(seed)
         for m in model.modules():
             reset = getattr(m, "reset_parameters", None)

@@ -217,30 +217,44 @@ def run_hpo(job: HPOJob, *, top_k: int = 3, final_epochs: int | None = None,
 
 def _transfer(job: HPOJob, splits: Any, configs: Sequence[Mapping[str, Any]],
               space: SearchSpace, epochs: int, out: Path) -> list[dict[str, Any]]:
-    """Train the base network with each configuration; cached per configuration so that a
-    resumed run does not train them again."""
+    """Train the base network with each configuration (cached: a resumed run does not
+    train them again)."""
     results = []
     for i, params in enumerate(configs):
-        cache = out / "transfer" / f"{i}.json"
-        if cache.is_file() and read_json(cache).get("params") == dict(params):
-            results.append(read_json(cache))
-            continue
         config = space.apply(job.train, params)
         config = TrainConfig(**{**config_to_dict(config), "epochs": epochs})
-        model = fresh_model({"model": job.model}, in_channels=splits.in_channels,
-                            num_classes=splits.num_classes, image_size=splits.image_size,
-                            seed=config.seed)
-        t0 = time.perf_counter()
-        try:
-            r = train(model, splits, config, evaluate_test=True, progress=False)
-            row = {"params": dict(params), "val_acc": r.val_acc, "test_acc": r.test_acc}
-        except DivergedError as e:
-            row = {"params": dict(params), "val_acc": 0.0, "test_acc": None,
-                   "failure": str(e)}
-        row.update(epochs=epochs, seconds=time.perf_counter() - t0)
-        write_json(cache, row)
-        results.append(row)
+        results.append({**_train_cached(out / "transfer" / f"{i}.json", {"model": job.model},
+                                        params, config, splits, evaluate_test=True),
+                        "epochs": epochs})
     return results
+
+
+def _train_cached(cache: Path, recipe: Mapping[str, Any], params: Mapping[str, Any],
+                  config: TrainConfig, splits: Any, *, evaluate_test: bool = False
+                  ) -> dict[str, Any]:
+    """Train a fresh network of ``recipe`` with ``config`` (``params`` its tuned values),
+    or read the result back from ``cache`` when it was made with the same ``params``.
+    A diverged training scores validation accuracy 0 (it ranks last) with its reason."""
+    if cache.is_file():
+        saved = read_json(cache)
+        if saved.get("params") == dict(params):
+            return saved
+    net = fresh_model(recipe, in_channels=splits.in_channels, num_classes=splits.num_classes,
+                      image_size=splits.image_size, seed=config.seed)
+    t0 = time.perf_counter()
+    row: dict[str, Any] = {"params": dict(params)}
+    try:
+        r = train(net, splits, config, evaluate_test=evaluate_test, progress=False)
+        row["val_acc"] = r.val_acc
+        if evaluate_test:
+            row["test_acc"] = r.test_acc
+    except DivergedError as e:
+        row.update(val_acc=0.0, failure=str(e))
+        if evaluate_test:
+            row["test_acc"] = None
+    row["seconds"] = time.perf_counter() - t0
+    write_json(cache, row)
+    return row
 
 
 def _plots(results: Mapping[str, Any], out: Path) -> None:
@@ -281,22 +295,8 @@ def fidelity(proxy: Mapping[str, Any], model: str, data: DataConfig, base: Train
         params = space.decode(u)
         row: dict[str, Any] = {"index": i, "params": params}
         for label, recipe in (("proxy", proxy), ("base", {"model": model})):
-            cache = out / "fidelity" / f"{label}-{i}.json"
-            if cache.is_file() and read_json(cache).get("params") == params:
-                row[label] = read_json(cache)
-                continue
-            config = space.apply(base, params)
-            net = fresh_model(recipe, in_channels=splits.in_channels,
-                              num_classes=splits.num_classes, image_size=splits.image_size,
-                              seed=config.seed)
-            t0 = time.perf_counter()
-            try:
-                acc = train(net, splits, config, progress=False).val_acc
-            except DivergedError:
-                acc = 0.0  # a diverged configuration ranks last on both networks
-            result = {"params": params, "val_acc": acc, "seconds": time.perf_counter() - t0}
-            write_json(cache, result)
-            row[label] = result
+            row[label] = _train_cached(out / "fidelity" / f"{label}-{i}.json", recipe, params,
+                                       space.apply(base, params), splits)
         rows.append(row)
     p = np.array([r["proxy"]["val_acc"] for r in rows])
     b = np.array([r["base"]["val_acc"] for r in rows])

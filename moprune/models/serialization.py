@@ -75,10 +75,17 @@ def load_model(path: str | os.PathLike[str], *, device: torch.device | str = "cp
         >>> model = load_model("runs/knee/knee.pt")  # doctest: +SKIP
     """
     payload = read_model_file(path)
-    recipe = payload["recipe"]
+    model = build_from_recipe(payload["recipe"])
+    model.load_state_dict(payload["state_dict"])
+    return model.to(device)
+
+
+def build_from_recipe(recipe: dict[str, Any], *, seed: int | None = None) -> nn.Module:
+    """The module a recipe describes, with initial weights (seeded when ``seed`` is given);
+    a compacted recipe is built whole and shrunk by replaying its pruning history."""
     model = build_model(recipe["model"], in_channels=recipe["in_channels"],
                         num_classes=recipe["num_classes"], image_size=recipe["image_size"],
-                        **recipe.get("args", {}))
+                        seed=seed, **recipe.get("args", {}))
     if recipe.get("pruning_history"):  # a compacted network: shrink the fresh one the same way
         from moprune.pruning.compact import rebuild_pruned
 
@@ -86,8 +93,7 @@ def load_model(path: str | os.PathLike[str], *, device: torch.device | str = "cp
                               recipe["image_size"])
         model = rebuild_pruned(model, recipe["pruning_history"], example)
         extend_recipe(model, recipe["pruning_history"])
-    model.load_state_dict(payload["state_dict"])
-    return model.to(device)
+    return model
 
 
 def _plain(obj: Any) -> Any:

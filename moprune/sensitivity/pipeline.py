@@ -30,7 +30,7 @@ from optuna.trial import TrialState
 from moprune.config import DataConfig, TrainConfig, config_to_dict
 from moprune.data import prepare_data
 from moprune.errors import ConfigError
-from moprune.hpo import HPOJob, SearchSpace, StudySettings, counted, open_study
+from moprune.hpo import HPOJob, SearchSpace, StudySettings, architecture, counted, open_study
 from moprune.hpo.pipeline import run_workers
 from moprune.io import write_json
 from moprune.models import build_model, load_model, save_model
@@ -184,7 +184,7 @@ def _pruned_networks(model: str, splits: Any, config: TrainConfig,
                      settings: SensitivitySettings, out: Path) -> dict[float | None, dict]:
     """Train N_B with its optimum (cached), prune it to each level (cached): model files
     and sizes, keyed by level (None: N_B)."""
-    from moprune.pruning import count_flops, prune_to_flops
+    from moprune.pruning import count_flops, model_size, prune_to_flops
 
     base_file = out / "networks" / "base.pt"
     if not base_file.is_file():
@@ -198,7 +198,7 @@ def _pruned_networks(model: str, splits: Any, config: TrainConfig,
     flops = count_flops(trained, x[:1])
     networks: dict[float | None, dict] = {
         None: {"file": str(base_file), "keep": 1.0, "flops": flops,
-               "parameters": sum(p.numel() for p in trained.parameters())}}
+               "parameters": model_size(trained)["parameters"]}}
     for level in settings.levels:
         path = out / "networks" / f"{_label(level)}.pt"
         if not path.is_file():
@@ -208,7 +208,7 @@ def _pruned_networks(model: str, splits: Any, config: TrainConfig,
         pruned = load_model(path)
         networks[level] = {"file": str(path), "keep": level,
                            "flops": count_flops(pruned.eval(), x[:1]),
-                           "parameters": sum(p.numel() for p in pruned.parameters())}
+                           "parameters": model_size(pruned)["parameters"]}
     return networks
 
 
@@ -218,11 +218,9 @@ def _grid_landscape(model: str, data: DataConfig, base: TrainConfig, grid: Grid,
     """Train every cell of ``grid`` on one network (cells as enqueued trials); return the
     validation accuracies shaped like the grid (0 for a diverged cell) and the seconds
     its trials trained (over every run that worked on them)."""
-    from moprune.models.serialization import read_model_file
-
     space = SearchSpace.from_dict({n: {"type": "categorical", "choices": list(v)}
                                    for n, v in zip(grid.names, grid.values, strict=True)})
-    recipe = dict(read_model_file(info["file"])["recipe"])
+    recipe = architecture(info["file"])
     job = _job(model, data, base, space.to_dict(), settings, out, f"grid-{_label(level)}",
                trials=len(grid.cells()), proxy=recipe,
                init_weights=info["file"] if settings.init == "finetune" and level else None)
