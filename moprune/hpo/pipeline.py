@@ -10,9 +10,11 @@ pipeline: trials train N_B itself.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -73,10 +75,16 @@ def _objective(job: HPOJob, splits: Any) -> TrialObjective:
                           job.objectives)
 
 
+_START_TIMEOUT = 120.0  # seconds a worker waits for the others to be ready
+
+
 def _worker_main(job: HPOJob, worker: int, budget: int, only_enqueued: bool,
-                 process: bool = True) -> None:
+                 process: bool = True, ready: Any = None) -> None:
     """One worker (a process of its own, or inline): its own data, storage connection and
-    sampler seed."""
+    sampler seed. With ``ready`` (a barrier of all this machine's workers) it asks for its
+    first trial only when every worker has its data and study, so that a fast starter does
+    not take the first trials alone; a worker that does not come within
+    ``_START_TIMEOUT`` seconds is not waited for."""
     if process:  # a worker process of ours: its own threads, no per-trial log lines
         if job.threads:
             torch.set_num_threads(job.threads)
@@ -85,6 +93,9 @@ def _worker_main(job: HPOJob, worker: int, budget: int, only_enqueued: bool,
     objective = _objective(job, splits)
     study = open_study(job.settings, job.out, directions=objective.directions,
                        max_epochs=job.train.epochs, worker=worker)
+    if ready is not None:
+        with contextlib.suppress(threading.BrokenBarrierError):  # a slow one: go on
+            ready.wait(_START_TIMEOUT)
     work(study, objective, budget, only_enqueued=only_enqueued)
 
 
@@ -98,7 +109,8 @@ def run_workers(job: HPOJob, budget: int, *, only_enqueued: bool = False) -> Non
     ctx = multiprocessing.get_context("spawn")
     threads = job.threads or max(1, (os.cpu_count() or 1) // n)
     job = HPOJob(**{**job.__dict__, "threads": threads})
-    procs = [ctx.Process(target=_worker_main, args=(job, i, budget, only_enqueued))
+    ready = ctx.Barrier(n)
+    procs = [ctx.Process(target=_worker_main, args=(job, i, budget, only_enqueued, True, ready))
              for i in range(n)]
     for p in procs:
         p.start()
