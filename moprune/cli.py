@@ -380,8 +380,9 @@ def _retrain_knee(run: Path, front: Any, point: Any, config: Any) -> Any:
     return final
 
 
-def _hpo_job(args: argparse.Namespace, *, proxy: dict[str, Any] | None) -> Any:
-    """The resolved run config and study settings of ``moprune hpo`` / ``fidelity``."""
+def _hpo_job(args: argparse.Namespace) -> Any:
+    """The resolved run config and study settings of ``moprune hpo`` / ``fidelity`` (the
+    job's proxy is set by the caller)."""
     from moprune.config import RunConfig
     from moprune.hpo import HPOJob, StudySettings, load_space
 
@@ -394,7 +395,7 @@ def _hpo_job(args: argparse.Namespace, *, proxy: dict[str, Any] | None) -> Any:
         study=args.study, workers=args.workers, grace=args.grace)
     space = load_space(args.space)
     return config, HPOJob(model=config.model, data=config.data, train=config.train,
-                          space=space.to_dict(), settings=settings, out=args.out, proxy=proxy,
+                          space=space.to_dict(), settings=settings, out=args.out,
                           objectives=tuple(args.objectives.split(",")))
 
 
@@ -404,12 +405,21 @@ def _quiet_optuna() -> None:
     optuna.logging.set_verbosity(optuna.logging.ERROR)
 
 
-def _load_proxy(source: str, selector: str) -> tuple[dict[str, Any] | None, dict[str, float]]:
-    if source == "none":
+def _load_proxy(args: argparse.Namespace, config: Any
+                ) -> tuple[dict[str, Any] | None, dict[str, float]]:
+    if args.proxy == "none":
         return None, {}
     from moprune.hpo import proxy_source
 
-    return proxy_source(source, selector=selector)
+    base = None
+    if args.proxy.startswith("uniform:"):  # the base network's recipe, for its data's shape
+        from moprune.data import prepare_data
+
+        splits = prepare_data(config.data)
+        base = {"model": config.model, "args": dict(config.model_args),
+                "in_channels": splits.in_channels, "num_classes": splits.num_classes,
+                "image_size": splits.image_size}
+    return proxy_source(args.proxy, selector=args.selector, base=base)
 
 
 def _check_resume(path: Path, settings: dict[str, Any], may_differ: tuple[str, ...]) -> None:
@@ -435,15 +445,16 @@ def _same(old: Any, new: Any) -> bool:
 
 
 def _cmd_hpo(args: argparse.Namespace) -> int:
-    from dataclasses import asdict
+    from dataclasses import asdict, replace
 
     from moprune.config import config_to_dict
     from moprune.hpo import run_hpo
     from moprune.report import format_table
 
     _quiet_optuna()
-    proxy, creation = _load_proxy(args.proxy, args.selector)
-    config, job = _hpo_job(args, proxy=proxy)
+    config, job = _hpo_job(args)
+    proxy, creation = _load_proxy(args, config)
+    job = replace(job, proxy=proxy)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     _check_resume(out / "hpo.json", {
@@ -479,10 +490,11 @@ def _cmd_fidelity(args: argparse.Namespace) -> int:
     from moprune.config import config_to_dict
     from moprune.hpo import SearchSpace, fidelity
 
-    proxy, _ = _load_proxy(args.proxy, args.selector)
-    if proxy is None:
+    if args.proxy == "none":
         raise MopruneError("fidelity compares a proxy with the base network: give --proxy")
-    config, job = _hpo_job(args, proxy=proxy)
+    config, job = _hpo_job(args)
+    proxy, _ = _load_proxy(args, config)
+    assert proxy is not None  # not "none"
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     _check_resume(out / "fidelity-settings.json", {
@@ -505,9 +517,10 @@ def _add_hpo_flags(p: argparse.ArgumentParser) -> None:
     from moprune.hpo import BACKENDS, PRUNERS
 
     _add_run_flags(p)
-    p.add_argument("--proxy", required=True, metavar="RUN_DIR|MODEL_FILE|none",
-                   help="a front run (its compacted knee), a model file, or none (trials "
-                        "train the base network)")
+    p.add_argument("--proxy", required=True, metavar="RUN_DIR|MODEL_FILE|uniform:SHARE|none",
+                   help="a front run (its compacted knee), a model file, uniform:SHARE (the "
+                        "base network thinned uniformly to SHARE of its FLOPs), or none "
+                        "(trials train the base network)")
     p.add_argument("--selector", default="chord", choices=["chord", "angle", "slope"],
                    help="which knee of a front run")
     p.add_argument("--space", metavar="FILE", help="YAML search space (default: lr, weight "

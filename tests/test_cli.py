@@ -254,7 +254,9 @@ def test_hpo_and_fidelity_on_a_compacted_knee_proxy(tmp_path, synthetic_root, ca
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--proxy", "NOWHERE"], "is neither a model file nor a run directory"),
+        (["--proxy", "NOWHERE"], "is neither a model file, a run directory nor uniform:SHARE"),
+        (["--proxy", "uniform:half"], "uniform:SHARE needs a number"),
+        (["--proxy", "uniform:1.5"], "share of the FLOPs must be in (0, 1]"),
         (["--proxy", "DIR"], "has no compacted knee knee-chord-compact.pt"),
         (["--proxy", "none", "--sampler", "ga"], "optuna backend's samplers are"),
         (["--proxy", "none", "--backend", "pymoo", "--pruner", "median"], "use --pruner none"),

@@ -8,6 +8,7 @@ from moprune.hpo.pipeline import (
     rank_agreement,
     run_hpo,
     trial_table,
+    uniform_proxy,
 )
 from moprune.hpo.space import DEFAULT_SPACE, Param, SearchSpace, load_space
 from moprune.hpo.study import (
@@ -45,5 +46,6 @@ __all__ = [
     "rank_agreement",
     "run_hpo",
     "trial_table",
+    "uniform_proxy",
     "work",
 ]

@@ -18,11 +18,13 @@ from moprune.hpo import (
     StudySettings,
     counted,
     fresh_model,
+    proxy_source,
     rank_agreement,
     run_hpo,
+    uniform_proxy,
 )
 from moprune.models import build_model, save_model
-from moprune.pruning import compact
+from moprune.pruning import compact, count_flops
 
 LR_ONLY = {"lr": {"type": "float", "low": 0.01, "high": 0.2, "log": True}}
 
@@ -142,6 +144,26 @@ def test_fresh_model_of_a_compacted_proxy_has_its_shape_and_new_weights(tmp_path
     assert not torch.equal(a.features[0].weight, small.features[0].weight)  # new weights
     with pytest.raises(ConfigError, match="built for num_classes=10"):
         fresh_model(recipe, in_channels=1, num_classes=5, image_size=28, seed=0)
+
+
+def test_uniform_proxy_thins_every_layer_alike_to_the_flops_share():
+    base = {"model": "vgg", "in_channels": 1, "num_classes": 10, "image_size": 28}
+    recipe = uniform_proxy(base, 0.25)
+    net = fresh_model(recipe, in_channels=1, num_classes=10, image_size=28, seed=0)
+    full = build_model("vgg", in_channels=1, num_classes=10, image_size=28, seed=0)
+    x = torch.zeros(1, 1, 28, 28)
+    assert 0.23 <= count_flops(net, x) / count_flops(full, x) <= 0.25
+
+    def convs(m):
+        return [c.out_channels for c in m.modules() if isinstance(c, torch.nn.Conv2d)]
+
+    shares = [a / b for a, b in zip(convs(net), convs(full), strict=True)]
+    assert max(shares) - min(shares) < 0.05  # the same share of every layer (rounding)
+    linears = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
+    assert linears[-1].out_features == 10  # the output layer keeps its width
+    assert proxy_source("uniform:0.25", base=base)[0] == recipe  # what --proxy uniform:0.25 uses
+    with pytest.raises(ConfigError, match="needs the base network"):
+        proxy_source("uniform:0.25")
 
 
 def test_rank_agreement_matches_scipy_on_known_rankings():
