@@ -1,42 +1,83 @@
 #!/usr/bin/env bash
-# Lee & Yim's proxy HPO at the size of 2 CPU cores: the small VGG on Fashion-MNIST.
-#   bash experiments/proxy_hpo/run.sh [RUN]       (about 50 minutes; resumes when rerun)
-# Both pipelines search the same space with the same sampler, seed and number of trials on
-# the same data (LIMIT training images, EPOCHS per trial), then train their choice on the
-# base network for EPOCHS and report its test accuracy. Everything the proxy pipeline
+# Lee & Yim's proxy HPO at the size of 2 CPU cores: the small VGG (or LeNet-5) on
+# Fashion-MNIST.
+#   bash experiments/proxy_hpo/run.sh [RUN]              (about 3 hours; resumes when rerun)
+#   MODEL=lenet5 bash experiments/proxy_hpo/run.sh [RUN] (about 15 minutes after the
+#                                 LeNet-5 group-l1 front of experiments/pareto/run.sh)
+# Every pipeline searches the same space with the same sampler, seed and number of trials
+# on the same data (LIMIT training images, EPOCHS per trial), then trains its choice on the
+# base network for EPOCHS and reports its test accuracy. Everything a proxy pipeline
 # trains to make its proxy counts in its time.
+#   full-METHOD       trials on the base network; its best is trained again (top-k 1)
+#   knee-METHOD       trials on the compacted group-l1 knee; its top 3 trained on the base
+#   uniform25-METHOD  trials on the base network thinned uniformly to 25% of its FLOPs
+#                     (--proxy uniform:0.25, nothing to train); top 3 on the base
+# Each study runs 16 trials (copied to RUN/proxy_hpo/MODEL/hpo-16), then is resumed to 32.
 set -euo pipefail
 RUN=${1:-runs}
 MODEL=${MODEL:-vgg}
 LIMIT=${LIMIT:-10000}
 EPOCHS=${EPOCHS:-2}
-TRIALS=${TRIALS:-16}
-DATA="--model $MODEL --dataset fashion-mnist --limit-train $LIMIT"
-PROXY=$RUN/vgg-group-l1-grid
+DATA="--model $MODEL --dataset fashion-mnist --limit-train $LIMIT --epochs $EPOCHS"
+OUT=$RUN/proxy_hpo/$MODEL
 
-# 1. The proxy: the group-l1 front of the compaction results (six weights, two epochs each
-#    on 20,000 images, the knee retrained for four), its chord knee compacted. Resumes if
-#    it is there already; its training time counts against every proxy pipeline.
-moprune front --model vgg --dataset fashion-mnist --limit-train 20000 --method grid \
-  --lams 0,0.99,0.995,0.997,0.998,0.999 --epochs 4 --explore-epochs 2 \
-  --complexity group-l1 --knee chord --out "$PROXY"
-moprune knee "$PROXY" --selector chord --compact
+# 1. The knee proxy: the group-l1 front of the compaction results, its chord knee
+#    compacted. Resumes if it is there already; its training time counts against every
+#    knee pipeline. VGG: six weights, two epochs each on 20,000 images, the knee retrained
+#    for four. LeNet-5: the dichotomic front of experiments/pareto/run.sh.
+case $MODEL in
+  vgg) KNEE=$RUN/vgg-group-l1-grid
+       moprune front --model vgg --dataset fashion-mnist --limit-train 20000 --method grid \
+         --lams 0,0.99,0.995,0.997,0.998,0.999 --epochs 4 --explore-epochs 2 \
+         --complexity group-l1 --knee chord --out "$KNEE" ;;
+  lenet5) KNEE=$RUN/lenet5-group-l1
+       moprune front --model lenet5 --dataset fashion-mnist --epochs 12 --method dichotomic \
+         --budget 16 --explore-epochs 4 --complexity group-l1 --out "$KNEE" ;;
+  *) echo "MODEL must be vgg or lenet5" >&2; exit 2 ;;
+esac
+moprune knee "$KNEE" --selector chord --compact
 
-# 2. Three HPO methods, each as proxy pipeline and as full pipeline.
-hpo() {  # hpo NAME ARGS...
-  local name=$1; shift
-  moprune hpo $DATA --epochs "$EPOCHS" --trials "$TRIALS" --top-k 1 --proxy "$PROXY" "$@" \
-    --out "$RUN/proxy_hpo/hpo/proxy-$name"
-  moprune hpo $DATA --epochs "$EPOCHS" --trials "$TRIALS" --top-k 1 --proxy none "$@" \
-    --out "$RUN/proxy_hpo/hpo/full-$name"
+# 2. Three HPO methods, each as full pipeline and with both proxies; 16 then 32 trials.
+hpo() {  # hpo TRIALS NAME ARGS...
+  local trials=$1 name=$2; shift 2
+  moprune hpo $DATA --trials "$trials" --top-k 1 --proxy none "$@" --out "$OUT/hpo/full-$name"
+  moprune hpo $DATA --trials "$trials" --top-k 3 --proxy "$KNEE" "$@" \
+    --out "$OUT/hpo/knee-$name"
+  moprune hpo $DATA --trials "$trials" --top-k 3 --proxy uniform:0.25 "$@" \
+    --out "$OUT/hpo/uniform25-$name"
 }
-hpo tpe --sampler tpe
-hpo tpe-hyperband --sampler tpe --pruner hyperband
-hpo pymoo-ga --backend pymoo --sampler ga
+for trials in 16 32; do
+  hpo "$trials" tpe --sampler tpe
+  hpo "$trials" tpe-hyperband --sampler tpe --pruner hyperband
+  hpo "$trials" pymoo-ga --backend pymoo --sampler ga
+  if [ "$trials" = 16 ] && [ ! -d "$OUT/hpo-16" ]; then cp -r "$OUT/hpo" "$OUT/hpo-16"; fi
+done
 
-# 3. Fidelity: both networks on 16 quasi-random configurations.
-moprune fidelity $DATA --epochs "$EPOCHS" --proxy "$PROXY" --configs 16 \
-  --out "$RUN/proxy_hpo/fidelity"
+# 3. Fidelity of the proxies on the same 16 quasi-random configurations: the knee (VGG: 8%
+#    of the FLOPs) and uniform thinning to 25%; for the VGG also uniform thinning to the
+#    knee's FLOPs, and the dense side of the front (lam 0.995, 34% of the weights,
+#    compacted) pruned globally by group magnitude to 30%. The base network's 16 trainings
+#    are the same for all (same configurations and seed): trained once and shared.
+fidelity() {  # fidelity NAME PROXY
+  if [ "$1" != knee ]; then
+    mkdir -p "$OUT/fidelity/$1/fidelity"
+    cp -n "$OUT"/fidelity/knee/fidelity/base-*.json "$OUT/fidelity/$1/fidelity/"
+  fi
+  moprune fidelity $DATA --proxy "$2" --configs 16 --out "$OUT/fidelity/$1"
+}
+fidelity knee "$KNEE"
+fidelity uniform25 uniform:0.25
+if [ "$MODEL" = vgg ]; then
+  moprune compact "$KNEE/points/weighted-sum-lam0.995-e2/model.pt" \
+    --out "$OUT/lam0.995-compact.pt"
+  moprune compact "$OUT/lam0.995-compact.pt" --keep-flops 0.3 --mode global \
+    --out "$OUT/lam0.995-global30.pt"
+  fidelity uniform8 uniform:0.081
+  fidelity lam0.995-global30 "$OUT/lam0.995-global30.pt"
+fi
 
-python experiments/proxy_hpo/compare.py "$RUN/proxy_hpo/hpo" \
-  --fidelity "$RUN/proxy_hpo/fidelity" --out docs/results
+for n in 16 32; do
+  hpo_dir=$OUT/hpo; [ "$n" = 16 ] && hpo_dir=$OUT/hpo-16
+  python experiments/proxy_hpo/compare.py "$hpo_dir" --out "docs/results/proxy_hpo/$MODEL-$n" \
+    --fidelity "$OUT"/fidelity/*/
+done
