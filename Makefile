@@ -28,9 +28,11 @@ train: setup
 pareto-experiment: setup
 	bash experiments/pareto/run.sh $(RUN)
 
-# Proxy HPO against full HPO on the small VGG, three HPO methods (about 50 minutes).
+# Proxy HPO against full HPO on the small VGG and LeNet-5, three HPO methods, two proxies
+# (about 3 hours; the LeNet-5 part needs pareto-experiment's front).
 proxy-hpo-experiment: setup
 	bash experiments/proxy_hpo/run.sh $(RUN)
+	MODEL=lenet5 bash experiments/proxy_hpo/run.sh $(RUN)
 
 # How pruning moves LeNet-5's best learning rate and weight decay (about 15 minutes).
 sensitivity-experiment: setup

@@ -241,6 +241,9 @@ def run_hpo(job: HPOJob, *, top_k: int = 3, final_epochs: int | None = None,
     else:
         run_workers(job, job.settings.trials)
     hpo_wall = time.perf_counter() - start
+    previous = out / "results.json"  # a resumed run: the wall time of the earlier calls too
+    if previous.is_file():
+        hpo_wall += float(read_json(previous).get("time", {}).get("hpo_wall", 0.0))
     rows = trial_table(study)
     trial_seconds = float(sum(r["seconds"] or 0.0 for r in rows))
 

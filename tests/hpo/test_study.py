@@ -88,9 +88,10 @@ def test_a_diverging_trial_fails_with_its_reason_and_the_study_goes_on(synthetic
 
 
 def test_resume_skips_finished_trials(synthetic_root, tmp_path):
-    run_hpo(_job(synthetic_root, tmp_path, trials=3), top_k=1)
+    wall = run_hpo(_job(synthetic_root, tmp_path, trials=3), top_k=1)["time"]["hpo_wall"]
     first = {t.number: t.params for t in _study(tmp_path).trials}
-    run_hpo(_job(synthetic_root, tmp_path, trials=5), top_k=1)
+    resumed = run_hpo(_job(synthetic_root, tmp_path, trials=5), top_k=1)["time"]
+    assert resumed["hpo_wall"] > wall > 0  # the wall time of both calls
     trials = _study(tmp_path).trials
     assert len(trials) == 5 and all(t.params == first[n] for n, t in enumerate(trials[:3]))
     assert all(t.datetime_start >= trials[2].datetime_complete for t in trials[3:])
