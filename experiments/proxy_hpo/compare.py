@@ -43,8 +43,8 @@ def _flops_share(recipe: dict, model: str) -> float:
     return count_flops(proxy, x) / count_flops(build_model(model, **shape, seed=0), x)
 
 
-rows, table, phases = [], [], {}
-for proxy_dir in sorted(args.hpo.iterdir()):
+rows, table, phases, histories = [], [], {}, []
+for proxy_dir in sorted(args.hpo.iterdir(), key=lambda d: d.name.partition("-")[::-2]):
     proxy, _, method = proxy_dir.name.partition("-")
     full_dir = args.hpo / f"full-{method}"
     if proxy == "full":
@@ -76,6 +76,7 @@ for proxy_dir in sorted(args.hpo.iterdir()):
         (creation + final_p - 0.5 * final_f) / (0.5 * t_b - t_p) if 0.5 * t_b > t_p else None)
     rows.append(row)
     phases.setdefault(method, {"full": f["time"]})[proxy] = p["time"]
+    histories += [proxy_dir, full_dir]
     table.append([method, proxy, row["trials"], row["top_k"], f"{tf:.0f}", f"{tp:.0f}",
                   f"{row['saving']:.0%}",
                   f"{row['full_test_acc']:.4f}", f"{row['proxy_test_acc']:.4f}",
@@ -115,10 +116,14 @@ for fid_dir in args.fidelity:
 if args.out and rows:
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(args.out / "proxy_hpo.json", result)
-    fig, (ax,) = new_figure(width=7.0, height=3.2)
+    for run in dict.fromkeys(histories):  # each study's optimisation history
+        shutil.copyfile(run / "hpo.png", args.out / f"hpo-{run.name}.png")
+    fig, (ax,) = new_figure(width=8.0, height=3.4)
     labels, left = [], {}
+    order = ["proxy_front", "proxy_compaction", "hpo_trials", "transfer"]  # as they run
     names = sorted({k for times in phases.values() for t in times.values() for k in t}
-                   - {"total", "hpo_wall"})
+                   - {"total", "hpo_wall"}, key=lambda k: (k not in order, order.index(k)
+                                                           if k in order else 0, k))
     y = 0
     for method, times in phases.items():
         for label, t in times.items():
@@ -131,6 +136,6 @@ if args.out and rows:
             labels.append(f"{method}: {label}")
             y += 1
     ax.set_yticks(range(len(labels)), labels)
-    ax.set(xlabel="seconds (2 CPU cores)", title="time of the two pipelines")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.set(xlabel="seconds (2 CPU cores)", title="time of the pipelines")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     save_figure(fig, args.out / "proxy_hpo_time.png")

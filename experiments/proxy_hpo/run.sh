@@ -76,6 +76,13 @@ if [ "$MODEL" = vgg ]; then
   fidelity lam0.995-global30 "$OUT/lam0.995-global30.pt"
 fi
 
+# 4. The seed noise of a test accuracy: the choices of the full and the uniform GA
+#    pipelines (32 trials) trained on the base network with seeds 1-3.
+if [ "$MODEL" = vgg ] && [ ! -f docs/results/proxy_hpo/vgg-seed-noise.json ]; then
+  python experiments/proxy_hpo/seed_noise.py "$OUT/hpo/full-pymoo-ga" \
+    "$OUT/hpo/uniform25-pymoo-ga" --out docs/results/proxy_hpo/vgg-seed-noise.json
+fi
+
 for n in 16 32; do
   hpo_dir=$OUT/hpo; [ "$n" = 16 ] && hpo_dir=$OUT/hpo-16
   python experiments/proxy_hpo/compare.py "$hpo_dir" --out "docs/results/proxy_hpo/$MODEL-$n" \
