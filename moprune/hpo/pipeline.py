@@ -172,7 +172,7 @@ def uniform_proxy(base: Mapping[str, Any], share: float) -> dict[str, Any]:
     far better than the irregular shape of a group-l1 knee of the same cost.
     """
     from moprune.models.registry import model_recipe
-    from moprune.models.serialization import build_from_recipe
+    from moprune.models.serialization import build_from_recipe, plain
     from moprune.pruning import prune_to_flops
 
     net = build_from_recipe(dict(base), seed=0)
@@ -180,7 +180,7 @@ def uniform_proxy(base: Mapping[str, Any], share: float) -> dict[str, Any]:
     small, _ = prune_to_flops(net, example_inputs=example, keep_flops=share, mode="uniform")
     recipe = model_recipe(small)
     assert recipe is not None  # built by moprune
-    return dict(json.loads(json.dumps(recipe)))  # plain data, as a model file holds it
+    return dict(plain(recipe))  # lists, not tuples, as a model file holds it
 
 
 def trial_table(study: optuna.Study) -> list[dict[str, Any]]:

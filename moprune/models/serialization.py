@@ -17,7 +17,7 @@ from moprune.errors import ConfigError, MopruneError
 from moprune.io import atomic_write
 from moprune.models.registry import build_model, extend_recipe, model_recipe
 
-__all__ = ["load_model", "read_model_file", "save_model"]
+__all__ = ["build_from_recipe", "load_model", "plain", "read_model_file", "save_model"]
 
 FORMAT = "moprune-model"
 VERSION = 1
@@ -42,8 +42,8 @@ def save_model(model: nn.Module, path: str | os.PathLike[str], *,
             f"cannot save a {type(model).__name__} that moprune did not build: it has no "
             "recipe; save model.state_dict() and rebuild the module yourself")
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    payload = {"format": FORMAT, "version": VERSION, "recipe": _plain(recipe),
-               "state_dict": state, "meta": _plain(meta or {})}
+    payload = {"format": FORMAT, "version": VERSION, "recipe": plain(recipe),
+               "state_dict": state, "meta": plain(meta or {})}
     return atomic_write(path, lambda f: torch.save(payload, f))
 
 
@@ -96,10 +96,10 @@ def build_from_recipe(recipe: dict[str, Any], *, seed: int | None = None) -> nn.
     return model
 
 
-def _plain(obj: Any) -> Any:
+def plain(obj: Any) -> Any:
     """Tuples to lists, recursively, so a recipe is plain JSON-like data."""
     if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
+        return {str(k): plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
+        return [plain(v) for v in obj]
     return obj
