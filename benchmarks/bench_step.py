@@ -1,7 +1,8 @@
 """Time per training step: SMGD vs. weighted sum with pruning vs. plain SGD.
 
 All variants run in one process, interleaved over repeats, on the same batch; the
-medians and their ratios to plain SGD are printed (target: SMGD <= 1.10 x plain SGD).
+medians and their ratios to plain SGD are printed (targets: SMGD, plain and normalised,
+<= 1.10 x plain SGD; the proximal weighted-sum step <= 1.05 x).
 
     python benchmarks/bench_step.py [--models lenet5,vgg] [--steps 30] [--repeats 7]
 """
@@ -22,7 +23,10 @@ from moprune.solvers import CrossEntropySolver, SMGDSolver, WeightedSumSolver
 VARIANTS = {
     "plain SGD": lambda: CrossEntropySolver(),
     "weighted sum + pruning": lambda: WeightedSumSolver(0.9, tau=1e-3),
+    "weighted sum, proximal step": lambda: WeightedSumSolver(0.9, tau=None, prox=True),
     "SMGD (momentum) + pruning": lambda: SMGDSolver(variant="sgd", tau=1e-3),
+    "SMGD normalised (l2) + pruning": lambda: SMGDSolver(variant="sgd", tau=1e-3,
+                                                         normalize="l2"),
     "SMGD (Adam moments) + pruning": lambda: SMGDSolver(variant="adam", tau=1e-3),
 }
 

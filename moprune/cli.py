@@ -182,16 +182,23 @@ def _float_list(text: str) -> list[float]:
 _float_list.__name__ = "comma-separated list of floats"
 
 _FRONT_FLAGS: list[tuple[str, str, Callable[[str], Any] | None, str]] = [
-    ("--method", "method", str, "dichotomic | grid | bisection | smgd"),
-    ("--budget", "budget", int, "training runs of the search (default 8)"),
+    ("--method", "method", str, "dichotomic | grid | bisection | smgd | path"),
+    ("--budget", "budget", int, "training runs of the search (default 8); path: points"),
     ("--explore-epochs", "explore_epochs", int, "epochs of the search's runs"),
-    ("--complexity", "complexity", str, "l1 | group-l1"),
+    ("--complexity", "complexity", str, "l1 | group-l1 | flops"),
     ("--scope", "scope", str, "all | dense | conv"),
-    ("--tau", "tau", float, "pruning threshold (default 1e-3)"),
+    ("--tau", "tau", float, "pruning threshold (default 1e-3, none with --prox; 0: off)"),
     ("--freeze-masks", "freeze_masks", None, "pruned weights stay zero"),
+    ("--prox", "prox", None, "proximal l1 step: soft-thresholding, exact zeros"),
+    ("--finetune", "finetune", int, "debias each point: E epochs, mask frozen, lam 0"),
     ("--lams", "lams", _float_list, "grid weights, e.g. 0,0.9,0.99,1"),
     ("--smgd-variant", "smgd_variant", str, "sgd | adam"),
+    ("--smgd-normalize", "smgd_normalize", str, "none | l2 | loss (before min-norm)"),
+    ("--path-warmup", "path_warmup", float, "path: epochs at lam 0 first (default epochs/4)"),
+    ("--path-max-drop", "path_max_drop", float,
+     "path: stop this far below the dense accuracy (default 0.1)"),
     ("--knee", "knee", str, "chord | angle | slope: knee retrained for --epochs"),
+    ("--knee-axes", "knee_axes", str, "auto | objectives | kept | flops"),
 ]
 
 
@@ -230,20 +237,25 @@ def _cmd_front(args: argparse.Namespace) -> int:
         model=config.model, data=data, method=config.method, budget=config.budget,
         epochs=config.train.epochs, explore_epochs=config.explore_epochs,
         complexity=config.complexity, scope=config.scope, tau=config.tau,
-        freeze_masks=config.freeze_masks, lams=config.lams, smgd_variant=config.smgd_variant,
-        train_config=config.train, model_args=config.model_args, knee=config.knee,
+        freeze_masks=config.freeze_masks, prox=config.prox, finetune=config.finetune,
+        lams=config.lams, smgd_variant=config.smgd_variant,
+        smgd_normalize=config.smgd_normalize, path_warmup=config.path_warmup,
+        path_max_drop=config.path_max_drop, train_config=config.train,
+        model_args=config.model_args, knee=config.knee, knee_axes=config.knee_axes,
         out_dir=out, seed=config.train.seed)
-    knee = front.final_version(front.knee(config.knee))
-    front.meta["hypervolume"] = front.hypervolume()
-    front.meta["knee"] = {"selector": config.knee, "point": knee.key}
+    axes = front.meta["knee_axes"]
+    knee = front.final_version(front.knee(config.knee, axes=axes))
+    front.meta["hypervolume"] = front.hypervolume(axes=axes)
+    front.meta["knee"] = {"selector": config.knee, "point": knee.key, "axes": axes}
     front.save(out / "front.json")
-    plot_front(front, out / "front.png", knee=knee,
+    plot_front(front, out / "front.png", knee=knee, axes=axes,
                title=f"{config.model} on {config.data.dataset}: {config.method}")
-    nd = front.non_dominated()
+    nd = front.non_dominated(axes=axes)
     print(front_table(nd))
-    print(f"{len(front)} runs, {len(nd)} non-dominated, hypervolume {front.meta['hypervolume']:.4f}"
-          f"; {config.knee} knee: {knee.key} (test acc {knee.test_acc:.4f}, "
-          f"kept {knee.kept:.2%}); wrote {out}")
+    runs = "points" if config.method == "path" else "runs"
+    print(f"{len(front)} {runs}, {len(nd)} non-dominated in {axes} axes, hypervolume "
+          f"{front.meta['hypervolume']:.4f}; {config.knee} knee: {knee.key} (test acc "
+          f"{knee.test_acc:.4f}, kept {knee.kept:.2%}); wrote {out}")
     return 0
 
 
@@ -265,14 +277,16 @@ def _cmd_knee(args: argparse.Namespace) -> int:
     if not (run / "front.json").exists():
         raise MopruneError(f"no front in {str(run)!r}; run 'moprune front --out {run}' first")
     front = Front.load(run / "front.json")
-    point = front.final_version(front.knee(args.selector, include_empty=args.include_empty))
-    if point.epochs < front.meta.get("epochs", point.epochs):
+    axes = args.axes or front.meta.get("knee_axes", "objectives")
+    point = front.final_version(front.knee(args.selector, include_empty=args.include_empty,
+                                           axes=axes))
+    if point.epochs < front.meta.get("epochs", point.epochs) and not point.finetune_epochs:
         point = _retrain_knee(run, front, point, _front_config(run))
     if point.checkpoint is None:
         raise MopruneError(f"the knee {point.key} has no model file in {run}")
     model = load_model(run / point.checkpoint)
     size = model_size(model)
-    summary = {"selector": args.selector, "point": point.to_dict(), "size": size}
+    summary = {"selector": args.selector, "axes": axes, "point": point.to_dict(), "size": size}
     out = Path(args.out) if args.out else run / f"knee-{args.selector}.pt"
     save_model(model, out, meta={"selector": args.selector, "point": point.key,
                                  "test_acc": point.test_acc, "val_acc": point.val_acc,
@@ -281,7 +295,8 @@ def _cmd_knee(args: argparse.Namespace) -> int:
     print(f"{args.selector} knee of {run}: {point.key}")
     print(f"  test accuracy {point.test_acc:.4f}, validation accuracy {point.val_acc:.4f}")
     print(f"  sparsity {point.sparsity:.2%} of {point.scope_size} weights in scope "
-          f"(kept {point.scope_size - point.zeros})")
+          f"(kept {point.scope_size - point.zeros})"
+          + (f", FLOPs share {point.flops_share:.2%}" if point.flops_share is not None else ""))
     print(f"  parameters {size['parameters']}, nonzero {size['nonzero_parameters']}; "
           f"{size['dense_bytes'] / 1024:.1f} KiB dense, {size['sparse_bytes'] / 1024:.1f} KiB "
           f"as sparse (value, index) pairs")
@@ -619,6 +634,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", metavar="RUN_DIR", help="a directory written by moprune front")
     p.add_argument("--selector", default="chord", choices=["chord", "angle", "slope"])
     p.add_argument("--out", metavar="FILE", help="model file (default RUN_DIR/knee-SELECTOR.pt)")
+    p.add_argument("--axes", choices=["objectives", "kept", "flops"], default=None,
+                   help="the plane of the knee: (f1, f2), (validation error, kept share) or "
+                        "(validation error, FLOPs share); default: the front's knee_axes")
     p.add_argument("--include-empty", action="store_true",
                    help="let the empty network (all weights 0) be a knee candidate")
     p.add_argument("--compact", action="store_true",

@@ -107,32 +107,52 @@ class FrontConfig:
 
     model: str = "lenet5"
     model_args: dict[str, Any] = field(default_factory=dict)
-    method: str = "dichotomic"  # dichotomic | grid | bisection | smgd
-    budget: int = 8  # training runs of the search (smgd: runs with seeds seed, seed+1, ...)
+    method: str = "dichotomic"  # dichotomic | grid | bisection | smgd | path
+    budget: int = 8  # training runs of the search (smgd: runs with seeds seed, seed+1, ...;
+    #                  path: the points it aims at after the dense one)
     explore_epochs: int | None = None  # epochs of search runs; None: train.epochs
-    complexity: str = "l1"  # l1 | group-l1
+    complexity: str = "l1"  # l1 | group-l1 | flops
     scope: str = "all"  # all | dense | conv
-    tau: float | None = 1e-3  # intra-training pruning threshold; None: no pruning
+    tau: float | None = None  # intra-training pruning threshold; None: 1e-3, or none with
+    #                           prox; 0: off
     freeze_masks: bool = False  # pruned weights stay 0
+    prox: bool = False  # proximal l1 step (soft-thresholding) instead of f2's gradient
+    finetune: int = 0  # epochs of debiasing per point (mask frozen, lam = 0)
     lams: list[float] | None = None  # weights of the grid method
     smgd_variant: str = "sgd"  # sgd | adam
-    knee: str = "chord"  # chord | angle | slope: the knee retrained for train.epochs
+    smgd_normalize: str = "none"  # none | l2 | loss: g1, g2 normalised before min-norm
+    path_warmup: float | None = None  # path: epochs at lam = 0 first; None: epochs / 4
+    path_max_drop: float = 0.1  # path: ends this far (accuracy) below the dense point
+    knee: str = "chord"  # chord | angle | slope: the knee (retrained for train.epochs)
+    knee_axes: str = "auto"  # auto | objectives | kept | flops: the plane of the knee
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def __post_init__(self) -> None:
-        from moprune.front import KNEE_SELECTORS, METHODS
+        from moprune.front import AXES, KNEE_SELECTORS, METHODS
         from moprune.objectives import KINDS, SCOPES
+        from moprune.solvers.multi_gradient import NORMALIZATIONS
 
         for name, allowed in (("method", METHODS), ("complexity", KINDS), ("scope", SCOPES),
                               ("smgd_variant", ("sgd", "adam")),
-                              ("knee", tuple(KNEE_SELECTORS.names()))):
+                              ("smgd_normalize", NORMALIZATIONS),
+                              ("knee", tuple(KNEE_SELECTORS.names())),
+                              ("knee_axes", ("auto", *AXES))):
             value = getattr(self, name)
             _check(value in allowed, f"{name} must be one of {tuple(allowed)}", value)
         _check(self.budget >= 1, "budget must be >= 1", self.budget)
         _check(self.explore_epochs is None or self.explore_epochs >= 1,
                "explore_epochs must be >= 1", self.explore_epochs)
-        _check(self.tau is None or self.tau >= 0, "tau must be >= 0", self.tau)
+        for name in ("tau", "path_warmup"):  # None defaults: their type is checked here
+            value = getattr(self, name)
+            _check(value is None or (isinstance(value, (int, float))
+                                     and not isinstance(value, bool) and value >= 0),
+                   f"{name} must be a number >= 0", value)
+        _check(self.finetune >= 0, "finetune must be >= 0", self.finetune)
+        _check(0 < self.path_max_drop <= 1, "path_max_drop must be in (0, 1]",
+               self.path_max_drop)
+        _check(not (self.prox and self.method == "smgd"),
+               "prox is for the weighted sum and the path, not smgd; method", self.method)
         _check(self.lams is None or (len(self.lams) > 0 and all(
             isinstance(v, (int, float)) and 0 <= v <= 1 for v in self.lams)),
             "lams must be weights in [0, 1]", self.lams)

@@ -14,8 +14,19 @@ the network:
   a channel whose weights are zero but whose shift is not still feeds the next layer a
   constant, so the group only dies when all three are zero. f2 is still divided by the
   number of Conv/Linear weights.
+- ``flops``: group-l1 where each group is weighted by the FLOPs its channel costs per
+  image (``2 x`` its weights ``x`` the layer's output positions, as
+  ``torch.utils.flop_counter`` counts a convolution or matrix product), divided by the
+  FLOPs of all layers in scope: ``f2 = sum_g (F_g / m_g) sqrt(m_g) ||w_g||_2 / F``. It
+  equals the FLOPs-weighted mean absolute weight when a group's weights share one
+  magnitude, so f2 measures compute and a knee of this front is a compute knee. It needs
+  the input shape (the solvers get it from the data).
 
-Both gradients are computed analytically (``sign(w) / n`` and
+The proximal operator of ``t f2`` (:meth:`Complexity.prox_`) is soft-thresholding:
+``sign(w) max(|w| - t / n, 0)`` for l1, ``w_g max(1 - t c_g / ||w_g||, 0)`` per group
+otherwise: exact zeros with no threshold.
+
+The gradients are computed analytically (``sign(w) / n`` and
 ``sqrt(m_g) * w_g / ||w_g|| / n``, zero at zero): no second backward pass.
 """
 
@@ -33,7 +44,7 @@ from moprune.errors import ConfigError
 __all__ = ["KINDS", "SCOPES", "Complexity", "cross_entropy", "scope_parameters"]
 
 SCOPES = ("all", "dense", "conv")
-KINDS = ("l1", "group-l1")
+KINDS = ("l1", "group-l1", "flops")
 _LAYERS = {"all": (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d), "dense": (nn.Linear,),
            "conv": (nn.Conv1d, nn.Conv2d, nn.Conv3d)}
 
@@ -77,22 +88,57 @@ def _following_batch_norms(model: nn.Module, names: list[str]) -> dict[str, _Bat
     return found
 
 
+def layer_positions(model: nn.Module, names: list[str], input_shape: tuple[int, ...]
+                    ) -> list[int]:
+    """Output positions per image of the layers whose weights are ``names`` (H x W of a
+    convolution's output, 1 for a Linear on flat inputs), from one forward pass of zeros
+    in eval mode."""
+    modules = dict(model.named_modules())
+    layers = [modules[n.removesuffix("weight").removesuffix(".")] for n in names]
+    found: dict[int, int] = {}
+
+    def hook(module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
+        channels = output.shape[1] if output.ndim > 2 else output.shape[-1]
+        found[id(module)] = output.numel() // (output.shape[0] * channels)
+
+    handles = [m.register_forward_hook(hook) for m in layers]
+    was_training = model.training
+    device = next(model.parameters()).device
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(torch.zeros(1, *input_shape, device=device))
+    finally:
+        model.train(was_training)
+        for h in handles:
+            h.remove()
+    missing = [n for n, m in zip(names, layers, strict=True) if id(m) not in found]
+    if missing:
+        raise ConfigError(f"complexity 'flops': layer {missing[0]!r} is not used by the "
+                          f"forward pass")
+    return [found[id(m)] for m in layers]
+
+
 class Complexity:
     """f2 over the weights of ``model`` in ``scope``, with its analytic gradient and l0.
 
     Args:
         model: The network.
-        kind: ``l1`` or ``group-l1``.
+        kind: ``l1``, ``group-l1`` or ``flops``.
         scope: ``all`` (every Conv/Linear weight), ``dense`` (Linear) or ``conv``.
+        input_shape: One input's shape, ``(C, H, W)``; needed by ``flops``.
 
     Example:
         >>> f2 = Complexity(model, kind="l1", scope="all")  # doctest: +SKIP
         >>> f2.value(), f2.sparsity()  # doctest: +SKIP
     """
 
-    def __init__(self, model: nn.Module, *, kind: str = "l1", scope: str = "all") -> None:
+    def __init__(self, model: nn.Module, *, kind: str = "l1", scope: str = "all",
+                 input_shape: tuple[int, ...] | None = None) -> None:
         if kind not in KINDS:
             raise ConfigError(f"complexity kind must be one of {KINDS}, got {kind!r}")
+        if kind == "flops" and input_shape is None:
+            raise ConfigError("complexity 'flops' needs the input shape (C, H, W)")
         named = scope_parameters(model, scope)
         self.kind = kind
         self.scope = scope
@@ -103,7 +149,7 @@ class Complexity:
         output_layer = len(self.params) - 1 if self.params[-1].ndim == 2 else None
         self.group_dims = [1 if i == output_layer else 0 for i in range(len(self.params))]
         # Batch-norm scale and shift joined to their layer's output groups (group-l1 only).
-        norms = _following_batch_norms(model, self.names) if kind == "group-l1" else {}
+        norms = _following_batch_norms(model, self.names) if kind != "l1" else {}
         self.attached: list[list[torch.Tensor]] = [
             [t for t in (norms[name].weight, norms[name].bias) if isinstance(t, torch.Tensor)]
             if name in norms and d == 0 else [] for name, d in zip(self.names, self.group_dims,
@@ -113,6 +159,19 @@ class Complexity:
         self.penalized: list[torch.Tensor] = self.params + [t for a in self.attached for t in a]
         self._group_scale = [math.sqrt(p.numel() / p.shape[d] + len(a)) for p, d, a in
                              zip(self.params, self.group_dims, self.attached, strict=True)]
+        #: Output positions per image of each layer (1 each unless ``flops``).
+        self.positions = (layer_positions(model, self.names, tuple(input_shape))
+                          if kind == "flops" and input_shape is not None
+                          else [1] * len(self.params))
+        #: What f2 is divided by: the weights in scope, or (``flops``) the FLOPs / 2 of
+        #: their layers per image.
+        self.norm = sum(p.numel() * k for p, k in zip(self.params, self.positions, strict=True))
+
+    def group_flops(self) -> list[torch.Tensor]:
+        """FLOPs per image of each group (channel) of each weight tensor, as
+        ``torch.utils.flop_counter`` counts its layer's, shared equally by its groups."""
+        return [torch.full((p.shape[d],), 2.0 * p.numel() * k / p.shape[d])
+                for p, d, k in zip(self.params, self.group_dims, self.positions, strict=True)]
 
     def _group_norms(self, i: int) -> torch.Tensor:
         """L2 norm of each group of weight tensor ``i`` (attached tensors included), shaped
@@ -128,8 +187,9 @@ class Complexity:
         """f2 as an autograd tensor (for checks; training uses :meth:`gradient`)."""
         if self.kind == "l1":
             return sum(p.abs().sum() for p in self.params) / self.n  # type: ignore[return-value]
-        total = sum(s * self._group_norms(i).sum() for i, s in enumerate(self._group_scale))
-        return total / self.n  # type: ignore[return-value]
+        total = sum(s * k * self._group_norms(i).sum() for i, (s, k) in
+                    enumerate(zip(self._group_scale, self.positions, strict=True)))
+        return total / self.norm  # type: ignore[return-value]
 
     @torch.no_grad()
     def value(self) -> float:
@@ -145,7 +205,7 @@ class Complexity:
             scale: Multiply f2 by this first; None is f2 as defined (``1 / n`` built in),
                 ``n`` gives the gradient of the unnormalised sum.
         """
-        factor = (1.0 / self.n) if scale is None else scale / self.n
+        factor = (1.0 if scale is None else scale) / self.norm
         if self.kind == "l1":
             grads = list(torch._foreach_sign(self.params))
             if factor != 1.0:
@@ -153,13 +213,34 @@ class Complexity:
             return grads
         out, extra = [], []
         for i, (p, s) in enumerate(zip(self.params, self._group_scale, strict=True)):
-            # s * factor / ||g|| per group, 0 for a dead group; times each tensor of the group.
+            # s k factor / ||g|| per group, 0 for a dead group; times each tensor of the group.
             norms = self._group_norms(i)
-            coef = torch.where(norms > 0, (s * factor) / norms.clamp_min(1e-30),
+            coef = torch.where(norms > 0, (s * self.positions[i] * factor) / norms.clamp_min(1e-30),
                                torch.zeros((), dtype=p.dtype, device=p.device))
             out.append(p * coef)
             extra += [t * coef.view(-1) for t in self.attached[i]]
         return out + extra
+
+    @torch.no_grad()
+    def prox_(self, step: float) -> None:
+        """Replace the weights by the proximal point of ``step * f2`` (in place): soft-
+        thresholding by ``step / n`` for l1, group soft-thresholding otherwise. Weights
+        (groups) below the threshold become exactly 0."""
+        if step < 0:
+            raise ConfigError(f"the proximal step must be >= 0, got {step}")
+        if step == 0:
+            return
+        if self.kind == "l1":
+            for p in self.params:
+                p.copy_(F.softshrink(p, step / self.n))
+            return
+        for i, (p, s) in enumerate(zip(self.params, self._group_scale, strict=True)):
+            norms = self._group_norms(i)
+            shrink = (1.0 - (step * s * self.positions[i] / self.norm)
+                      / norms.clamp_min(1e-30)).clamp_min(0.0)
+            p.mul_(shrink)
+            for t in self.attached[i]:
+                t.mul_(shrink.view(-1))
 
     @torch.no_grad()
     def zeros(self) -> int:

@@ -158,6 +158,25 @@ def test_front_and_knee_commands(tmp_path, synthetic_root, capsys):
     assert code == 2 and "holds a run with other settings (train)" in err
 
 
+def test_path_front_with_flops_and_its_knee(tmp_path, synthetic_root, capsys):
+    out = tmp_path / "path"
+    args = ["front", "--model", "lenet5", "--data-root", str(synthetic_root), "--method",
+            "path", "--budget", "5", "--epochs", "4", "--complexity", "flops", "--prox",
+            "--finetune", "1", "--batch-size", "32", "--out", str(out)]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "non-dominated in flops axes" in printed and "FLOPs" in printed
+    front = json.loads((out / "front.json").read_text())
+    assert front["meta"]["knee"]["axes"] == "flops"
+    assert all(p["finetune_epochs"] == 1 and p["raw"] for p in front["points"])
+    assert (out / "path" / "state.pt").exists()
+    assert main(["knee", str(out)]) == 0
+    summary = json.loads((out / "knee-chord.json").read_text())
+    assert summary["axes"] == "flops" and summary["point"]["key"] == front["meta"]["knee"]["point"]
+    assert main(["knee", str(out), "--axes", "kept", "--out", str(tmp_path / "k.pt")]) == 0
+    assert main(args) == 0  # a finished run resumes as it is
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -167,6 +186,11 @@ def test_front_and_knee_commands(tmp_path, synthetic_root, capsys):
         (["front", "--knee", "elbow"], "knee must be one of"),
         (["front", "--complexity", "l3"], "complexity must be one of"),
         (["front", "--budget", "0"], "budget must be >= 1"),
+        (["front", "--finetune", "-1"], "finetune must be >= 0"),
+        (["front", "--knee-axes", "params"], "knee_axes must be one of"),
+        (["front", "--smgd-normalize", "max"], "smgd_normalize must be one of"),
+        (["front", "--path-max-drop", "0"], "path_max_drop must be in (0, 1]"),
+        (["front", "--method", "smgd", "--prox"], "prox is for the weighted sum and the path"),
     ],
 )
 def test_front_bad_input(tmp_path, args, message):

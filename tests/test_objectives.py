@@ -19,16 +19,16 @@ def _model(name="lenet5", seed=0):
 
 
 @pytest.mark.parametrize("name", ["lenet5", "vgg", "mlp"])
-@pytest.mark.parametrize("kind", ["l1", "group-l1"])
+@pytest.mark.parametrize("kind", ["l1", "group-l1", "flops"])
 @pytest.mark.parametrize("scope", ["all", "dense", "conv"])
 def test_analytic_gradient_matches_autograd(name, kind, scope):
     model = _model(name) if name != "mlp" else build_model("mlp", in_channels=1, num_classes=10,
                                                            image_size=28, seed=0)
     if name == "mlp" and scope == "conv":
         with pytest.raises(ConfigError, match="scope 'conv' holds no weights"):
-            Complexity(model, kind=kind, scope=scope)
+            Complexity(model, kind=kind, scope=scope, input_shape=(1, 28, 28))
         return
-    f2 = Complexity(model, kind=kind, scope=scope)
+    f2 = Complexity(model, kind=kind, scope=scope, input_shape=(1, 28, 28))
     analytic = f2.gradient()
     value = f2.differentiable()
     autograd = torch.autograd.grad(value, f2.penalized)
@@ -104,3 +104,87 @@ def test_bad_kind_and_scope():
         Complexity(_model(), kind="l2")
     with pytest.raises(ConfigError, match="scope must be one of .* got 'bias'"):
         Complexity(_model(), scope="bias")
+
+
+@pytest.mark.parametrize("name", ["lenet5", "vgg", "resnet20"])
+def test_flops_weights_match_flop_counter_per_channel(name):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    size, channels = (28, 1) if name != "resnet20" else (32, 3)
+    model = build_model(name, in_channels=channels, num_classes=10, image_size=size, seed=0)
+    f2 = Complexity(model, kind="flops", input_shape=(channels, size, size))
+    modules = dict(model.named_modules())
+    for name_, dim, per_group in zip(f2.names, f2.group_dims, f2.group_flops(), strict=True):
+        layer = modules[name_.removesuffix(".weight")]
+        x: dict[str, torch.Tensor] = {}
+
+        def keep_input(module, inputs, output, x=x):
+            x["in"] = inputs[0]
+
+        handle = layer.register_forward_hook(keep_input)
+        model.eval()(torch.zeros(1, channels, size, size))
+        handle.remove()
+        with FlopCounterMode(display=False) as counter:
+            layer(x["in"])
+        layer_flops = counter.get_total_flops()
+        groups = layer.weight.shape[dim]
+        assert per_group.shape == (groups,)
+        assert torch.allclose(per_group, torch.full((groups,), layer_flops / groups))
+    # the weights are the FLOPs: a conv channel of lenet5's conv1 (28 x 28 outputs) costs
+    # more than one of conv2 (10 x 10) per weight
+    if name == "lenet5":
+        assert f2.positions[:2] == [28 * 28, 10 * 10]
+
+
+def test_flops_complexity_needs_the_input_shape():
+    with pytest.raises(ConfigError, match="needs the input shape"):
+        Complexity(_model(), kind="flops")
+
+
+@pytest.mark.parametrize("kind", ["l1", "group-l1", "flops"])
+def test_prox_gives_exact_zeros_and_matches_soft_thresholding_by_hand(kind):
+    model = build_model("vgg", in_channels=1, num_classes=10, image_size=28, seed=0)
+    f2 = Complexity(model, kind=kind, input_shape=(1, 28, 28))
+    before = [t.detach().clone() for t in f2.penalized]
+    zeros_before = f2.zeros()
+    # a step that zeroes about half the weights (l1) or groups: the median threshold
+    if kind == "l1":
+        step = f2.n * float(torch.cat([p.detach().abs().reshape(-1) for p in f2.params]).median())
+    else:
+        ratios = [f2._group_norms(i).detach().reshape(-1) * f2.norm / (s * k) for i, (s, k) in
+                  enumerate(zip(f2._group_scale, f2.positions, strict=True))]
+        step = float(torch.cat(ratios).median())
+    f2.prox_(step)
+    assert f2.zeros() > zeros_before
+    if kind == "l1":
+        t = step / f2.n
+        for w, w0 in zip(f2.params, before, strict=False):
+            expected = torch.sign(w0) * torch.clamp(w0.abs() - t, min=0)
+            assert torch.equal(w, expected)
+        return
+    # group soft-thresholding by hand: w_g * max(0, 1 - step * c_g / ||w_g||)
+    n_w = len(f2.params)
+    attached = iter(before[n_w:])
+    for i, (w, w0) in enumerate(zip(f2.params, before[:n_w], strict=True)):
+        dim = f2.group_dims[i]
+        extra = [next(attached) for _ in f2.attached[i]]
+        for g in range(w0.shape[dim]):
+            parts = [w0.select(dim, g).reshape(-1)] + [e[g].reshape(1) for e in extra]
+            norm = torch.cat(parts).norm()
+            c = f2._group_scale[i] * f2.positions[i] / f2.norm
+            shrink = max(0.0, 1.0 - step * c / float(norm)) if norm > 0 else 0.0
+            assert torch.allclose(w.select(dim, g), w0.select(dim, g) * shrink, atol=1e-7)
+            if shrink == 0.0:
+                assert torch.all(w.select(dim, g) == 0)
+                for t in f2.attached[i]:
+                    assert t[g] == 0
+
+
+def test_prox_step_zero_changes_nothing_and_negative_is_refused():
+    model = _model()
+    f2 = Complexity(model, kind="l1")
+    before = [p.clone() for p in f2.params]
+    f2.prox_(0.0)
+    assert all(torch.equal(a, b) for a, b in zip(before, f2.params, strict=True))
+    with pytest.raises(ConfigError, match="proximal step must be >= 0, got -1"):
+        f2.prox_(-1.0)

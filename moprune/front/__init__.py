@@ -1,7 +1,8 @@
 """Fronts: points, weight searches, knee selectors, and ``train_front``."""
 
 from moprune.front.knee import KNEE_SELECTORS, AngleKnee, ChordKnee, KneeSelector, SlopeKnee
-from moprune.front.points import Front, Point
+from moprune.front.path import debias, train_path
+from moprune.front.points import AXES, Front, Point
 from moprune.front.search import (
     WEIGHT_SEARCHES,
     BisectionSearch,
@@ -13,6 +14,7 @@ from moprune.front.search import (
 from moprune.front.train import METHODS, measure_point, train_front, train_point
 
 __all__ = [
+    "AXES",
     "KNEE_SELECTORS",
     "METHODS",
     "WEIGHT_SEARCHES",
@@ -26,8 +28,10 @@ __all__ = [
     "Point",
     "SlopeKnee",
     "WeightSearch",
+    "debias",
     "default_grid",
     "measure_point",
     "train_front",
+    "train_path",
     "train_point",
 ]

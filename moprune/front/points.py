@@ -10,10 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from moprune.errors import MopruneError
+from moprune.errors import ConfigError, MopruneError
 from moprune.io import read_json, write_json
 
-__all__ = ["Front", "Point"]
+__all__ = ["AXES", "Front", "Point"]
+
+#: The planes a front can be read in: (f1, f2) as trained, (validation error, share of the
+#: weights kept), (validation error, share of the FLOPs kept).
+AXES = ("objectives", "kept", "flops")
 
 
 @dataclass
@@ -35,6 +39,9 @@ class Point:
     retrained: bool = False  # a knee's weight retrained for the full epochs
     checkpoint: str | None = None  # model file, relative to the front's directory
     tag: str | None = None  # names the point when neither lam nor seed does (e.g. "s0.90")
+    flops_share: float | None = None  # FLOPs left once dead channels go (pruning.flops_share)
+    finetune_epochs: int = 0  # epochs of debiasing (mask frozen, lam = 0) after training
+    raw: dict[str, Any] | None = None  # f1, f2, accuracies before debiasing
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -54,7 +61,7 @@ class Point:
         return f"{self.method}-{what}-e{self.epochs}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "sparsity": self.sparsity, "kept": self.kept}
+        return {**asdict(self), "key": self.key, "sparsity": self.sparsity, "kept": self.kept}
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Point:
@@ -91,34 +98,51 @@ class Front:
     def get(self, key: str) -> Point | None:
         return next((p for p in self.points if p.key == key), None)
 
-    def objectives(self, points: list[Point] | None = None) -> np.ndarray:
-        """``(n, 2)`` array of (f1, f2) of ``points`` (default: the search points)."""
+    def objectives(self, points: list[Point] | None = None, *, axes: str = "objectives"
+                   ) -> np.ndarray:
+        """``(n, 2)`` array of ``points`` (default: the search points) in ``axes``:
+        ``objectives`` (f1, f2), ``kept`` (validation error, kept share) or ``flops``
+        (validation error, FLOPs share)."""
         pts = self.search_points if points is None else points
-        return np.array([[p.f1, p.f2] for p in pts], dtype=float).reshape(-1, 2)
+        if axes == "objectives":
+            rows = [[p.f1, p.f2] for p in pts]
+        elif axes == "kept":
+            rows = [[1.0 - p.val_acc, p.kept] for p in pts]
+        elif axes == "flops":
+            missing = [p.key for p in pts if p.flops_share is None]
+            if missing:
+                raise MopruneError(f"point {missing[0]} has no FLOPs share (made before "
+                                   "moprune measured it); choose the knee in other axes")
+            rows = [[1.0 - p.val_acc, float(p.flops_share)] for p in pts]  # type: ignore[arg-type]
+        else:
+            raise ConfigError(f"axes must be one of {AXES}, got {axes!r}")
+        return np.array(rows, dtype=float).reshape(-1, 2)
 
     @property
     def search_points(self) -> list[Point]:
         """The points of the search (all but the knee retrains, which used more epochs)."""
         return [p for p in self.points if not p.retrained]
 
-    def non_dominated(self) -> list[Point]:
-        """The search points no other dominates, sorted by f1 (most accurate first)."""
+    def non_dominated(self, *, axes: str = "objectives") -> list[Point]:
+        """The search points no other dominates in ``axes``, sorted by the first axis (most
+        accurate first)."""
         points = self.search_points
         if not points:
             return []
         from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
-        F = self.objectives(points)
+        F = self.objectives(points, axes=axes)
         idx = NonDominatedSorting().do(F, only_non_dominated_front=True)
         # pymoo keeps exact duplicates; keep one of each
         unique: dict[tuple[float, float], Point] = {}
         for i in idx:
             unique.setdefault((F[i, 0], F[i, 1]), points[i])
-        return sorted(unique.values(), key=lambda p: (p.f1, p.f2))
+        order = {id(p): tuple(F[i]) for i, p in enumerate(points)}
+        return sorted(unique.values(), key=lambda p: order[id(p)])
 
-    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+    def bounds(self, *, axes: str = "objectives") -> tuple[np.ndarray, np.ndarray]:
         """Ideal and nadir of the non-dominated points: the normalisation used here."""
-        F = self.objectives(self.non_dominated())
+        F = self.objectives(self.non_dominated(axes=axes), axes=axes)
         if len(F) == 0:
             raise MopruneError("the front has no points")
         return F.min(axis=0), F.max(axis=0)
@@ -131,38 +155,48 @@ class Front:
         return (F - ideal) / width
 
     def hypervolume(self, *, bounds: tuple[np.ndarray, np.ndarray] | None = None,
-                    ref: float = 1.1) -> float:
-        """Hypervolume of the non-dominated points, normalised by ``bounds`` (default: own),
-        with reference point ``(ref, ref)``. Compare fronts only on the same bounds."""
+                    ref: float = 1.1, axes: str = "objectives") -> float:
+        """Hypervolume of the non-dominated points in ``axes``, normalised by ``bounds``
+        (default: own), with reference point ``(ref, ref)``. Compare fronts only on the
+        same bounds."""
         from pymoo.indicators.hv import HV
 
-        pts = self.non_dominated()
+        pts = self.non_dominated(axes=axes)
         if not pts:
             return 0.0
-        F = self.normalize(self.objectives(pts), bounds or self.bounds())
+        F = self.normalize(self.objectives(pts, axes=axes), bounds or self.bounds(axes=axes))
         return float(HV(ref_point=np.array([ref, ref]))(F))
 
-    def knee(self, selector: str = "chord", *, include_empty: bool = False) -> Point:
+    def knee(self, selector: str = "chord", *, include_empty: bool = False,
+             axes: str = "objectives", supported: bool = True) -> Point:
         """The knee of the non-dominated points by a registered selector (see
         :mod:`moprune.front.knee`), on objectives normalised over the candidates.
 
         Args:
             selector: ``chord``, ``angle`` or ``slope``.
+            axes: ``objectives`` (f1, f2), ``kept`` (validation error, kept share) or
+                ``flops`` (validation error, FLOPs share).
+            supported: Choose among supported points only: those on the lower convex
+                hull of the normalised candidates (a point above it is not the optimum
+                of any weighted sum, as the design and Reiners et al.'s code require).
             include_empty: Let the empty network (every weight in scope 0: the lam = 1
                 extreme, a constant predictor) be a candidate and an extreme of the
                 normalisation. By default it is left out: its cross-entropy (ln of the
                 number of classes) stretches the f1 axis so far that any loss of fit looks
                 cheap, and the knee lands on networks of ~1% of the weights.
         """
-        from moprune.front.knee import KNEE_SELECTORS
+        from moprune.front.knee import KNEE_SELECTORS, lower_hull
 
-        pts = self.non_dominated()
+        pts = self.non_dominated(axes=axes)
         if not include_empty and any(p.kept > 0 for p in pts):
             pts = [p for p in pts if p.kept > 0]
         if not pts:
             raise MopruneError("the front has no points")
-        F = self.objectives(pts)
+        F = self.objectives(pts, axes=axes)
         F = self.normalize(F, (F.min(axis=0), F.max(axis=0)))
+        if supported:
+            hull = lower_hull(F)
+            pts, F = [pts[i] for i in hull], F[hull]
         return pts[KNEE_SELECTORS.get(selector)().select(F)]
 
     def final_version(self, point: Point) -> Point:

@@ -104,6 +104,11 @@ class DichotomicSearch(WeightSearch):
     of their two weights instead (bisection). Largest-gap-first order spends a small
     budget on the gaps of the front that matter, not on refining one end of it.
 
+    The collapse cliff: past some weight every run ends at the empty network (all weights
+    in scope 0), and these runs differ only in how their biases were trained. All empty
+    networks count as one point, at the smallest weight that gave one: a run at lam < 1
+    that ends empty closes the gap above it, and later weights are chosen below it.
+
     Args:
         tol: Relative improvement of the weighted sum a new point needs to count as
             below the segment.
@@ -137,6 +142,10 @@ class DichotomicSearch(WeightSearch):
     def _next(done: dict[float, Point], bisect: set[tuple[tuple[float, float], ...]]
               ) -> tuple[float, tuple[Point, Point], bool] | None:
         """The next weight: (lam, the pair it splits, whether it is the pair's normal)."""
+        empty = [lam for lam, p in done.items() if p.zeros == p.scope_size > 0]
+        if empty:  # one empty point, at the smallest weight that gave one
+            keep = min(empty)
+            done = {lam: p for lam, p in done.items() if lam not in empty or lam == keep}
         front = Front(list(done.values()))
         nd = front.non_dominated()
         if len(nd) < 2:

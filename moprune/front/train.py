@@ -16,7 +16,8 @@ from torch import nn
 from moprune.config import DataConfig, TrainConfig, config_to_dict
 from moprune.data import DataSplits, prepare_data
 from moprune.errors import ConfigError
-from moprune.front.points import Front, Point
+from moprune.front.path import debias, train_path
+from moprune.front.points import AXES, Front, Point
 from moprune.front.search import WEIGHT_SEARCHES, GridSearch, WeightSearch
 from moprune.io import read_json, write_json
 from moprune.models import build_model, model_recipe, save_model
@@ -25,7 +26,7 @@ from moprune.training import evaluate, train
 
 __all__ = ["METHODS", "measure_point", "model_factory", "train_front", "train_point"]
 
-METHODS = ("dichotomic", "grid", "bisection", "smgd")
+METHODS = ("dichotomic", "grid", "bisection", "smgd", "path")
 ModelSpec = str | nn.Module | Callable[[], nn.Module]
 
 
@@ -39,13 +40,19 @@ def train_front(
     explore_epochs: int | None = None,
     complexity: str = "l1",
     scope: str = "all",
-    tau: float | None = 1e-3,
+    tau: float | None = None,
     freeze_masks: bool = False,
+    prox: bool = False,
+    finetune: int = 0,
     lams: list[float] | None = None,
     smgd_variant: str = "sgd",
+    smgd_normalize: str = "none",
+    path_warmup: float | None = None,
+    path_max_drop: float = 0.1,
     train_config: TrainConfig | None = None,
     model_args: dict[str, Any] | None = None,
     knee: str | None = "chord",
+    knee_axes: str = "auto",
     out_dir: str | os.PathLike[str] | None = None,
     seed: int = 0,
     progress: bool | None = None,
@@ -62,20 +69,40 @@ def train_front(
             factory returning a fresh module.
         data: Splits, or a DataConfig to prepare them (default: Fashion-MNIST).
         method: ``dichotomic`` (adaptive weights), ``grid`` (``lams`` or a default grid),
-            ``bisection``, or ``smgd`` (``budget`` SMGD runs with seeds ``seed``,
-            ``seed + 1``, ...; no weight given).
-        budget: Number of training runs of the search (the knee retrain not counted).
-        epochs: Epochs of a full training run.
+            ``bisection``, ``smgd`` (``budget`` SMGD runs with seeds ``seed``,
+            ``seed + 1``, ...; no weight given), or ``path`` (the continuation path: one
+            warm-started run that raises the weight step by step and records a point after
+            every corrector; see :func:`moprune.front.path.train_path`).
+        budget: Number of training runs of the search (the knee retrain not counted); for
+            ``path``, the number of points it aims at after the dense one.
+        epochs: Epochs of a full training run; for ``path``, of the whole run.
         explore_epochs: Epochs of the search's runs (default ``epochs``); when fewer, the
             knee's weight is retrained for ``epochs`` (a point marked ``retrained``, kept
             out of the non-dominated set, which compares runs of equal length).
-        complexity, scope, tau, freeze_masks: The f2 objective and the pruning (see
-            :class:`moprune.solvers.Solver`).
+        complexity, scope, freeze_masks: The f2 objective (``l1``, ``group-l1`` or
+            ``flops``) and the pruning (see :class:`moprune.solvers.Solver`).
+        tau: Intra-training pruning threshold; None: 1e-3, or no pruning with ``prox``;
+            0 turns it off.
+        prox: Take f2 by its proximal step (soft-thresholding: exact zeros without a
+            threshold) for the weighted sum and the path.
+        finetune: Debias every search point by this many epochs with its mask frozen and
+            lam = 0 (:func:`moprune.front.path.debias`); the front and the knee then use
+            the fine-tuned objectives, the raw ones stay in ``Point.raw``.
         lams: The weights of ``grid``.
         smgd_variant: ``sgd`` or ``adam`` for ``method="smgd"``.
+        smgd_normalize: ``none``, ``l2`` or ``loss``: how SMGD normalises g1 and g2
+            before the min-norm step (:class:`moprune.solvers.SMGDSolver`).
+        path_warmup: Epochs at lam = 0 before the path (default: a quarter of ``epochs``).
+        path_max_drop: The path ends once its validation accuracy is this far below the
+            dense point's.
         train_config: Optimizer and schedule (its ``epochs`` and ``seed`` are replaced).
         model_args: Options of a registered model.
         knee: Selector of the knee to retrain (``chord``, ``angle``, ``slope``), or None.
+        knee_axes: The plane the knee is chosen in: ``objectives`` (f1, f2), ``kept``
+            (validation error, kept share), ``flops`` (validation error, FLOPs share), or
+            ``auto``: ``flops`` for the flops complexity, else ``kept`` for the path or
+            with ``finetune`` (fine-tuned f2 no longer measures the l1 trade-off), else
+            ``objectives``. Kept in ``front.meta["knee_axes"]``.
         out_dir: Run directory for point models and resumption.
         seed: Initialisation and batch-order seed.
         progress: Progress bars (None: only on a terminal).
@@ -95,10 +122,24 @@ def train_front(
     explore = epochs if explore_epochs is None else explore_epochs
     if not 1 <= explore <= epochs:
         raise ConfigError(f"explore_epochs must be in [1, epochs={epochs}], got {explore}")
-    if budget < (1 if method == "smgd" else 2):
-        raise ConfigError(f"budget must be >= {1 if method == 'smgd' else 2}, got {budget}")
+    if budget < (1 if method in ("smgd", "path") else 2):
+        raise ConfigError(f"budget must be >= {1 if method in ('smgd', 'path') else 2}, "
+                          f"got {budget}")
+    if finetune < 0:
+        raise ConfigError(f"finetune must be >= 0 epochs, got {finetune}")
+    if prox and method == "smgd":
+        raise ConfigError("prox is for the weighted sum and the path, not for smgd")
+    if method == "path" and explore < epochs:
+        raise ConfigError("explore_epochs is for the weighted-sum searches; the path is "
+                          "one run of --epochs")
+    if knee_axes not in ("auto", *AXES):
+        raise ConfigError(f"knee_axes must be auto or one of {AXES}, got {knee_axes!r}")
+    axes = knee_axes if knee_axes != "auto" else (
+        "flops" if complexity == "flops" else
+        "kept" if method == "path" or finetune else "objectives")
     splits = data if isinstance(data, DataSplits) else prepare_data(data)
     base = train_config or TrainConfig()
+    tau = (None if prox else 1e-3) if tau is None else tau
     solver_kw: dict[str, Any] = dict(complexity=complexity, scope=scope, tau=tau,
                                      freeze_masks=freeze_masks)
     out = Path(out_dir) if out_dir is not None else None
@@ -108,10 +149,14 @@ def train_front(
         "model_args": model_args or {}, "dataset": splits.raw.name, "splits": splits.sizes,
         "method": method, "budget": budget, "epochs": epochs, "explore_epochs": explore,
         "complexity": complexity, "scope": scope, "tau": tau, "freeze_masks": freeze_masks,
+        "prox": prox, "finetune": finetune, "knee_axes": axes,
         "smgd_variant": smgd_variant if method == "smgd" else None,
+        "smgd_normalize": smgd_normalize if method == "smgd" else None,
         "train": config_to_dict(base), "seed": seed,
     }
     front = Front(meta=meta)
+    if out is not None and (out / "front.json").exists():
+        _check_resume(out / "front.json", meta)
 
     def run(solver: Solver, run_seed: int, run_epochs: int, *, retrained: bool = False
             ) -> Point:
@@ -125,18 +170,46 @@ def train_front(
 
     if method == "smgd":
         for i in range(budget):
-            run(SMGDSolver(variant=smgd_variant, **solver_kw), seed + i, epochs)
-        return front
-
-    search: WeightSearch = GridSearch(lams) if method == "grid" else \
-        WEIGHT_SEARCHES.get(method)()
-    search.run(lambda lam: run(WeightedSumSolver(lam, **solver_kw), seed, explore),
-               budget=budget)
-    if knee is not None and explore < epochs:
-        chosen = front.knee(knee)
-        if chosen.lam is not None:
-            run(WeightedSumSolver(chosen.lam, **solver_kw), seed, epochs, retrained=True)
+            run(SMGDSolver(variant=smgd_variant, normalize=smgd_normalize, **solver_kw),
+                seed + i, epochs)
+    elif method == "path":
+        for point in train_path(
+                factory, splits, replace(base, epochs=epochs, seed=seed), points=budget,
+                warmup_epochs=epochs / 4 if path_warmup is None else path_warmup,
+                max_drop=path_max_drop, prox=prox, out_dir=out, progress=progress,
+                **solver_kw):
+            front.add(point)
+    else:
+        search: WeightSearch = GridSearch(lams) if method == "grid" else \
+            WEIGHT_SEARCHES.get(method)()
+        search.run(lambda lam: run(WeightedSumSolver(lam, prox=prox, **solver_kw), seed,
+                                   explore), budget=budget)
+        if knee is not None and explore < epochs and not finetune:
+            chosen = front.knee(knee, axes=axes)
+            if chosen.lam is not None:
+                run(WeightedSumSolver(chosen.lam, prox=prox, **solver_kw), seed, epochs,
+                    retrained=True)
+    if finetune:  # each point's seconds: extras["finetune_seconds"]
+        if out is None:
+            raise ConfigError("finetune needs out_dir (the points' model files)")
+        for point in list(front.search_points):
+            front.add(debias(point, factory, splits, replace(base, seed=seed),
+                             epochs=finetune, complexity=complexity, scope=scope,
+                             out_dir=out, progress=progress))
+    if out is not None:
+        front.save(out / "front.json")
     return front
+
+
+def _check_resume(path: Path, meta: dict[str, Any]) -> None:
+    """Refuse to add points to a front made with other settings (they would mix)."""
+    old = Front.load(path).meta
+    diff = [k for k in meta if k not in ("budget", "hypervolume", "knee") and k in old
+            and old[k] != meta[k]]
+    if diff:
+        raise ConfigError(f"{path.parent} holds a front made with other settings "
+                          f"({diff[0]}: {old[diff[0]]!r} there, {meta[diff[0]]!r} now); "
+                          "use another out_dir")
 
 
 def model_factory(model: ModelSpec, splits: DataSplits, model_args: dict[str, Any]

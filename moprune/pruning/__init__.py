@@ -2,13 +2,14 @@
 
 from moprune.pruning.compact import CompactionReport, compact, prune_to_flops, rebuild_pruned
 from moprune.pruning.masks import MagnitudePruner
-from moprune.pruning.stats import count_flops, model_size, size_report, time_model
+from moprune.pruning.stats import count_flops, flops_share, model_size, size_report, time_model
 
 __all__ = [
     "CompactionReport",
     "MagnitudePruner",
     "compact",
     "count_flops",
+    "flops_share",
     "model_size",
     "prune_to_flops",
     "rebuild_pruned",

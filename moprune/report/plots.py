@@ -48,16 +48,20 @@ def plot_history(history: Sequence[Any], path: str | os.PathLike[str], *,
 
 
 def plot_front(front: Any, path: str | os.PathLike[str], *, knee: Any = None,
-               others: dict[str, Any] | None = None, title: str = "") -> Path:
-    """The front in objective space (f1 vs f2) and as accuracy vs fraction of weights kept.
+               others: dict[str, Any] | None = None, title: str = "",
+               axes: str = "objectives") -> Path:
+    """The front in objective space (f1 vs f2) and as accuracy vs fraction of weights kept
+    (or of FLOPs kept, with ``axes="flops"``).
 
     Args:
         front: A :class:`moprune.front.Front`.
         knee: A point to mark.
         others: More fronts to overlay by label (e.g. magnitude pruning).
+        axes: The plane whose non-dominated points are drawn on the right.
     """
     fig, (ax_obj, ax_acc) = new_figure(2)
     series = {front.meta.get("method", "front"): front, **(others or {})}
+    share = "flops_share" if axes == "flops" else "kept"
     for i, (label, fr) in enumerate(series.items()):
         color = f"C{i}"
         pts = list(fr.points)
@@ -65,17 +69,20 @@ def plot_front(front: Any, path: str | os.PathLike[str], *, knee: Any = None,
         ax_obj.scatter([p.f1 for p in pts], [p.f2 for p in pts], s=14, color=color, alpha=0.35)
         ax_obj.plot([p.f1 for p in nd], [p.f2 for p in nd], "o-", color=color, ms=5,
                     label=f"{label} (non-dominated)")
-        by_kept = sorted(nd, key=lambda p: p.kept)
-        ax_acc.plot([p.kept for p in by_kept], [p.test_acc if p.test_acc is not None
-                                                 else p.val_acc for p in by_kept],
+        nd = fr.non_dominated(axes=axes if axes != "objectives" else "kept")
+        by_kept = sorted(nd, key=lambda p: getattr(p, share))
+        ax_acc.plot([getattr(p, share) for p in by_kept],
+                    [p.test_acc if p.test_acc is not None else p.val_acc for p in by_kept],
                     "o-", color=color, ms=5, label=label)
     if knee is not None:
         ax_obj.plot([knee.f1], [knee.f2], "*", color="red", ms=16, label="knee")
         acc = knee.test_acc if knee.test_acc is not None else knee.val_acc
-        ax_acc.plot([knee.kept], [acc], "*", color="red", ms=16, label="knee")
+        ax_acc.plot([getattr(knee, share)], [acc], "*", color="red", ms=16, label="knee")
     ax_obj.set(xlabel="f1: validation cross-entropy", ylabel="f2: complexity",
                title=title or "Pareto front")
-    ax_acc.set(xlabel="fraction of weights kept (in scope)", ylabel="test accuracy",
+    xlabel = ("fraction of FLOPs kept" if share == "flops_share"
+              else "fraction of weights kept (in scope)")
+    ax_acc.set(xlabel=xlabel, ylabel="test accuracy",
                xscale="log", title="accuracy vs. size")
     for ax in (ax_obj, ax_acc):
         ax.grid(alpha=0.3)

@@ -32,8 +32,9 @@ def _fmt(value: object) -> str:
 def front_table(points: Sequence[object], *, markdown: bool = False) -> str:
     """The points of a front: weight, objectives, accuracy, sparsity."""
     headers = ["method", "lam", "epochs", "f1 (val CE)", "f2", "val acc", "test acc",
-               "kept", "zeros/scope"]
+               "kept", "zeros/scope", "FLOPs"]
     rows = [[p.method, p.lam, p.epochs, p.f1, p.f2, p.val_acc,  # type: ignore[attr-defined]
-             p.test_acc, f"{p.kept:.2%}", f"{p.zeros}/{p.scope_size}"]  # type: ignore[attr-defined]
+             p.test_acc, f"{p.kept:.2%}", f"{p.zeros}/{p.scope_size}",  # type: ignore[attr-defined]
+             None if p.flops_share is None else f"{p.flops_share:.2%}"]  # type: ignore[attr-defined]
             for p in points]
     return format_table(headers, rows, markdown=markdown)

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from moprune.config import TrainConfig
+from moprune.errors import ConfigError
 from moprune.objectives import Complexity, cross_entropy
 from moprune.pruning import MagnitudePruner
 
@@ -21,21 +22,29 @@ class Solver(ABC):
     A solver owns the update rule; intra-training pruning runs after every step.
 
     Args:
-        complexity: f2's kind, ``l1`` or ``group-l1``.
+        complexity: f2's kind, ``l1``, ``group-l1`` or ``flops``.
         scope: Which weights f2 and pruning see: ``all``, ``dense`` or ``conv``.
         tau: Pruning threshold (weights with ``|w| <= tau`` become 0 after every step and
             once before training); ``None`` turns pruning off.
         freeze_masks: Keep pruned weights at zero (gradients and optimizer state masked).
+        prox: Take f2 by its proximal operator after each optimizer step on f1
+            (soft-thresholding: exact zeros without a threshold) instead of adding its
+            gradient; for solvers with a weight of f2 (weighted sum).
     """
 
     name: str = ""
+    supports_prox = False
 
     def __init__(self, *, complexity: str = "l1", scope: str = "all", tau: float | None = 1e-3,
-                 freeze_masks: bool = False) -> None:
+                 freeze_masks: bool = False, prox: bool = False) -> None:
+        if prox and not self.supports_prox:
+            raise ConfigError(f"the {self.name or type(self).__name__} solver has no "
+                              f"proximal step (prox is for the weighted sum and the path)")
         self.complexity_kind = complexity
         self.scope = scope
         self.tau = tau
         self.freeze_masks = freeze_masks
+        self.prox = prox
         self.model: nn.Module | None = None
         self.optimizer: torch.optim.Optimizer | None = None
         self.f2: Complexity | None = None
@@ -43,18 +52,27 @@ class Solver(ABC):
 
     def describe(self) -> dict[str, Any]:
         """The solver's settings (kept in checkpoints and results)."""
-        return {"solver": self.name, "complexity": self.complexity_kind, "scope": self.scope,
-                "tau": self.tau, "freeze_masks": self.freeze_masks, **self._settings()}
+        described = {"solver": self.name, "complexity": self.complexity_kind,
+                     "scope": self.scope, "tau": self.tau, "freeze_masks": self.freeze_masks,
+                     **self._settings()}
+        if self.prox:  # only when on, so that earlier runs' checkpoints still resume
+            described["prox"] = True
+        return described
 
     def _settings(self) -> dict[str, Any]:
         return {}
 
-    def bind(self, model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-        """Attach to ``model``, build the optimizer, and prune once before training."""
+    def bind(self, model: nn.Module, config: TrainConfig, *,
+             input_shape: tuple[int, ...] | None = None) -> torch.optim.Optimizer:
+        """Attach to ``model``, build the optimizer, and prune once before training.
+
+        ``input_shape`` (one input, ``(C, H, W)``) is needed by the ``flops`` complexity.
+        """
         from moprune.training.loop import make_optimizer
 
         self.model = model
-        self.f2 = Complexity(model, kind=self.complexity_kind, scope=self.scope)
+        self.f2 = Complexity(model, kind=self.complexity_kind, scope=self.scope,
+                             input_shape=input_shape)
         self.optimizer = self._make_optimizer(model, config) or make_optimizer(
             model.parameters(), config)
         self.pruner = self._make_pruner()

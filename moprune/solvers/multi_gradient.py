@@ -23,6 +23,7 @@ from moprune.solvers.base import Solver
 __all__ = ["MultiAdam", "SMGDSolver", "min_norm_coefficient"]
 
 VARIANTS = ("sgd", "adam")
+NORMALIZATIONS = ("none", "l2", "loss")
 
 
 def min_norm_coefficient(g1g1: torch.Tensor, g1g2: torch.Tensor, g2g2: torch.Tensor
@@ -62,22 +63,39 @@ class SMGDSolver(Solver):
             direction of the ``sgd`` variant depends on this scale (the Pareto set does
             not): with ``sum``, g2 is large and d stays close to g1 with a small,
             adaptive pull towards zero.
+        normalize: ``none`` (the closed form on the raw gradients), ``l2`` (each of g1, g2
+            divided by its norm before the min-norm step, as MGDA-UB: the direction then
+            bisects the angle between them and no longer follows the smaller gradient),
+            or ``loss`` (each divided by its objective's value: the batch's f1 and f2 at
+            ``f2_scale``). The step is ``d = a g1/c1 + (1 - a) g2/c2`` with ``a`` the
+            min-norm weight of the normalised pair, so the scale of either objective no
+            longer decides where the run ends. ``sgd`` variant only.
         **kwargs: See :class:`~moprune.solvers.base.Solver`.
     """
 
     name = "smgd"
 
-    def __init__(self, *, variant: str = "sgd", f2_scale: str = "sum", **kwargs: Any) -> None:
+    def __init__(self, *, variant: str = "sgd", f2_scale: str = "sum", normalize: str = "none",
+                 **kwargs: Any) -> None:
         if variant not in VARIANTS:
             raise ConfigError(f"SMGD variant must be one of {VARIANTS}, got {variant!r}")
         if f2_scale not in ("sum", "mean"):
             raise ConfigError(f"f2_scale must be sum or mean, got {f2_scale!r}")
+        if normalize not in NORMALIZATIONS:
+            raise ConfigError(f"SMGD normalize must be one of {NORMALIZATIONS}, "
+                              f"got {normalize!r}")
+        if normalize != "none" and variant != "sgd":
+            raise ConfigError(f"SMGD normalize={normalize!r} is for the sgd variant")
         super().__init__(**kwargs)
         self.variant = variant
         self.f2_scale = f2_scale
+        self.normalize = normalize
 
     def _settings(self) -> dict[str, Any]:
-        return {"variant": self.variant, "f2_scale": self.f2_scale}
+        settings = {"variant": self.variant, "f2_scale": self.f2_scale}
+        if self.normalize != "none":  # only when on: earlier checkpoints still resume
+            settings["normalize"] = self.normalize
+        return settings
 
     def _make_optimizer(self, model: nn.Module, config: TrainConfig
                         ) -> torch.optim.Optimizer | None:
@@ -109,6 +127,8 @@ class SMGDSolver(Solver):
             in_scope = {id(p) for p in scoped}
             others = [p.grad for p in self.model.parameters()
                       if p.grad is not None and id(p) not in in_scope]
+            if self.normalize != "none":
+                self._normalize(loss, g1_scoped + others, g2)
             a = _coefficient(g1_scoped, g2, others)
             all_g1 = g1_scoped + others
             if a.device.type == "cpu":  # python scalars take the faster foreach kernels
@@ -122,6 +142,23 @@ class SMGDSolver(Solver):
             self.optimizer.step()
         self._record("alpha", a.detach())
 
+    def _normalize(self, loss: torch.Tensor, g1: list[torch.Tensor], g2: list[torch.Tensor]
+                   ) -> None:
+        """Divide g1 and g2 in place by their norms (``l2``) or objective values (``loss``)."""
+        assert self.f2 is not None
+        if self.normalize == "l2":
+            c1 = torch.stack(torch._foreach_norm(g1)).norm()
+            c2 = torch.stack(torch._foreach_norm(g2)).norm()
+        else:
+            c1 = loss.detach()
+            c2 = torch.as_tensor(self.f2.value() * (self.f2.norm if self.f2_scale == "sum"
+                                                    else 1.0))
+        tiny = torch.finfo(c1.dtype).tiny
+        if g1:
+            torch._foreach_div_(g1, c1.clamp_min(tiny))
+        if g2:
+            torch._foreach_div_(g2, c2.clamp_min(tiny))
+
 
 class MultiAdam(torch.optim.Optimizer):
     """Adam with separate moments for two objectives (Reiners et al.'s MAdam).
@@ -131,6 +168,14 @@ class MultiAdam(torch.optim.Optimizer):
     coefficient ``a`` is computed from the raw stochastic gradients (g1, g2), as in the
     reference implementation, and weights the bias-corrected preconditioned directions
     ``d_i = m_i / (sqrt(v_i) + eps)``: ``p -= lr * (a d1 + (1 - a) d2)``.
+
+    The combined direction is therefore NOT the min-norm element of the segment
+    ``[d1, d2]`` (nor of ``[g1, g2]``): ``a`` is min-norm for the raw gradients and is
+    applied to the preconditioned ones. Where Adam's scaling differs between the two
+    objectives (always: ``d2`` of l1 is about ``sign(w)``, magnitude 1, whatever f2's
+    scale) the step need not descend both objectives. This is the reference
+    implementation's rule, kept for reproduction; ``SMGDSolver(variant="sgd")`` takes the
+    true min-norm direction.
     """
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),

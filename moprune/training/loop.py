@@ -24,6 +24,7 @@ __all__ = [
     "EpochRecord",
     "TrainResult",
     "evaluate",
+    "input_shape",
     "make_optimizer",
     "make_scheduler",
     "resolve_device",
@@ -59,6 +60,11 @@ class TrainResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def input_shape(data: DataSplits) -> tuple[int, int, int]:
+    """The shape of one input image of ``data``, ``(C, H, W)``."""
+    return (data.in_channels, data.image_size, data.image_size)
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -164,7 +170,7 @@ def train(
                                device=device)
     val_loader = data.loader("val", device=device)
     solver = solver or CrossEntropySolver()
-    optimizer = solver.bind(model, config)
+    optimizer = solver.bind(model, config, input_shape=input_shape(data))
     scheduler = make_scheduler(optimizer, config, len(train_loader))
     result = TrainResult()
     settings = config_to_dict(config)

@@ -71,3 +71,59 @@ def test_the_empty_network_is_left_out_of_the_knee_by_default():
     assert front.knee("chord") is pts[2]  # without it: 10% of the weights
     only_empty = Front([pts[-1]])
     assert only_empty.knee("chord") is pts[-1]
+
+
+def test_lower_hull_keeps_the_supported_points_only():
+    from moprune.front.knee import lower_hull
+
+    # (0.2, 0.25) is non-dominated but lies above the segment (0.1, 0.3)-(0.3, 0.1)
+    F = np.array([[0.0, 1.0], [0.1, 0.3], [0.2, 0.25], [0.3, 0.1], [1.0, 0.0]])
+    assert lower_hull(F) == [0, 1, 3, 4]
+    assert lower_hull(L_SHAPE) == [0, 1, 2, 3, 4]
+
+
+def test_front_knee_ignores_unsupported_points():
+    # without the hull, the dent at (0.2, 0.25) makes (0.1, 0.3) look like a sharp corner
+    F = [(0.0, 1.0), (0.05, 0.6), (0.1, 0.3), (0.2, 0.25), (0.3, 0.1), (0.65, 0.05),
+         (1.0, 0.0)]
+    pts = [Point(method="ws", f1=f1, f2=f2, val_acc=0.0, zeros=0, scope_size=1, lam=i / 10)
+           for i, (f1, f2) in enumerate(F)]
+    front = Front(pts)
+    assert front.knee("angle", supported=False) is pts[2]
+    assert front.knee("angle") is pts[4]
+    assert pts[3] not in [front.knee(n) for n in KNEE_SELECTORS.names()]
+
+
+def test_a_one_point_kink_at_the_dense_end_is_not_a_knee():
+    # many points near the dense end, one of them a sharp but tiny kink; the bend of the
+    # front is at (0.3, 0.1)
+    F = np.array([[0.0, 1.0], [0.001, 0.9], [0.03, 0.897], [0.1, 0.5], [0.3, 0.1],
+                  [0.6, 0.05], [1.0, 0.0]])
+    from moprune.front.knee import AngleKnee
+
+    assert AngleKnee(window=0.0).select(F) == 1  # the kink, as before
+    assert AngleKnee().select(F) == 4
+    assert KNEE_SELECTORS.get("chord")().select(F) == 4
+
+
+def test_knee_in_kept_and_flops_axes():
+    # (f1, f2) say one thing, (validation error, kept share) another
+    pts = [Point(method="path", f1=0.30, f2=0.050, val_acc=0.91, zeros=0, scope_size=100,
+                 lam=0.0, flops_share=1.0),
+           Point(method="path", f1=0.31, f2=0.020, val_acc=0.905, zeros=80, scope_size=100,
+                 lam=0.5, flops_share=0.3),
+           Point(method="path", f1=0.33, f2=0.010, val_acc=0.90, zeros=97, scope_size=100,
+                 lam=0.9, flops_share=0.35),  # dominated in (error, FLOPs)
+           Point(method="path", f1=0.60, f2=0.002, val_acc=0.70, zeros=99, scope_size=100,
+                 lam=0.99, flops_share=0.05)]
+    front = Front(pts)
+    assert front.knee("chord", axes="kept") is pts[2]
+    assert front.knee("chord", axes="flops") is pts[1]
+    assert front.objectives(axes="kept")[2] == pytest.approx([0.10, 0.03])
+    with pytest.raises(ConfigError, match="axes must be one of"):
+        front.knee("chord", axes="params")
+    old = Front([Point(method="ws", f1=0.3, f2=0.1, val_acc=0.9, zeros=0, scope_size=1)])
+    from moprune.errors import MopruneError
+
+    with pytest.raises(MopruneError, match="has no FLOPs share"):
+        old.knee("chord", axes="flops")

@@ -64,3 +64,26 @@ def test_same_input_same_search_and_budget_check(name):
     assert a == b and len(a) == 7
     with pytest.raises(ConfigError, match="budget must be >= 2 runs, got 1"):
         WEIGHT_SEARCHES.get(name)().run(analytic, budget=1)
+
+
+def test_dichotomic_does_not_spend_its_budget_on_the_collapse_cliff():
+    """Past lam = 0.9 every run ends at the empty network (with slightly different biases,
+    so different f1): an empty run below 1 closes the gap above it."""
+    def cliff(lam: float) -> Point:
+        if lam > 0.9:
+            # the lam = 1 run trains its biases best: its empty network dominates
+            return Point(method="ws", f1=2.31 - 0.01 * lam, f2=0.0, val_acc=0.1, zeros=100,
+                         scope_size=100, lam=lam)
+        x = lam / 0.9
+        return Point(method="ws", f1=0.3 + 0.2 * x ** 3, f2=0.05 * (1 - x) ** 2 + 1e-3,
+                     val_acc=0.9, zeros=round(90 * x), scope_size=100, lam=lam)
+
+    points = WEIGHT_SEARCHES.get("dichotomic")().run(cliff, budget=10)
+    assert len(points) == 10
+    for i, p in enumerate(points):
+        if p.zeros == 100 and p.lam < 1:  # nothing trained above an empty run afterwards
+            assert all(q.lam < p.lam for q in points[i + 1:])
+    assert sum(p.zeros < 100 for p in points) >= 6  # the budget went to the front ...
+    # ... up to the cliff's edge: the dominated empty runs no longer pull the bisection
+    # towards lam = 1 (before, the sparsest network found was at lam 0.875)
+    assert max(p.lam for p in points if p.zeros < 100) > 0.89

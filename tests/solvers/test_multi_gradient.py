@@ -105,3 +105,58 @@ def test_bad_variant_and_optimizer():
     model = build_model("lenet5", in_channels=1, num_classes=10, image_size=28)
     with pytest.raises(ConfigError, match="steps with SGD; got optimizer 'adam'"):
         SMGDSolver().bind(model, TrainConfig(optimizer="adam"))
+
+
+@pytest.mark.parametrize("normalize", ["l2", "loss"])
+def test_normalised_step_takes_the_min_norm_point_of_the_normalised_pair(normalize):
+    torch.manual_seed(0)
+    model = build_model("mlp", in_channels=1, num_classes=3, image_size=4, hidden=[5])
+    x, y = torch.randn(8, 1, 4, 4), torch.randint(0, 3, (8,))
+    solver = SMGDSolver(tau=None, normalize=normalize)
+    solver.bind(model, TrainConfig(lr=0.1, momentum=0.0, scheduler="none"))
+    before = [p.detach().clone() for p in model.parameters()]
+    loss = torch.nn.functional.cross_entropy(model(x), y)
+    g1 = torch.autograd.grad(loss, list(model.parameters()))
+    scoped = {id(p) for p in solver.f2.params}
+    g2 = [p.detach().sign() if id(p) in scoped else torch.zeros_like(p)
+          for p in model.parameters()]
+    flat1, flat2 = torch.cat([g.flatten() for g in g1]), torch.cat([g.flatten() for g in g2])
+    if normalize == "l2":
+        c1, c2 = flat1.norm(), flat2.norm()
+    else:
+        c1, c2 = loss.detach(), sum(p.detach().abs().sum() for p in solver.f2.params)
+    a = _a(flat1 / c1, flat2 / c2)
+    if normalize == "l2":
+        assert a == pytest.approx(0.5)  # two unit vectors: the midpoint, the bisector
+    solver.step(x, y)
+    for p, b, u, v in zip(model.parameters(), before, g1, g2, strict=True):
+        assert torch.allclose(p.detach(), b - 0.1 * (a * u / c1 + (1 - a) * v / c2), atol=1e-6)
+
+
+def test_normalised_smgd_reaches_other_points_than_plain():
+    """Plain SMGD with the mean-scale f2 follows the smaller gradient (f2's) and drives the
+    weights to zero; normalised, the direction depends on the angle only, and the run
+    ends at a point that fits the data; the two normalisations end at different points."""
+    def run(normalize, seed=0):
+        torch.manual_seed(seed)
+        model = build_model("mlp", in_channels=1, num_classes=2, image_size=4, hidden=[16])
+        x = torch.randn(64, 1, 4, 4)
+        y = (x.flatten(1).sum(1) > 0).long()
+        solver = SMGDSolver(tau=None, f2_scale="mean", normalize=normalize)
+        solver.bind(model, TrainConfig(lr=0.05, momentum=0.0, scheduler="none"))
+        for _ in range(300):
+            solver.step(x, y)
+        f1 = float(torch.nn.functional.cross_entropy(model(x), y).detach())
+        return f1, solver.f2.value()
+
+    plain, l2, loss = run("none"), run("l2"), run("loss")
+    assert l2[0] < plain[0] and l2[1] > plain[1]  # l2 keeps more fit, less shrinkage
+    assert abs(l2[1] - loss[1]) > 0.05 * max(l2[1], loss[1])  # different end points
+    assert run("l2", seed=1) != l2  # and from another start, another point
+
+
+def test_bad_normalize():
+    with pytest.raises(ConfigError, match="normalize must be one of .* got 'max'"):
+        SMGDSolver(normalize="max")
+    with pytest.raises(ConfigError, match="is for the sgd variant"):
+        SMGDSolver(variant="adam", normalize="l2")

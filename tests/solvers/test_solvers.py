@@ -92,3 +92,47 @@ def test_more_weight_on_f2_gives_sparser_networks():
 def test_lam_out_of_range():
     with pytest.raises(ConfigError, match=r"lam must be in \[0, 1\], got 1.5"):
         WeightedSumSolver(1.5)
+
+
+def test_weighted_sum_prox_step_is_sgd_on_f1_then_soft_thresholding():
+    model, x, y = _problem()
+    before = [p.detach().clone() for p in model.parameters()]
+    solver = WeightedSumSolver(0.8, tau=None, prox=True)
+    solver.bind(model, TrainConfig(lr=0.1, momentum=0.0, scheduler="none"))
+    loss = torch.nn.functional.cross_entropy(model(x), y)
+    g1 = torch.autograd.grad(loss, list(model.parameters()))
+    scoped = {id(p) for p in solver.f2.params}
+    solver.step(x, y)
+    threshold = 0.1 * 4.0 / solver.f2.n  # lr * lam / (1 - lam) / n
+    for p, b, g in zip(model.parameters(), before, g1, strict=True):
+        w = b - 0.1 * g
+        if id(p) in scoped:
+            w = torch.sign(w) * torch.clamp(w.abs() - threshold, min=0.0)
+        assert torch.allclose(p.detach(), w, atol=1e-7)
+    assert solver.describe()["prox"] is True
+
+
+def test_prox_gives_exact_zeros_without_a_threshold():
+    _, plain, _ = _run("weighted-sum", lam=0.9, steps=100, tau=None)
+    _, prox, _ = _run("weighted-sum", lam=0.9, steps=100, tau=None, prox=True)
+    assert plain.f2.zeros() == 0 < prox.f2.zeros()
+
+
+def test_prox_is_refused_where_there_is_no_weight():
+    from moprune.solvers import SMGDSolver
+
+    with pytest.raises(ConfigError, match="has no proximal step"):
+        SMGDSolver(prox=True)
+
+
+def test_set_lam_changes_the_weight_between_steps():
+    model, x, y = _problem()
+    solver = WeightedSumSolver(0.0, tau=None, prox=True)
+    solver.bind(model, TrainConfig(lr=0.1, momentum=0.0, scheduler="none"))
+    solver.step(x, y)
+    assert solver.f2.zeros() == 0
+    solver.set_lam(0.999)
+    solver.step(x, y)
+    assert solver.f2.zeros() > 0
+    with pytest.raises(ConfigError, match="lam = 1 is solved from the start"):
+        solver.set_lam(1.0)

@@ -1,0 +1,70 @@
+"""Wall time of a continuation-path front against one dense training of the same epochs.
+
+In one process, alternating: `moprune train`'s library call (dense LeNet-5, E epochs) and
+`train_front(method="path")` (one warm-started run of E epochs that records a point after
+every corrector, each point measured on validation and test and written as a model file).
+Reports medians, the ratio, and the path's points (non-dominated in (f1, f2) and in
+(validation error, kept share)).
+
+    python benchmarks/bench_path.py --epochs 10 --repeats 3 --json docs/results/bench_path.json
+
+Run it with nothing else on the machine: the ratio is the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from moprune.config import DataConfig, TrainConfig
+from moprune.data import prepare_data
+from moprune.front import train_front
+from moprune.io import write_json
+from moprune.models import build_model
+from moprune.training import train
+
+parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+parser.add_argument("--model", default="lenet5")
+parser.add_argument("--epochs", type=int, default=10)
+parser.add_argument("--budget", type=int, default=25, help="points the path aims at")
+parser.add_argument("--repeats", type=int, default=3)
+parser.add_argument("--json", type=Path, default=None)
+args = parser.parse_args()
+
+torch.set_num_threads(torch.get_num_threads())
+data = prepare_data(DataConfig())
+config = TrainConfig(epochs=args.epochs)
+times: dict[str, list[float]] = {"dense": [], "path": []}
+last = None
+for _ in range(args.repeats):
+    start = time.perf_counter()
+    model = build_model(args.model, in_channels=data.in_channels, num_classes=data.num_classes,
+                        image_size=data.image_size, seed=0)
+    train(model, data, config, evaluate_test=True)
+    times["dense"].append(time.perf_counter() - start)
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        last = train_front(model=args.model, data=data, method="path", budget=args.budget,
+                           epochs=args.epochs, prox=True, train_config=config, out_dir=out)
+        times["path"].append(time.perf_counter() - start)
+assert last is not None
+dense, path = statistics.median(times["dense"]), statistics.median(times["path"])
+nd = {axes: len(last.non_dominated(axes=axes)) for axes in ("objectives", "kept")}
+result = {"model": args.model, "epochs": args.epochs, "budget": args.budget,
+          "repeats": args.repeats, "threads": torch.get_num_threads(), "seconds": times,
+          "median_dense_s": dense, "median_path_s": path, "ratio": path / dense,
+          "points": len(last), "non_dominated": nd,
+          "kept_range": [min(p.kept for p in last), max(p.kept for p in last)],
+          "ends": last.points[-1].extras.get("ends")}
+print(f"{args.model}, {args.epochs} epochs, {args.repeats} repeats, medians: dense "
+      f"{dense:.1f} s, path {path:.1f} s, ratio {path / dense:.2f}")
+print(f"path: {len(last)} points, non-dominated {nd['objectives']} in (f1, f2), "
+      f"{nd['kept']} in (val error, kept share); kept {result['kept_range'][0]:.2%} .. "
+      f"{result['kept_range'][1]:.2%}; ends on {result['ends']}")
+if args.json:
+    write_json(args.json, result)

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The continuation-path results of the README (LeNet-5 and the small VGG on Fashion-MNIST).
+# Run with nothing else on the machine: it reports timings. Every step resumes.
+set -euo pipefail
+RUN=${1:-runs}
+SEEDS=${SEEDS:-"0 1 2"}
+# 1. the path front of `make knee`, three seeds; its knee (12 epochs in all at most)
+for s in $SEEDS; do
+  moprune front --model lenet5 --method path --budget 25 --epochs 10 --prox --finetune 1 \
+    --seed "$s" --out "$RUN/lenet5-path-s$s"
+  moprune knee "$RUN/lenet5-path-s$s" --selector chord
+done
+# 2. the debiased path against magnitude pruning + fine-tuning, equal epochs per network
+for s in $SEEDS; do
+  python experiments/pareto/path_vs_magnitude.py "$RUN/lenet5-path-s$s" --out "$RUN/path-vs-magnitude-s$s"
+done
+# 3. the dense reference (12 epochs) and the dichotomic front of the former `make knee`
+moprune train --model lenet5 --epochs 12 --out "$RUN/lenet5-dense"
+moprune front --model lenet5 --method dichotomic --budget 16 --epochs 12 --explore-epochs 4 \
+  --out "$RUN/lenet5-dichotomic"
+python experiments/pareto/path_summary.py "$RUN" --seeds $SEEDS --out docs/results/path
+# 4. the wall time of the path against one dense training of the same epochs
+python benchmarks/bench_path.py --epochs 10 --repeats 3 --json docs/results/bench_path.json
+# 5. the small VGG with the flops complexity on 20,000 images: its compute knee compacted
+moprune front --model vgg --limit-train 20000 --method path --complexity flops --prox \
+  --budget 20 --epochs 8 --finetune 1 --out "$RUN/vgg-flops-path"
+moprune knee "$RUN/vgg-flops-path" --selector chord --compact
+moprune train --model vgg --limit-train 20000 --epochs 9 --out "$RUN/vgg-dense"

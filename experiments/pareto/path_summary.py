@@ -1,0 +1,105 @@
+"""Summary of the path fronts over seeds: knees against the dense network, points,
+hypervolume against the dichotomic front, and the magnitude comparison.
+
+Reads RUN/lenet5-path-sS (fronts and knee-chord.json), RUN/path-vs-magnitude-sS,
+RUN/lenet5-dense and RUN/lenet5-dichotomic, as experiments/pareto/path.sh writes them.
+
+    python experiments/pareto/path_summary.py runs --seeds 0 1 2 --out docs/results/path
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from pathlib import Path
+
+import numpy as np
+
+from moprune.front import Front
+from moprune.io import read_json, write_json
+from moprune.report import format_table, new_figure, save_figure
+
+parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+parser.add_argument("run", type=Path)
+parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+parser.add_argument("--out", type=Path, required=True)
+args = parser.parse_args()
+
+
+def mean_sd(values: list[float]) -> tuple[float, float]:
+    return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+dense = read_json(args.run / "lenet5-dense" / "results.json")["test_acc"]
+dicho = Front.load(args.run / "lenet5-dichotomic" / "front.json")
+paths = {s: Front.load(args.run / f"lenet5-path-s{s}" / "front.json") for s in args.seeds}
+
+# knees (12 epochs in all at most) against the dense network
+rows, knees = [], []
+for s in paths:
+    knee = read_json(args.run / f"lenet5-path-s{s}" / "knee-chord.json")["point"]
+    total = knee["extras"]["epochs_trained"] + knee["finetune_epochs"]
+    knees.append(knee)
+    rows.append([s, knee["key"], f"{knee['kept']:.2%}", knee["test_acc"],
+                 (knee["test_acc"] - dense) * 100, round(total, 2)])
+kept_m, kept_sd = mean_sd([k["kept"] for k in knees])
+acc_m, acc_sd = mean_sd([k["test_acc"] for k in knees])
+knee_table = format_table(["seed", "knee", "kept", "test acc", "vs dense (points)",
+                           "epochs in all"], rows, markdown=True)
+
+# hypervolume in (validation error, kept share), common bounds over every front
+def F(front: Front) -> np.ndarray:
+    return front.objectives(front.non_dominated(axes="kept"), axes="kept")
+
+
+allF = np.vstack([F(dicho), *(F(f) for f in paths.values())])
+bounds = (allF.min(axis=0), allF.max(axis=0))
+hv = {f"path s{s}": f.hypervolume(axes="kept", bounds=bounds) for s, f in paths.items()}
+hv["dichotomic (budget 16)"] = dicho.hypervolume(axes="kept", bounds=bounds)
+counts = {f"path s{s}": {"points": len(f),
+                         "non_dominated_kept": len(f.non_dominated(axes="kept"))}
+          for s, f in paths.items()}
+counts["dichotomic (budget 16)"] = {"points": len(dicho),
+                                    "non_dominated_kept": len(dicho.non_dominated(axes="kept"))}
+
+# the magnitude comparison, per seed
+magnitude = {}
+for s in args.seeds:
+    comp = args.run / f"path-vs-magnitude-s{s}" / "comparison.json"
+    if comp.exists():
+        c = read_json(comp)
+        magnitude[s] = {"wins": c["wins"], "compared": c["compared"],
+                        "hypervolume": c["hypervolume"], "rows": c["rows"]}
+
+summary = {"dense_test_acc": dense, "knees": rows, "knee_kept_mean": kept_m,
+           "knee_kept_sd": kept_sd, "knee_test_acc_mean": acc_m, "knee_test_acc_sd": acc_sd,
+           "hypervolume_kept_axes": hv, "bounds": [b.tolist() for b in bounds],
+           "counts": counts, "magnitude": magnitude}
+args.out.mkdir(parents=True, exist_ok=True)
+write_json(args.out / "summary.json", summary)
+(args.out / "knees.md").write_text(knee_table + "\n")
+print(knee_table)
+print(f"dense (12 epochs) test acc {dense:.4f}; knee kept {kept_m:.2%} +- {kept_sd:.2%}, "
+      f"test acc {acc_m:.4f} +- {acc_sd * 100:.2f} points")
+print("hypervolume (val error, kept share), common bounds:",
+      ", ".join(f"{k} {v:.4f}" for k, v in hv.items()))
+print("points:", counts)
+for s, m in magnitude.items():
+    print(f"seed {s}: path >= magnitude at {m['wins']} of {m['compared']} sparsities; "
+          f"hypervolume {m['hypervolume']}")
+
+fig, (ax,) = new_figure(1, width=6.5, height=4.5)
+for i, (s, f) in enumerate(paths.items()):
+    nd = sorted(f.non_dominated(axes="kept"), key=lambda p: p.kept)
+    ax.plot([p.kept for p in nd], [p.test_acc for p in nd], "o-", ms=3, color=f"C{i}",
+            label=f"path seed {s} (debiased)")
+    ax.plot([knees[i]["kept"]], [knees[i]["test_acc"]], "*", ms=14, color=f"C{i}")
+nd = sorted(dicho.non_dominated(axes="kept"), key=lambda p: p.kept)
+ax.plot([p.kept for p in nd], [p.test_acc for p in nd], "s--", ms=4, color="gray",
+        label="dichotomic, budget 16 (4 epochs)")
+ax.axhline(dense, color="black", lw=0.8, ls=":", label=f"dense, 12 epochs ({dense:.4f})")
+ax.set(xscale="log", xlabel="fraction of weights kept", ylabel="test accuracy",
+       title="LeNet-5 on Fashion-MNIST: path fronts (stars: chord knees)", ylim=(0.7, 0.92))
+ax.grid(alpha=0.3)
+ax.legend(fontsize=8)
+save_figure(fig, args.out / "path_fronts.png")

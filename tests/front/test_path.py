@@ -1,0 +1,122 @@
+import itertools
+
+import pytest
+import torch
+
+from moprune.config import TrainConfig
+from moprune.errors import ConfigError
+from moprune.front import Front, debias, train_front, train_path
+from moprune.front.train import model_factory
+from moprune.models import load_model
+
+FAST = TrainConfig(lr=0.05, batch_size=32, epochs=6)
+
+
+def _path(data, out=None, **kw):
+    args = dict(points=6, warmup_epochs=1.0, start_lam=0.5, out_dir=out)
+    return train_path(model_factory("lenet5", data, {}), data, FAST, **{**args, **kw})
+
+
+def _summary(points):
+    return [(p.key, p.lam, p.f1, p.f2, p.zeros, p.val_acc) for p in points]
+
+
+def test_path_points_rise_in_lam_and_are_written(synthetic_data, tmp_path):
+    points = _path(synthetic_data, tmp_path)
+    assert len(points) >= 3
+    assert points[0].lam == 0.0 and points[0].kept == 1.0
+    lams = [p.lam for p in points]
+    assert all(a < b for a, b in itertools.pairwise(lams))  # monotone in lam
+    steps = [p.extras["step"] for p in points]
+    assert all(a < b for a, b in itertools.pairwise(steps))
+    assert points[-1].extras["ends"] in ("accuracy", "empty", "epochs")
+    assert points[-1].kept < points[0].kept  # the path went somewhere
+    for p in points:  # every point is a model file that measures as recorded
+        model = load_model(tmp_path / p.checkpoint)
+        zeros = sum(int((m.weight == 0).sum()) for m in model.modules()
+                    if isinstance(m, torch.nn.Conv2d | torch.nn.Linear))
+        assert zeros == p.zeros
+        assert 0.0 < p.flops_share <= 1.0
+
+
+def test_path_resumes_after_a_kill_with_the_same_points(synthetic_data, tmp_path, monkeypatch):
+    whole = _path(synthetic_data, tmp_path / "whole")
+    import moprune.front.path as path_module
+
+    save = path_module._save_state
+    calls = {"n": 0}
+
+    def killed_after_three(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt  # the process dies before the third state is saved
+        save(*args, **kwargs)
+
+    monkeypatch.setattr(path_module, "_save_state", killed_after_three)
+    with pytest.raises(KeyboardInterrupt):
+        _path(synthetic_data, tmp_path / "killed")
+    monkeypatch.setattr(path_module, "_save_state", save)
+    resumed = _path(synthetic_data, tmp_path / "killed")
+    assert _summary(resumed) == _summary(whole)
+
+
+def test_path_refuses_a_state_made_with_other_settings(synthetic_data, tmp_path):
+    _path(synthetic_data, tmp_path)
+    with pytest.raises(ConfigError, match="other settings"):
+        _path(synthetic_data, tmp_path, max_drop=0.2)
+
+
+def test_path_with_prox_has_exact_zeros_without_a_threshold(synthetic_data):
+    points = _path(synthetic_data, prox=True, tau=None, start_lam=0.999)
+    assert points[-1].zeros > 0
+    assert min(p.kept for p in points) < 0.9
+
+
+def test_debias_keeps_the_mask_and_the_raw_objectives(synthetic_data, tmp_path):
+    points = _path(synthetic_data, tmp_path)
+    sparse = min(points, key=lambda p: p.kept)
+    before = load_model(tmp_path / sparse.checkpoint)
+    tuned = debias(sparse, model_factory("lenet5", synthetic_data, {}), synthetic_data, FAST,
+                   epochs=1, out_dir=tmp_path)
+    after = load_model(tmp_path / tuned.checkpoint)
+    for (name, a), b in zip(before.named_parameters(), after.parameters(), strict=True):
+        if name.endswith("weight"):
+            assert torch.equal(a == 0, b == 0), name  # the same zeros, no regrowth
+    assert not all(torch.equal(a, b) for a, b in zip(before.parameters(), after.parameters(),
+                                                     strict=True))  # it did train
+    assert tuned.zeros == sparse.zeros and tuned.finetune_epochs == 1
+    assert tuned.raw["val_acc"] == sparse.val_acc and tuned.raw["f2"] == sparse.f2
+    assert (tmp_path / "points" / sparse.key / "raw.pt").exists()
+    # finished: read back, not trained again
+    assert debias(tuned, model_factory("lenet5", synthetic_data, {}), synthetic_data, FAST,
+                  epochs=1, out_dir=tmp_path) is tuned
+    with pytest.raises(ConfigError, match="fine-tuned 1 epochs, not 2"):
+        debias(tuned, model_factory("lenet5", synthetic_data, {}), synthetic_data, FAST,
+               epochs=2, out_dir=tmp_path)
+
+
+def test_train_front_path_with_finetune_resumes_and_refuses_other_settings(
+        synthetic_data, tmp_path, monkeypatch):
+    kw = dict(model="lenet5", data=synthetic_data, method="path", budget=5, epochs=4,
+              prox=True, finetune=1, train_config=FAST, out_dir=tmp_path)
+    front = train_front(**kw)
+    assert front.meta["knee_axes"] == "kept" and front.meta["tau"] is None
+    assert all(p.finetune_epochs == 1 and p.raw is not None for p in front)
+    knee = front.knee("chord", axes="kept")
+    assert knee in front.non_dominated(axes="kept")
+    assert Front.load(tmp_path / "front.json").to_dict() == front.to_dict()
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished front was trained again")
+
+    monkeypatch.setattr("moprune.front.path.train", no_training)
+    monkeypatch.setattr("moprune.front.path._batches", no_training)
+    assert train_front(**kw).to_dict()["points"] == front.to_dict()["points"]
+    with pytest.raises(ConfigError, match="complexity: 'l1' there, 'group-l1' now"):
+        train_front(**{**kw, "complexity": "group-l1"})
+
+
+def test_train_front_path_rejects_explore_epochs(synthetic_data):
+    with pytest.raises(ConfigError, match="explore_epochs is for the weighted-sum"):
+        train_front(model="lenet5", data=synthetic_data, method="path", epochs=4,
+                    explore_epochs=2, train_config=FAST)
