@@ -199,6 +199,8 @@ _FRONT_FLAGS: list[tuple[str, str, Callable[[str], Any] | None, str]] = [
      "path: stop this far below the dense accuracy (default 0.1)"),
     ("--knee", "knee", str, "chord | angle | slope: knee retrained for --epochs"),
     ("--knee-axes", "knee_axes", str, "auto | objectives | kept | flops"),
+    ("--knee-epochs", "knee_epochs", int,
+     "path: debias the knee to this many epochs in all"),
 ]
 
 
@@ -231,7 +233,7 @@ def _cmd_front(args: argparse.Namespace) -> int:
 
     config: FrontConfig = resolve_config(FrontConfig, args)
     out = Path(args.out)
-    _prepare_run_dir(out, config, may_differ=("budget",))
+    _prepare_run_dir(out, config, may_differ=("budget", "knee_epochs"))
     data = prepare_data(config.data)
     front = train_front(
         model=config.model, data=data, method=config.method, budget=config.budget,
@@ -242,6 +244,7 @@ def _cmd_front(args: argparse.Namespace) -> int:
         smgd_normalize=config.smgd_normalize, path_warmup=config.path_warmup,
         path_max_drop=config.path_max_drop, train_config=config.train,
         model_args=config.model_args, knee=config.knee, knee_axes=config.knee_axes,
+        knee_epochs=config.knee_epochs,
         out_dir=out, seed=config.train.seed)
     axes = front.meta["knee_axes"]
     knee = front.final_version(front.knee(config.knee, axes=axes))

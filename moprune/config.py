@@ -125,6 +125,7 @@ class FrontConfig:
     path_max_drop: float = 0.1  # path: ends this far (accuracy) below the dense point
     knee: str = "chord"  # chord | angle | slope: the knee (retrained for train.epochs)
     knee_axes: str = "auto"  # auto | objectives | kept | flops: the plane of the knee
+    knee_epochs: int | None = None  # path: debias the knee to this many epochs in all
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
@@ -149,10 +150,18 @@ class FrontConfig:
                                      and not isinstance(value, bool) and value >= 0),
                    f"{name} must be a number >= 0", value)
         _check(self.finetune >= 0, "finetune must be >= 0", self.finetune)
+        _check(self.knee_epochs is None or (isinstance(self.knee_epochs, int)
+                                            and self.knee_epochs >= 1),
+               "knee_epochs must be an integer >= 1", self.knee_epochs)
         _check(0 < self.path_max_drop <= 1, "path_max_drop must be in (0, 1]",
                self.path_max_drop)
         _check(not (self.prox and self.method == "smgd"),
                "prox is for the weighted sum and the path, not smgd; method", self.method)
+        _check(self.method != "path" or self.explore_epochs is None,
+               "explore_epochs is for the weighted-sum searches; the path is one run of "
+               "train.epochs; explore_epochs", self.explore_epochs)
+        _check(self.knee_epochs is None or self.method == "path",
+               "knee_epochs is for the path; method", self.method)
         _check(self.lams is None or (len(self.lams) > 0 and all(
             isinstance(v, (int, float)) and 0 <= v <= 1 for v in self.lams)),
             "lams must be weights in [0, 1]", self.lams)

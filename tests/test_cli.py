@@ -191,12 +191,15 @@ def test_path_front_with_flops_and_its_knee(tmp_path, synthetic_root, capsys):
         (["front", "--smgd-normalize", "max"], "smgd_normalize must be one of"),
         (["front", "--path-max-drop", "0"], "path_max_drop must be in (0, 1]"),
         (["front", "--method", "smgd", "--prox"], "prox is for the weighted sum and the path"),
+        (["front", "--method", "path", "--explore-epochs", "2"], "explore_epochs is for the"),
+        (["front", "--knee-epochs", "12"], "knee_epochs is for the path"),
     ],
 )
 def test_front_bad_input(tmp_path, args, message):
     code, _, err = run_cli(*args, "--out", tmp_path / "run")
     assert code == 2 and message in err
     assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()  # refused before anything was written
 
 
 @pytest.mark.parametrize(

@@ -50,7 +50,7 @@ from moprune.pruning import flops_share
 from moprune.solvers import WeightedSumSolver
 from moprune.training import evaluate, input_shape, resolve_device, train
 
-__all__ = ["debias", "measure", "save_point_model", "train_path"]
+__all__ = ["debias", "debias_knee", "measure", "save_point_model", "train_path"]
 
 
 def train_path(
@@ -316,6 +316,51 @@ def debias(
     save_point_model(model.cpu(), result, out_dir)
     (folder / "finetune.pt").unlink(missing_ok=True)
     return result
+
+
+def debias_knee(
+    point: Point,
+    factory: Callable[[], nn.Module],
+    splits: DataSplits,
+    config: TrainConfig,
+    *,
+    total_epochs: int,
+    complexity: str = "l1",
+    scope: str = "all",
+    out_dir: Path,
+    progress: bool | None = None,
+) -> Point:
+    """The knee of a path front (fine-tuned or not), debiased from its raw network until it
+    has seen
+``total_epochs`` epochs in all (its path epochs, rounded up, plus the fine-tune), as a
+    weighted-sum front retrains its knee for the full epochs. The result is a point of its
+    own (``retrained``, key ending in ``-e{total_epochs}``). Resumable.
+
+    Raises:
+        ConfigError: when the point has no raw network, or has seen ``total_epochs``
+            already.
+    """
+    source = out_dir / "points" / point.key / "raw.pt"  # the path's network ...
+    if not source.exists() and not point.finetune_epochs and point.checkpoint:
+        source = out_dir / point.checkpoint  # ... which a point not fine-tuned holds
+    if not source.exists():
+        raise ConfigError(f"point {point.key} has no raw network to debias")
+    extra = total_epochs - math.ceil(point.extras.get("epochs_trained", 0) - 1e-9)
+    if extra < 1:
+        raise ConfigError(f"the knee {point.key} has seen {total_epochs} epochs already")
+    knee = replace(point, epochs=total_epochs, retrained=True, finetune_epochs=0, raw=None,
+                   extras=dict(point.extras), **(point.raw or {}))
+    folder = out_dir / "points" / knee.key
+    done = folder / "point.json"
+    if done.exists():
+        return Point.from_dict(read_json(done))
+    folder.mkdir(parents=True, exist_ok=True)
+    import shutil
+
+    shutil.copyfile(source, folder / "raw.pt")
+    knee.checkpoint = str((folder / "raw.pt").relative_to(out_dir))
+    return debias(knee, factory, splits, config, epochs=extra, complexity=complexity,
+                  scope=scope, out_dir=out_dir, progress=progress)
 
 
 def _lam(log_ratio: float) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import os
 import time
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from torch import nn
 from moprune.config import DataConfig, TrainConfig, config_to_dict
 from moprune.data import DataSplits, prepare_data
 from moprune.errors import ConfigError
-from moprune.front.path import debias, train_path
+from moprune.front.path import debias, debias_knee, train_path
 from moprune.front.points import AXES, Front, Point
 from moprune.front.search import WEIGHT_SEARCHES, GridSearch, WeightSearch
 from moprune.io import read_json, write_json
@@ -53,6 +54,7 @@ def train_front(
     model_args: dict[str, Any] | None = None,
     knee: str | None = "chord",
     knee_axes: str = "auto",
+    knee_epochs: int | None = None,
     out_dir: str | os.PathLike[str] | None = None,
     seed: int = 0,
     progress: bool | None = None,
@@ -103,6 +105,11 @@ def train_front(
             ``auto``: ``flops`` for the flops complexity, else ``kept`` for the path or
             with ``finetune`` (fine-tuned f2 no longer measures the l1 trade-off), else
             ``objectives``. Kept in ``front.meta["knee_axes"]``.
+        knee_epochs: Path only: debias the knee (chosen by ``knee`` in ``knee_axes``,
+            among the debiased points with ``finetune``, else among the raw ones) from its
+            raw network until it has seen this many epochs in all
+            (:func:`moprune.front.path.debias_knee`); ``front.final_version(knee)`` is
+            then that network. None: the knee is the point as it is.
         out_dir: Run directory for point models and resumption.
         seed: Initialisation and batch-order seed.
         progress: Progress bars (None: only on a terminal).
@@ -132,6 +139,8 @@ def train_front(
     if method == "path" and explore < epochs:
         raise ConfigError("explore_epochs is for the weighted-sum searches; the path is "
                           "one run of --epochs")
+    if knee_epochs is not None and (method != "path" or knee is None or out_dir is None):
+        raise ConfigError("knee_epochs is for the path, with a knee selector and out_dir")
     if knee_axes not in ("auto", *AXES):
         raise ConfigError(f"knee_axes must be auto or one of {AXES}, got {knee_axes!r}")
     axes = knee_axes if knee_axes != "auto" else (
@@ -149,7 +158,7 @@ def train_front(
         "model_args": model_args or {}, "dataset": splits.raw.name, "splits": splits.sizes,
         "method": method, "budget": budget, "epochs": epochs, "explore_epochs": explore,
         "complexity": complexity, "scope": scope, "tau": tau, "freeze_masks": freeze_masks,
-        "prox": prox, "finetune": finetune, "knee_axes": axes,
+        "prox": prox, "finetune": finetune, "knee_axes": axes, "knee_epochs": knee_epochs,
         "smgd_variant": smgd_variant if method == "smgd" else None,
         "smgd_normalize": smgd_normalize if method == "smgd" else None,
         "train": config_to_dict(base), "seed": seed,
@@ -196,6 +205,12 @@ def train_front(
             front.add(debias(point, factory, splits, replace(base, seed=seed),
                              epochs=finetune, complexity=complexity, scope=scope,
                              out_dir=out, progress=progress))
+    if knee_epochs is not None and knee is not None and out is not None:
+        chosen = front.knee(knee, axes=axes)
+        if math.ceil(chosen.extras["epochs_trained"] - 1e-9) + finetune < knee_epochs:
+            front.add(debias_knee(chosen, factory, splits, replace(base, seed=seed),
+                                  total_epochs=knee_epochs, complexity=complexity,
+                                  scope=scope, out_dir=out, progress=progress))
     if out is not None:
         front.save(out / "front.json")
     return front
@@ -204,7 +219,7 @@ def train_front(
 def _check_resume(path: Path, meta: dict[str, Any]) -> None:
     """Refuse to add points to a front made with other settings (they would mix)."""
     old = Front.load(path).meta
-    diff = [k for k in meta if k not in ("budget", "hypervolume", "knee") and k in old
+    diff = [k for k in meta if k not in ("budget", "knee_epochs") and k in old
             and old[k] != meta[k]]
     if diff:
         raise ConfigError(f"{path.parent} holds a front made with other settings "

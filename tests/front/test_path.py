@@ -1,4 +1,5 @@
 import itertools
+import math
 
 import pytest
 import torch
@@ -114,6 +115,26 @@ def test_train_front_path_with_finetune_resumes_and_refuses_other_settings(
     assert train_front(**kw).to_dict()["points"] == front.to_dict()["points"]
     with pytest.raises(ConfigError, match="complexity: 'l1' there, 'group-l1' now"):
         train_front(**{**kw, "complexity": "group-l1"})
+
+
+def test_knee_epochs_debias_the_knee_to_the_full_epochs(synthetic_data, tmp_path):
+    kw = dict(model="lenet5", data=synthetic_data, method="path", budget=5, epochs=4,
+              prox=True, finetune=1, train_config=FAST, out_dir=tmp_path)
+    front = train_front(**kw, knee_epochs=6)
+    knee = front.knee("chord", axes="kept")
+    final = front.final_version(knee)
+    assert final is not knee and final.retrained and final.epochs == 6
+    trained = math.ceil(knee.extras["epochs_trained"] - 1e-9)
+    assert final.finetune_epochs == 6 - trained and final.zeros == knee.zeros
+    assert final.raw["val_acc"] == knee.raw["val_acc"]  # from the same raw network
+    assert final not in front.non_dominated(axes="kept")  # not a point of the search
+    with pytest.raises(ConfigError, match="knee_epochs is for the path"):
+        train_front(**{**kw, "out_dir": None}, knee_epochs=6)
+    # without finetune: the knee of the raw points, debiased alone
+    raw = train_front(**{**kw, "finetune": 0, "out_dir": tmp_path / "raw"}, knee_epochs=6)
+    assert all(p.finetune_epochs == 0 for p in raw.search_points)
+    final = raw.final_version(raw.knee("chord", axes="kept"))
+    assert final.retrained and final.epochs == 6 and final.finetune_epochs >= 1
 
 
 def test_train_front_path_rejects_explore_epochs(synthetic_data):
