@@ -38,16 +38,22 @@ def min_norm_coefficient(g1g1: torch.Tensor, g1g2: torch.Tensor, g2g2: torch.Ten
     return torch.where(denom > 0, a.clamp(0.0, 1.0), torch.ones_like(a))
 
 
-def _coefficient(g1_scoped: Sequence[torch.Tensor], g2: Sequence[torch.Tensor],
-                 g1_rest: Sequence[torch.Tensor]) -> torch.Tensor:
-    """The min-norm ``a`` for g1 = (g1_scoped, g1_rest) and g2 = (g2, 0): g2 is zero
-    outside f2's scope. Two flat vectors and three dots: few kernel launches per step."""
+def _dots(g1_scoped: Sequence[torch.Tensor], g2: Sequence[torch.Tensor],
+          g1_rest: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(g1.g1, g1.g2, g2.g2)`` for g1 = (g1_scoped, g1_rest) and g2 = (g2, 0): g2 is
+    zero outside f2's scope. Two flat vectors and three dots: few kernel launches."""
     flat1 = torch.cat([g.reshape(-1) for g in g1_scoped])
     flat2 = torch.cat([g.reshape(-1) for g in g2])
     g1g1 = flat1 @ flat1
     if g1_rest:
         g1g1 = g1g1 + torch.stack(torch._foreach_norm(list(g1_rest))).pow(2).sum()
-    return min_norm_coefficient(g1g1, flat1 @ flat2, flat2 @ flat2)
+    return g1g1, flat1 @ flat2, flat2 @ flat2
+
+
+def _coefficient(g1_scoped: Sequence[torch.Tensor], g2: Sequence[torch.Tensor],
+                 g1_rest: Sequence[torch.Tensor]) -> torch.Tensor:
+    """The min-norm ``a`` for g1 = (g1_scoped, g1_rest) and g2 = (g2, 0)."""
+    return min_norm_coefficient(*_dots(g1_scoped, g2, g1_rest))
 
 
 class SMGDSolver(Solver):
@@ -127,37 +133,41 @@ class SMGDSolver(Solver):
             in_scope = {id(p) for p in scoped}
             others = [p.grad for p in self.model.parameters()
                       if p.grad is not None and id(p) not in in_scope]
-            if self.normalize != "none":
-                self._normalize(loss, g1_scoped + others, g2)
-            a = _coefficient(g1_scoped, g2, others)
+            g1g1, g1g2, g2g2 = _dots(g1_scoped, g2, others)
+            if self.normalize == "none":
+                a = min_norm_coefficient(g1g1, g1g2, g2g2)
+                s1, s2 = a, 1.0 - a
+            else:  # min-norm weight of (g1/c1, g2/c2) from the raw dots: two scalars,
+                c1, c2 = self._scales(loss, g1g1, g2g2)  # not a pass over the gradients
+                a = min_norm_coefficient(g1g1 / (c1 * c1), g1g2 / (c1 * c2),
+                                         g2g2 / (c2 * c2))
+                s1, s2 = a / c1, (1.0 - a) / c2  # d = a g1/c1 + (1 - a) g2/c2
             all_g1 = g1_scoped + others
             if a.device.type == "cpu":  # python scalars take the faster foreach kernels
-                s = float(a)
-                torch._foreach_mul_(all_g1, s)  # a g1 ...
-                torch._foreach_add_(g1_scoped, g2, alpha=1.0 - s)  # ... + (1 - a) g2
+                f1, f2 = float(s1), float(s2)
+                if f1 != 1.0:
+                    torch._foreach_mul_(all_g1, f1)  # s1 g1 ...
+                torch._foreach_add_(g1_scoped, g2, alpha=f2)  # ... + s2 g2
             else:  # no host sync on an accelerator
-                torch._foreach_mul_(all_g1, a)
-                torch._foreach_mul_(g2, 1.0 - a)
+                torch._foreach_mul_(all_g1, s1)
+                torch._foreach_mul_(g2, s2)
                 torch._foreach_add_(g1_scoped, g2)
             self.optimizer.step()
         self._record("alpha", a.detach())
 
-    def _normalize(self, loss: torch.Tensor, g1: list[torch.Tensor], g2: list[torch.Tensor]
-                   ) -> None:
-        """Divide g1 and g2 in place by their norms (``l2``) or objective values (``loss``)."""
+    def _scales(self, loss: torch.Tensor, g1g1: torch.Tensor, g2g2: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(c1, c2)``: the gradients' norms (``l2``) or the objectives' values
+        (``loss``), kept away from 0."""
         assert self.f2 is not None
         if self.normalize == "l2":
-            c1 = torch.stack(torch._foreach_norm(g1)).norm()
-            c2 = torch.stack(torch._foreach_norm(g2)).norm()
+            c1, c2 = g1g1.sqrt(), g2g2.sqrt()
         else:
-            c1 = loss.detach()
-            c2 = torch.as_tensor(self.f2.value() * (self.f2.norm if self.f2_scale == "sum"
-                                                    else 1.0))
-        tiny = torch.finfo(c1.dtype).tiny
-        if g1:
-            torch._foreach_div_(g1, c1.clamp_min(tiny))
-        if g2:
-            torch._foreach_div_(g2, c2.clamp_min(tiny))
+            c1 = loss.detach().to(g1g1.dtype)
+            value = self.f2.value() * (self.f2.norm if self.f2_scale == "sum" else 1.0)
+            c2 = torch.as_tensor(value, dtype=g1g1.dtype, device=g1g1.device)
+        tiny = torch.finfo(g1g1.dtype).tiny
+        return c1.clamp_min(tiny), c2.clamp_min(tiny)
 
 
 class MultiAdam(torch.optim.Optimizer):
