@@ -31,7 +31,7 @@ from moprune.training import train
 parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 parser.add_argument("--model", default="lenet5")
 parser.add_argument("--epochs", type=int, default=10)
-parser.add_argument("--budget", type=int, default=25, help="points the path aims at")
+parser.add_argument("--budget", type=int, default=30, help="points the path aims at")
 parser.add_argument("--repeats", type=int, default=3)
 parser.add_argument("--json", type=Path, default=None)
 args = parser.parse_args()

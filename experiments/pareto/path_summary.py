@@ -10,6 +10,7 @@ RUN/lenet5-dense and RUN/lenet5-dichotomic, as experiments/pareto/path.sh writes
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 from pathlib import Path
 
@@ -17,12 +18,16 @@ import numpy as np
 
 from moprune.front import Front
 from moprune.io import read_json, write_json
-from moprune.report import format_table, new_figure, save_figure
+from moprune.report import format_table
+from moprune.report.plots import new_figure, save_figure
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 parser.add_argument("run", type=Path)
 parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
 parser.add_argument("--out", type=Path, required=True)
+parser.add_argument("--make-knee", metavar="PREFIX",
+                    help="also summarise the `make knee` runs RUN/PREFIX<seed> (and their "
+                         "RUN/PREFIX<seed>.seconds wall times)")
 args = parser.parse_args()
 
 
@@ -34,18 +39,49 @@ dense = read_json(args.run / "lenet5-dense" / "results.json")["test_acc"]
 dicho = Front.load(args.run / "lenet5-dichotomic" / "front.json")
 paths = {s: Front.load(args.run / f"lenet5-path-s{s}" / "front.json") for s in args.seeds}
 
-# knees (12 epochs in all at most) against the dense network
-rows, knees = [], []
-for s in paths:
-    knee = read_json(args.run / f"lenet5-path-s{s}" / "knee-chord.json")["point"]
-    total = knee["extras"]["epochs_trained"] + knee["finetune_epochs"]
-    knees.append(knee)
-    rows.append([s, knee["key"], f"{knee['kept']:.2%}", knee["test_acc"],
-                 (knee["test_acc"] - dense) * 100, round(total, 2)])
+
+def knee_rows(prefix: str) -> tuple[list[list[object]], list[dict]]:
+    """One row per seed: the chord knee of RUN/<prefix><seed> against the dense network."""
+    rows, knees = [], []
+    for s in args.seeds:
+        knee = read_json(args.run / f"{prefix}{s}" / "knee-chord.json")["point"]
+        total = math.ceil(knee["extras"]["epochs_trained"] - 1e-9) + knee["finetune_epochs"]
+        knees.append(knee)
+        rows.append([s, knee["key"], f"{knee['kept']:.2%}", knee["test_acc"],
+                     (knee["test_acc"] - dense) * 100, total])
+    return rows, knees
+
+
+rows, knees = knee_rows("lenet5-path-s")
 kept_m, kept_sd = mean_sd([k["kept"] for k in knees])
 acc_m, acc_sd = mean_sd([k["test_acc"] for k in knees])
 knee_table = format_table(["seed", "knee", "kept", "test acc", "vs dense (points)",
                            "epochs in all"], rows, markdown=True)
+
+make_knee: dict[str, object] = {}
+if args.make_knee:
+    mk_rows, mk_knees = knee_rows(args.make_knee)
+    seconds = [float((args.run / f"{args.make_knee}{s}.seconds").read_text())
+               for s in args.seeds if (args.run / f"{args.make_knee}{s}.seconds").exists()]
+    mk_fronts = [Front.load(args.run / f"{args.make_knee}{s}" / "front.json")
+                 for s in args.seeds]
+    for row, s, front in zip(mk_rows, args.seeds, mk_fronts, strict=True):
+        row += [len(front), len(front.non_dominated(axes="kept"))]
+        wall = args.run / f"{args.make_knee}{s}.seconds"
+        row.append(round(float(wall.read_text())) if wall.exists() else "")
+    make_knee = {"rows": mk_rows, "wall_seconds": seconds,
+                 "kept": mean_sd([k["kept"] for k in mk_knees]),
+                 "test_acc": mean_sd([k["test_acc"] for k in mk_knees]),
+                 "flops_share": mean_sd([k["flops_share"] for k in mk_knees])}
+    mk_table = format_table(["seed", "knee", "kept", "test acc", "vs dense (points)",
+                             "epochs in all", "points", "non-dominated", "wall s"],
+                            mk_rows, markdown=True)
+    (args.out / "make_knee.md").parent.mkdir(parents=True, exist_ok=True)
+    (args.out / "make_knee.md").write_text(mk_table + "\n")
+    print(mk_table)
+    (km, ksd), (am, asd) = make_knee["kept"], make_knee["test_acc"]  # type: ignore[misc]
+    print(f"make knee: kept {km:.2%} +- {ksd:.2%}, test acc {am:.4f} +- {asd * 100:.2f} "
+          f"points (dense {dense:.4f}); wall {seconds}")
 
 # hypervolume in (validation error, kept share), common bounds over every front
 def F(front: Front) -> np.ndarray:
@@ -74,7 +110,7 @@ for s in args.seeds:
 summary = {"dense_test_acc": dense, "knees": rows, "knee_kept_mean": kept_m,
            "knee_kept_sd": kept_sd, "knee_test_acc_mean": acc_m, "knee_test_acc_sd": acc_sd,
            "hypervolume_kept_axes": hv, "bounds": [b.tolist() for b in bounds],
-           "counts": counts, "magnitude": magnitude}
+           "counts": counts, "magnitude": magnitude, "make_knee": make_knee}
 args.out.mkdir(parents=True, exist_ok=True)
 write_json(args.out / "summary.json", summary)
 (args.out / "knees.md").write_text(knee_table + "\n")
