@@ -107,17 +107,26 @@ class DichotomicSearch(WeightSearch):
     The collapse cliff: past some weight every run ends at the empty network (all weights
     in scope 0), and these runs differ only in how their biases were trained. All empty
     networks count as one point, at the smallest weight that gave one: a run at lam < 1
-    that ends empty closes the gap above it, and later weights are chosen below it.
+    that ends empty closes the gap above it, and later weights are chosen below it. The
+    gap between the sparsest network and the empty one is the largest in f1, so it would
+    be split again and again, each run a little further down the cliff: after
+    ``cliff_runs`` empty runs below lam = 1 it comes last, split only when no other gap
+    is left.
 
     Args:
         tol: Relative improvement of the weighted sum a new point needs to count as
             below the segment.
+        cliff_runs: Empty runs below lam = 1 after which the cliff's gap comes last (more
+            finds the cliff's edge more closely, at the front's expense).
     """
 
     name = "dichotomic"
 
-    def __init__(self, tol: float = 1e-3) -> None:
+    def __init__(self, tol: float = 1e-3, cliff_runs: int = 2) -> None:
+        if cliff_runs < 1:
+            raise ConfigError(f"cliff_runs must be >= 1, got {cliff_runs}")
         self.tol = tol
+        self.cliff_runs = cliff_runs
 
     def _run(self, evaluate: Evaluate, budget: int) -> None:
         done: dict[float, Point] = {0.0: evaluate(0.0), 1.0: evaluate(1.0)}
@@ -125,7 +134,7 @@ class DichotomicSearch(WeightSearch):
         # that end in the same network, e.g. all weights 0, are one point)
         bisect: set[tuple[tuple[float, float], ...]] = set()
         while len(done) < budget:
-            step = self._next(done, bisect)
+            step = self._next(done, bisect, self.cliff_runs)
             if step is None:
                 return
             lam, pair, use_normal = step
@@ -139,10 +148,11 @@ class DichotomicSearch(WeightSearch):
                 bisect.update({(ka, kb), (ka, kc), (kc, kb)})
 
     @staticmethod
-    def _next(done: dict[float, Point], bisect: set[tuple[tuple[float, float], ...]]
-              ) -> tuple[float, tuple[Point, Point], bool] | None:
+    def _next(done: dict[float, Point], bisect: set[tuple[tuple[float, float], ...]],
+              cliff_runs: int) -> tuple[float, tuple[Point, Point], bool] | None:
         """The next weight: (lam, the pair it splits, whether it is the pair's normal)."""
         empty = [lam for lam, p in done.items() if p.zeros == p.scope_size > 0]
+        cliff_closed = sum(lam < 1.0 for lam in empty) >= cliff_runs
         if empty:  # one empty point, at the smallest weight that gave one
             keep = min(empty)
             done = {lam: p for lam, p in done.items() if lam not in empty or lam == keep}
@@ -152,7 +162,10 @@ class DichotomicSearch(WeightSearch):
             return None
         F = Front.normalize(front.objectives(nd), front.bounds())
         gaps = np.prod(np.abs(np.diff(F, axis=0)), axis=1)
-        for i in np.argsort(-gaps, kind="stable"):
+        order = [int(i) for i in np.argsort(-gaps, kind="stable")]
+        if cliff_closed:  # the cliff's gap only when no other gap is left
+            order.sort(key=lambda i: nd[i + 1].zeros == nd[i + 1].scope_size > 0)
+        for i in order:
             a, b = nd[i], nd[i + 1]
             if gaps[i] <= 0 or a.lam is None or b.lam is None:
                 continue

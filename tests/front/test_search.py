@@ -83,7 +83,15 @@ def test_dichotomic_does_not_spend_its_budget_on_the_collapse_cliff():
     for i, p in enumerate(points):
         if p.zeros == 100 and p.lam < 1:  # nothing trained above an empty run afterwards
             assert all(q.lam < p.lam for q in points[i + 1:])
-    assert sum(p.zeros < 100 for p in points) >= 6  # the budget went to the front ...
-    # ... up to the cliff's edge: the dominated empty runs no longer pull the bisection
-    # towards lam = 1 (before, the sparsest network found was at lam 0.875)
-    assert max(p.lam for p in points if p.zeros < 100) > 0.89
+    # two empty runs below 1 send the cliff's gap last: the budget went to the front
+    assert sum(p.zeros == 100 and p.lam < 1 for p in points) <= 2
+    assert sum(p.zeros < 100 for p in points) >= 7
+    # with one, the cliff's gap is still split when it is the only one: the budget is spent
+    one = WEIGHT_SEARCHES.get("dichotomic")(cliff_runs=1).run(cliff, budget=10)
+    assert len(one) == 10 and sum(p.zeros < 100 for p in one) >= 7
+    # more cliff runs find the edge more closely (the dominated empty runs do not pull
+    # the bisection towards lam = 1: the sparsest network found is past lam 0.89)
+    edge = WEIGHT_SEARCHES.get("dichotomic")(cliff_runs=3).run(cliff, budget=10)
+    assert max(p.lam for p in edge if p.zeros < 100) > 0.89
+    with pytest.raises(ConfigError, match="cliff_runs must be >= 1, got 0"):
+        WEIGHT_SEARCHES.get("dichotomic")(cliff_runs=0)
