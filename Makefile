@@ -26,7 +26,7 @@ knee: setup
 train: setup
 	moprune train --model lenet5 --dataset fashion-mnist --epochs 12 --out $(RUN)/lenet5-dense
 
-# Everything in the README's results section (about 40 minutes on 2 CPU cores).
+# Everything in the Pareto part of the README's results (about 2 hours on 2 CPU cores).
 pareto-experiment: setup
 	bash experiments/pareto/run.sh $(RUN)
 

@@ -28,8 +28,13 @@ done
 for s in $SEEDS; do
   python experiments/pareto/path_vs_magnitude.py "$RUN/lenet5-path-s$s" --out "$RUN/path-vs-magnitude-s$s"
 done
+mkdir -p docs/results/path
+cp "$RUN/path-vs-magnitude-s${SEEDS%% *}/comparison.png" docs/results/path/path_vs_magnitude_s0.png
 # 3. the dense reference (12 epochs) and the dichotomic front of the former `make knee`
 moprune train --model lenet5 --epochs 12 --out "$RUN/lenet5-dense"
+for s in $SEEDS; do
+  [ "$s" = 0 ] || moprune train --model lenet5 --epochs 12 --seed "$s" --out "$RUN/lenet5-dense-s$s"
+done
 moprune front --model lenet5 --method dichotomic --budget 16 --epochs 12 --explore-epochs 4 \
   --out "$RUN/lenet5-dichotomic"
 python experiments/pareto/path_summary.py "$RUN" --seeds $SEEDS --out docs/results/path \

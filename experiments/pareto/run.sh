@@ -31,4 +31,7 @@ moprune knee "$RUN/vgg-group-l1-grid" --selector chord --compact
 python benchmarks/bench_compact.py "$RUN/vgg-group-l1-grid" "$RUN/lenet5-group-l1" \
   "$RUN/lenet5-dichotomic" "$RUN/lenet5-group-l1-conv" --json docs/results/bench_compact.json
 # 7. the cost of a training step
-python benchmarks/bench_step.py
+python benchmarks/bench_step.py --json docs/results/bench_step.json
+# 8. the continuation path: `make knee` over three seeds, debiased fronts against the
+#    dichotomic one and magnitude pruning, the small VGG with flops (experiments/pareto/path.sh)
+bash experiments/pareto/path.sh "$RUN"

@@ -28,7 +28,9 @@ its raw objectives in ``raw``.
 
 from __future__ import annotations
 
+import copy
 import math
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -211,15 +213,11 @@ def _distance(point: Point, prev: Point, ref: list[float], max_drop: float) -> f
 
 
 def _snapshot(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
-    import copy
-
     return copy.deepcopy({"model": model.state_dict(), "optimizer": optimizer.state_dict()})
 
 
 def _restore(model: nn.Module, optimizer: torch.optim.Optimizer, snapshot: dict[str, Any]
              ) -> None:
-    import copy
-
     model.load_state_dict(snapshot["model"])
     optimizer.load_state_dict(copy.deepcopy(snapshot["optimizer"]))
 
@@ -331,10 +329,9 @@ def debias_knee(
     progress: bool | None = None,
 ) -> Point:
     """The knee of a path front (fine-tuned or not), debiased from its raw network until it
-    has seen
-``total_epochs`` epochs in all (its path epochs, rounded up, plus the fine-tune), as a
-    weighted-sum front retrains its knee for the full epochs. The result is a point of its
-    own (``retrained``, key ending in ``-e{total_epochs}``). Resumable.
+    has seen ``total_epochs`` epochs in all (its path epochs, rounded up, plus the
+    fine-tune), as a weighted-sum front retrains its knee for the full epochs. The result
+    is a point of its own (``retrained``, key ending in ``-e{total_epochs}``). Resumable.
 
     Raises:
         ConfigError: when the point has no raw network, or has seen ``total_epochs``
@@ -355,8 +352,6 @@ def debias_knee(
     if done.exists():
         return Point.from_dict(read_json(done))
     folder.mkdir(parents=True, exist_ok=True)
-    import shutil
-
     shutil.copyfile(source, folder / "raw.pt")
     knee.checkpoint = str((folder / "raw.pt").relative_to(out_dir))
     return debias(knee, factory, splits, config, epochs=extra, complexity=complexity,
