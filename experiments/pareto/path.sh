@@ -46,3 +46,6 @@ moprune front --model vgg --limit-train 20000 --method path --complexity flops -
   --budget 20 --epochs 8 --knee-epochs 10 --out "$RUN/vgg-flops-path"
 moprune knee "$RUN/vgg-flops-path" --selector chord --compact
 moprune train --model vgg --limit-train 20000 --epochs 10 --out "$RUN/vgg-dense"
+# 6. the same path with group-l1 on the small VGG (is the cliff the flops weighting's?)
+moprune front --model vgg --limit-train 20000 --method path --complexity group-l1 --prox \
+  --budget 20 --epochs 8 --knee-epochs 10 --knee-axes flops --out "$RUN/vgg-group-l1-path"
