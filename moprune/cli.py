@@ -197,6 +197,8 @@ _FRONT_FLAGS: list[tuple[str, str, Callable[[str], Any] | None, str]] = [
     ("--path-warmup", "path_warmup", float, "path: epochs at lam 0 first (default epochs/4)"),
     ("--path-max-drop", "path_max_drop", float,
      "path: stop this far below the dense accuracy (default 0.1)"),
+    ("--path-start-lam", "path_start_lam", float,
+     "path: the first weight of f2 after the dense point (default 0.5)"),
     ("--knee", "knee", str, "chord | angle | slope: knee retrained for --epochs"),
     ("--knee-axes", "knee_axes", str, "auto | objectives | kept | flops"),
     ("--knee-epochs", "knee_epochs", int,
@@ -242,7 +244,8 @@ def _cmd_front(args: argparse.Namespace) -> int:
         freeze_masks=config.freeze_masks, prox=config.prox, finetune=config.finetune,
         lams=config.lams, smgd_variant=config.smgd_variant,
         smgd_normalize=config.smgd_normalize, path_warmup=config.path_warmup,
-        path_max_drop=config.path_max_drop, train_config=config.train,
+        path_max_drop=config.path_max_drop, path_start_lam=config.path_start_lam,
+        train_config=config.train,
         model_args=config.model_args, knee=config.knee, knee_axes=config.knee_axes,
         knee_epochs=config.knee_epochs,
         out_dir=out, seed=config.train.seed)

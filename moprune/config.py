@@ -123,6 +123,7 @@ class FrontConfig:
     smgd_normalize: str = "none"  # none | l2 | loss: g1, g2 normalised before min-norm
     path_warmup: float | None = None  # path: epochs at lam = 0 first; None: epochs / 4
     path_max_drop: float = 0.1  # path: ends this far (accuracy) below the dense point
+    path_start_lam: float = 0.5  # path: the first weight of f2 after the dense point
     knee: str = "chord"  # chord | angle | slope: the knee (retrained for train.epochs)
     knee_axes: str = "auto"  # auto | objectives | kept | flops: the plane of the knee
     knee_epochs: int | None = None  # path: debias the knee to this many epochs in all
@@ -155,6 +156,8 @@ class FrontConfig:
                "knee_epochs must be an integer >= 1", self.knee_epochs)
         _check(0 < self.path_max_drop <= 1, "path_max_drop must be in (0, 1]",
                self.path_max_drop)
+        _check(0 < self.path_start_lam < 1, "path_start_lam must be in (0, 1)",
+               self.path_start_lam)
         _check(not (self.prox and self.method == "smgd"),
                "prox is for the weighted sum and the path, not smgd; method", self.method)
         _check(self.method != "path" or self.explore_epochs is None,

@@ -190,6 +190,7 @@ def test_path_front_with_flops_and_its_knee(tmp_path, synthetic_root, capsys):
         (["front", "--knee-axes", "params"], "knee_axes must be one of"),
         (["front", "--smgd-normalize", "max"], "smgd_normalize must be one of"),
         (["front", "--path-max-drop", "0"], "path_max_drop must be in (0, 1]"),
+        (["front", "--path-start-lam", "1"], "path_start_lam must be in (0, 1)"),
         (["front", "--method", "smgd", "--prox"], "prox is for the weighted sum and the path"),
         (["front", "--method", "path", "--explore-epochs", "2"], "explore_epochs is for the"),
         (["front", "--knee-epochs", "12"], "knee_epochs is for the path"),

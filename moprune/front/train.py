@@ -50,6 +50,7 @@ def train_front(
     smgd_normalize: str = "none",
     path_warmup: float | None = None,
     path_max_drop: float = 0.1,
+    path_start_lam: float = 0.5,
     train_config: TrainConfig | None = None,
     model_args: dict[str, Any] | None = None,
     knee: str | None = "chord",
@@ -97,6 +98,9 @@ def train_front(
         path_warmup: Epochs at lam = 0 before the path (default: a quarter of ``epochs``).
         path_max_drop: The path ends once its validation accuracy is this far below the
             dense point's.
+        path_start_lam: The path's first weight of f2 after the dense point: where the
+            l1 pull starts to prune (lam 0.99 and up with the normalised f2), fewer
+            points are spent at the dense end.
         train_config: Optimizer and schedule (its ``epochs`` and ``seed`` are replaced).
         model_args: Options of a registered model.
         knee: Selector of the knee to retrain (``chord``, ``angle``, ``slope``), or None.
@@ -185,7 +189,8 @@ def train_front(
         for point in train_path(
                 factory, splits, replace(base, epochs=epochs, seed=seed), points=budget,
                 warmup_epochs=epochs / 4 if path_warmup is None else path_warmup,
-                max_drop=path_max_drop, prox=prox, out_dir=out, progress=progress,
+                max_drop=path_max_drop, start_lam=path_start_lam, prox=prox, out_dir=out,
+                progress=progress,
                 **solver_kw):
             front.add(point)
     else:
