@@ -6,7 +6,8 @@ every corrector, each point measured on validation and test and written as a mod
 Reports medians, the ratio, and the path's points (non-dominated in (f1, f2) and in
 (validation error, kept share)).
 
-    python benchmarks/bench_path.py --epochs 10 --repeats 3 --json docs/results/bench_path.json
+    python benchmarks/bench_path.py --epochs 10 --repeats 3 \
+        --json docs/results/bench_path.json
 
 Run it with nothing else on the machine: the ratio is the result.
 """
@@ -32,6 +33,8 @@ parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 parser.add_argument("--model", default="lenet5")
 parser.add_argument("--epochs", type=int, default=10)
 parser.add_argument("--budget", type=int, default=30, help="points the path aims at")
+parser.add_argument("--start-lam", type=float, default=0.5,
+                    help="the path's first weight after the dense point (as `make knee`)")
 parser.add_argument("--repeats", type=int, default=3)
 parser.add_argument("--json", type=Path, default=None)
 args = parser.parse_args()
@@ -50,12 +53,14 @@ for _ in range(args.repeats):
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
         last = train_front(model=args.model, data=data, method="path", budget=args.budget,
-                           epochs=args.epochs, prox=True, train_config=config, out_dir=out)
+                           epochs=args.epochs, prox=True, path_start_lam=args.start_lam,
+                           train_config=config, out_dir=out)
         times["path"].append(time.perf_counter() - start)
 assert last is not None
 dense, path = statistics.median(times["dense"]), statistics.median(times["path"])
 nd = {axes: len(last.non_dominated(axes=axes)) for axes in ("objectives", "kept")}
 result = {"model": args.model, "epochs": args.epochs, "budget": args.budget,
+          "start_lam": args.start_lam,
           "repeats": args.repeats, "threads": torch.get_num_threads(), "seconds": times,
           "median_dense_s": dense, "median_path_s": path, "ratio": path / dense,
           "points": len(last), "non_dominated": nd,
