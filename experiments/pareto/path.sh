@@ -49,3 +49,8 @@ moprune train --model vgg --limit-train 20000 --epochs 10 --out "$RUN/vgg-dense"
 # 6. the same path with group-l1 on the small VGG (is the cliff the flops weighting's?)
 moprune front --model vgg --limit-train 20000 --method path --complexity group-l1 --prox \
   --budget 20 --epochs 8 --knee-epochs 10 --knee-axes flops --out "$RUN/vgg-group-l1-path"
+# 7. the flops path on the small VGG from lam 0.99, every point debiased one epoch
+moprune front --model vgg --limit-train 20000 --method path --complexity flops --prox \
+  --budget 20 --epochs 8 --path-start-lam 0.99 --path-max-drop 0.3 --finetune 1 \
+  --knee-epochs 10 --out "$RUN/vgg-flops-path-ft"
+moprune knee "$RUN/vgg-flops-path-ft" --selector chord --compact
