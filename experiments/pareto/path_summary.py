@@ -12,13 +12,13 @@ with the dense network of its own seed.
 from __future__ import annotations
 
 import argparse
-import math
 import statistics
 from pathlib import Path
 
 import numpy as np
 
-from moprune.front import Front
+from moprune.front import Front, Point
+from moprune.front.path import path_epochs
 from moprune.io import read_json, write_json
 from moprune.report import format_table
 from moprune.report.plots import new_figure, save_figure
@@ -51,7 +51,7 @@ def knee_rows(prefix: str) -> tuple[list[list[object]], list[dict]]:
     rows, knees = [], []
     for s in args.seeds:
         knee = read_json(args.run / f"{prefix}{s}" / "knee-chord.json")["point"]
-        total = math.ceil(knee["extras"]["epochs_trained"] - 1e-9) + knee["finetune_epochs"]
+        total = path_epochs(Point.from_dict(knee)) + knee["finetune_epochs"]
         knees.append(knee)
         rows.append([s, knee["key"], f"{knee['kept']:.2%}", knee["test_acc"],
                      (knee["test_acc"] - dense_acc.get(s, dense)) * 100, total])

@@ -15,7 +15,6 @@ to the same share of weights in scope, then fine-tuned E epochs by the same reci
 from __future__ import annotations
 
 import argparse
-import math
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -28,7 +27,7 @@ import yaml
 from moprune.config import FrontConfig, config_from_dict
 from moprune.data import prepare_data
 from moprune.front import Front, debias
-from moprune.front.path import measure, save_point_model
+from moprune.front.path import measure, path_epochs, save_point_model
 from moprune.front.train import model_factory
 from moprune.io import write_json
 from moprune.objectives import scope_parameters
@@ -56,7 +55,7 @@ dense_cache: dict[int, dict[str, torch.Tensor]] = {}
 magnitude = Front(meta={"method": "magnitude", "finetune": E})
 rows = []
 for p in points:
-    total = math.ceil(p.extras["epochs_trained"] - 1e-9) + E
+    total = path_epochs(p) + E
     first = total - E
     t0 = time.perf_counter()
     if first not in dense_cache:  # the dense network, trained `first` epochs

@@ -52,7 +52,8 @@ from moprune.pruning import flops_share
 from moprune.solvers import WeightedSumSolver
 from moprune.training import evaluate, input_shape, resolve_device, train
 
-__all__ = ["debias", "debias_knee", "measure", "save_point_model", "train_path"]
+__all__ = ["debias", "debias_knee", "measure", "path_epochs", "save_point_model",
+           "train_path"]
 
 
 def train_path(
@@ -342,7 +343,7 @@ def debias_knee(
         source = out_dir / point.checkpoint  # ... which a point not fine-tuned holds
     if not source.exists():
         raise ConfigError(f"point {point.key} has no raw network to debias")
-    extra = total_epochs - math.ceil(point.extras.get("epochs_trained", 0) - 1e-9)
+    extra = total_epochs - path_epochs(point)
     if extra < 1:
         raise ConfigError(f"the knee {point.key} has seen {total_epochs} epochs already")
     knee = replace(point, epochs=total_epochs, retrained=True, finetune_epochs=0, raw=None,
@@ -356,6 +357,12 @@ def debias_knee(
     knee.checkpoint = str((folder / "raw.pt").relative_to(out_dir))
     return debias(knee, factory, splits, config, epochs=extra, complexity=complexity,
                   scope=scope, out_dir=out_dir, progress=progress)
+
+
+def path_epochs(point: Point) -> int:
+    """The whole epochs a path point has been trained on the path (its fractional
+    ``epochs_trained`` rounded up; 0 for a point not from a path)."""
+    return math.ceil(point.extras.get("epochs_trained", 0) - 1e-9)
 
 
 def _lam(log_ratio: float) -> float:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import math
 import os
 import time
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from torch import nn
 from moprune.config import DataConfig, TrainConfig, config_to_dict
 from moprune.data import DataSplits, prepare_data
 from moprune.errors import ConfigError
-from moprune.front.path import debias, debias_knee, train_path
+from moprune.front.path import debias, debias_knee, path_epochs, train_path
 from moprune.front.points import AXES, Front, Point
 from moprune.front.search import WEIGHT_SEARCHES, GridSearch, WeightSearch
 from moprune.io import read_json, write_json
@@ -212,7 +211,7 @@ def train_front(
                              out_dir=out, progress=progress))
     if knee_epochs is not None and knee is not None and out is not None:
         chosen = front.knee(knee, axes=axes)
-        if math.ceil(chosen.extras["epochs_trained"] - 1e-9) + finetune < knee_epochs:
+        if path_epochs(chosen) + finetune < knee_epochs:
             front.add(debias_knee(chosen, factory, splits, replace(base, seed=seed),
                                   total_epochs=knee_epochs, complexity=complexity,
                                   scope=scope, out_dir=out, progress=progress))
