@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -38,6 +39,12 @@ _RUN_FLAGS: list[tuple[str, str, Callable[[str], Any] | None, str]] = [
     ("--limit-train", "data.limit_train", int, "use only N training images"),
     ("--limit-eval", "data.limit_eval", int, "use only N validation and N test images"),
     ("--augment", "data.augment", None, "random crop and flip on training batches"),
+    ("--image-size", "data.image_size", int,
+     "image folders: resize to this side (default: the images' own)"),
+    ("--channels", "data.channels", int,
+     "image folders: 1 (greyscale) or 3 (RGB) (default: the images' own mode)"),
+    ("--test-fraction", "data.test_fraction", float,
+     "share of the training images held out as test set when the data has none (0.1)"),
     ("--epochs", "train.epochs", int, "training epochs"),
     ("--batch-size", "train.batch_size", int, "training batch size"),
     ("--optimizer", "train.optimizer", str, "sgd | adam | adamw"),
@@ -63,19 +70,75 @@ def _add_flags(p: argparse.ArgumentParser,
             p.add_argument(flag, dest=key, action="store_true", default=argparse.SUPPRESS,
                            help=help_)
         else:
-            p.add_argument(flag, dest=key, type=_typed(typ, flag), default=argparse.SUPPRESS,
-                           help=help_)
+            p.add_argument(flag, dest=key, type=_typed(typ, flag, _flag_range(key)),
+                           default=argparse.SUPPRESS, help=help_)
 
 
-def _typed(typ: Callable[[str], Any], flag: str) -> Callable[[str], Any]:
+def _flag_range(key: str) -> Any:
+    """The allowed range of a config key (``train.lr``), from its dataclass field."""
+    import dataclasses
+
+    from moprune.config import FrontConfig
+
+    cls: Any = FrontConfig
+    *parents, leaf = key.split(".")
+    for part in parents:
+        cls = type(getattr(cls(), part))
+    field = {f.name: f for f in dataclasses.fields(cls)}.get(leaf)
+    return None if field is None else field.metadata.get("range")
+
+
+def _typed(typ: Callable[[str], Any], flag: str, spec: Any = None) -> Callable[[str], Any]:
+    """An argparse type: ``typ`` of the text, in ``spec``'s range (a
+    :class:`moprune.validation.Range`) when given."""
     def convert(text: str) -> Any:
         try:
-            return typ(text)
+            value = typ(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{flag} takes a {typ.__name__}, got {text!r}"
                                              ) from None
+        if spec is not None and not spec.ok(value):
+            raise argparse.ArgumentTypeError(f"{flag} must be {spec.describe()}, got {text!r}")
+        return value
     convert.__name__ = typ.__name__
     return convert
+
+
+def _int(flag: str, *, ge: float) -> Callable[[str], Any]:
+    from moprune.validation import Range
+
+    return _typed(int, flag, Range(ge=ge, integer=True))
+
+
+def _float(flag: str, *, ge: float | None = None, gt: float | None = None,
+           le: float | None = None, lt: float | None = None) -> Callable[[str], Any]:
+    from moprune.validation import Range
+
+    return _typed(float, flag, Range(ge=ge, gt=gt, le=le, lt=lt))
+
+
+def _check_run(args: argparse.Namespace, config: Any) -> Path:
+    """Check a training command's paths and device before any work: ``--out`` (a
+    writable directory), ``--data-root`` and an image folder (existing directories),
+    ``--config``, and that the device exists here. Returns ``--out``."""
+    from moprune.validation import check_device, check_in_dir, check_out_dir
+
+    out = check_out_dir(args.out, "--out")
+    data = config.data
+    if data.data_root is not None:  # with --download, torchvision may create it
+        (check_out_dir if data.download else check_in_dir)(data.data_root, "--data-root")
+    if data.dataset.lower().startswith("imagefolder:"):
+        check_in_dir(data.dataset.split(":", 1)[1], "--dataset imagefolder:")
+    check_device(config.train.device)
+    return out
+
+
+def _load_data(config: Any) -> Any:
+    """The data of a run, loaded before its settings are written (a dataset that is not
+    there must not leave a run directory behind)."""
+    from moprune.data import prepare_data
+
+    return prepare_data(config.data)
 
 
 def resolve_config(cls: type, args: argparse.Namespace) -> Any:
@@ -98,7 +161,10 @@ def resolve_config(cls: type, args: argparse.Namespace) -> Any:
 def _cmd_datasets(args: argparse.Namespace) -> int:
     from moprune.data import DATASETS, dataset_status
     from moprune.report import format_table
+    from moprune.validation import check_in_dir
 
+    if args.data_root is not None:
+        check_in_dir(args.data_root, "--data-root")
     rows = []
     for name in DATASETS.names():
         ok, where = dataset_status(name, root=args.data_root)
@@ -144,21 +210,22 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from moprune.config import RunConfig, dump_config
-    from moprune.data import prepare_data
+    from moprune.config import RunConfig, config_to_dict
     from moprune.io import write_json
     from moprune.models import build_model, save_model
     from moprune.report import plot_history
+    from moprune.rundir import RunDir
     from moprune.training import train
 
     config: RunConfig = resolve_config(RunConfig, args)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    dump_config(config, out / "config.yaml")
-    data = prepare_data(config.data)
+    out = _check_run(args, config)
+    run = RunDir(out, config_to_dict(config))
+    run.check()
+    data = _load_data(config)
     model = build_model(config.model, in_channels=data.in_channels,
                         num_classes=data.num_classes, image_size=data.image_size,
                         seed=config.train.seed, **config.model_args)
+    run.write()
     result = train(model, data, config.train, checkpoint=out / "checkpoint.pt",
                    evaluate_test=True)
     n_params = sum(p.numel() for p in model.parameters())
@@ -166,6 +233,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                                               "test_acc": result.test_acc})
     write_json(out / "results.json", {"model": config.model, "dataset": config.data.dataset,
                                       "parameters": n_params, "splits": data.sizes,
+                                      "data_origin": data.origin,
                                       **result.to_dict()})
     if result.history:
         plot_history(result.history, out / "history.png", title=f"{config.model} loss")
@@ -209,34 +277,18 @@ _FRONT_FLAGS: list[tuple[str, str, Callable[[str], Any] | None, str]] = [
 _FRONT_KEYS = {key for _, key, _, _ in _FRONT_FLAGS}
 
 
-def _prepare_run_dir(out: Path, config: Any, *, may_differ: tuple[str, ...] = ()) -> None:
-    """Create ``out`` and write the resolved config; refuse to resume other settings."""
-    import yaml
-
-    from moprune.config import config_to_dict, dump_config
-
-    saved = out / "config.yaml"
-    if saved.exists():
-        old = yaml.safe_load(saved.read_text()) or {}
-        new = config_to_dict(config)
-        diff = [k for k in new if k not in may_differ and old.get(k) != new[k]]
-        if diff:
-            raise MopruneError(f"{out} holds a run with other settings ({', '.join(diff)}); "
-                               "use another --out, or the same settings to resume")
-    out.mkdir(parents=True, exist_ok=True)
-    dump_config(config, saved)
-
-
 def _cmd_front(args: argparse.Namespace) -> int:
-    from moprune.config import FrontConfig
-    from moprune.data import prepare_data
+    from moprune.config import FrontConfig, config_to_dict
     from moprune.front import train_front
     from moprune.report import front_table, plot_front
+    from moprune.rundir import RunDir
 
     config: FrontConfig = resolve_config(FrontConfig, args)
-    out = Path(args.out)
-    _prepare_run_dir(out, config, may_differ=("budget", "knee_epochs"))
-    data = prepare_data(config.data)
+    out = _check_run(args, config)
+    run = RunDir(out, config_to_dict(config), may_differ=("budget", "knee_epochs"))
+    run.check()
+    data = _load_data(config)
+    run.write()
     front = train_front(
         model=config.model, data=data, method=config.method, budget=config.budget,
         epochs=config.train.epochs, explore_epochs=config.explore_epochs,
@@ -278,10 +330,13 @@ def _cmd_knee(args: argparse.Namespace) -> int:
     from moprune.io import write_json
     from moprune.models import load_model, save_model
     from moprune.pruning import model_size
+    from moprune.validation import check_in_dir, check_out_file
 
-    run = Path(args.run_dir)
+    run = check_in_dir(args.run_dir, "RUN_DIR")
     if not (run / "front.json").exists():
         raise MopruneError(f"no front in {str(run)!r}; run 'moprune front --out {run}' first")
+    out = (check_out_file(args.out, "--out") if args.out
+           else run / f"knee-{args.selector}.pt")
     front = Front.load(run / "front.json")
     axes = args.axes or front.meta.get("knee_axes", "objectives")
     point = front.final_version(front.knee(args.selector, include_empty=args.include_empty,
@@ -293,7 +348,6 @@ def _cmd_knee(args: argparse.Namespace) -> int:
     model = load_model(run / point.checkpoint)
     size = model_size(model)
     summary = {"selector": args.selector, "axes": axes, "point": point.to_dict(), "size": size}
-    out = Path(args.out) if args.out else run / f"knee-{args.selector}.pt"
     save_model(model, out, meta={"selector": args.selector, "point": point.key,
                                  "test_acc": point.test_acc, "val_acc": point.val_acc,
                                  "kept": point.kept})
@@ -314,7 +368,10 @@ def _cmd_knee(args: argparse.Namespace) -> int:
 
 
 def _cmd_compact(args: argparse.Namespace) -> int:
+    from moprune.validation import check_out_file
+
     source = Path(args.source)
+    out = check_out_file(args.out, "--out") if args.out else None
     data_config = None
     if source.is_dir():
         model_file = source / f"knee-{args.selector}.pt"
@@ -327,7 +384,7 @@ def _cmd_compact(args: argparse.Namespace) -> int:
         model_file = source
     else:
         raise MopruneError(f"{str(source)!r} is neither a run directory nor a model file")
-    _compact_file(model_file, Path(args.out) if args.out else None, threshold=args.threshold,
+    _compact_file(model_file, out, threshold=args.threshold,
                   keep_flops=args.keep_flops, mode=args.mode, data_config=data_config)
     return 0
 
@@ -426,7 +483,7 @@ def _quiet_optuna() -> None:
     optuna.logging.set_verbosity(optuna.logging.ERROR)
 
 
-def _load_proxy(args: argparse.Namespace, config: Any
+def _load_proxy(args: argparse.Namespace, config: Any, splits: Any
                 ) -> tuple[dict[str, Any] | None, dict[str, float]]:
     if args.proxy == "none":
         return None, {}
@@ -434,35 +491,10 @@ def _load_proxy(args: argparse.Namespace, config: Any
 
     base = None
     if args.proxy.startswith("uniform:"):  # the base network's recipe, for its data's shape
-        from moprune.data import prepare_data
-
-        splits = prepare_data(config.data)
         base = {"model": config.model, "args": dict(config.model_args),
                 "in_channels": splits.in_channels, "num_classes": splits.num_classes,
                 "image_size": splits.image_size}
     return proxy_source(args.proxy, selector=args.selector, base=base)
-
-
-def _check_resume(path: Path, settings: dict[str, Any], may_differ: tuple[str, ...]) -> None:
-    """Refuse to resume a run directory made with other settings."""
-    from moprune.io import read_json, write_json
-
-    settings = json.loads(json.dumps(settings))  # tuples -> lists, as read back
-    if path.exists():
-        old = read_json(path)
-        diff = [k for k in settings if k not in may_differ and not _same(old.get(k), settings[k])]
-        if diff:
-            raise MopruneError(f"{path.parent} holds a run with other settings "
-                               f"({', '.join(diff)}); use another --out")
-    write_json(path, settings)
-
-
-def _same(old: Any, new: Any) -> bool:
-    """Equal settings; a section compares on the keys checked now (a run directory may
-    record more, e.g. the budget, which may change on resume)."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        return all(_same(old.get(k), v) for k, v in new.items())
-    return bool(old == new)
 
 
 def _cmd_hpo(args: argparse.Namespace) -> int:
@@ -470,23 +502,28 @@ def _cmd_hpo(args: argparse.Namespace) -> int:
 
     from moprune.config import config_to_dict
     from moprune.hpo import run_hpo
+    from moprune.hpo.pipeline import require_test_split
     from moprune.report import format_table
+    from moprune.rundir import RunDir
 
     _quiet_optuna()
     config, job = _hpo_job(args)
-    proxy, creation = _load_proxy(args, config)
+    out = _check_run(args, config)
+    splits = _load_data(config)
+    require_test_split(splits)
+    proxy, creation = _load_proxy(args, config, splits)
     job = replace(job, proxy=proxy)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    _check_resume(out / "hpo.json", {
+    run = RunDir(out, {
         "run": config_to_dict(config), "space": job.space,
         # the budget and the workers may change on resume; the search itself may not
         "study": {k: v for k, v in asdict(job.settings).items()
                   if k not in ("trials", "workers", "grace")},
         "proxy": proxy, "objectives": list(job.objectives), "top_k": args.top_k,
-        "final_epochs": args.final_epochs}, may_differ=("top_k",))
+        "final_epochs": args.final_epochs}, may_differ=("top_k",), legacy=("hpo.json",))
+    run.check()
+    run.write()
     results = run_hpo(job, top_k=args.top_k, final_epochs=args.final_epochs,
-                      creation_seconds=creation)
+                      creation_seconds=creation, splits=splits)
     counts = results["counts"]
     print(f"{len(results['trials'])} trials on "
           f"{'the proxy' if proxy else config.model}: {counts['complete']} complete, "
@@ -510,20 +547,22 @@ def _short(value: Any) -> str:
 def _cmd_fidelity(args: argparse.Namespace) -> int:
     from moprune.config import config_to_dict
     from moprune.hpo import SearchSpace, fidelity
+    from moprune.hpo.pipeline import require_test_split
+    from moprune.rundir import RunDir
 
-    if args.proxy == "none":
-        raise MopruneError("fidelity compares a proxy with the base network: give --proxy")
     config, job = _hpo_job(args)
-    proxy, _ = _load_proxy(args, config)
-    assert proxy is not None  # not "none"
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    _check_resume(out / "fidelity-settings.json", {
-        "run": config_to_dict(config), "space": job.space, "proxy": proxy,
-        "configs": args.configs}, may_differ=())
+    out = _check_run(args, config)
+    splits = _load_data(config)
+    require_test_split(splits)
+    proxy, _ = _load_proxy(args, config, splits)
+    assert proxy is not None  # fidelity's --proxy has no "none"
+    run = RunDir(out, {"run": config_to_dict(config), "space": job.space, "proxy": proxy,
+                       "configs": args.configs}, legacy=("fidelity-settings.json",))
+    run.check()
+    run.write()
     r = fidelity(proxy, config.model, config.data, config.train,
                  SearchSpace.from_dict(job.space), configs=args.configs,
-                 seed=config.train.seed, top_k=args.top_k, out=out)
+                 seed=config.train.seed, top_k=args.top_k, out=out, splits=splits)
     overlap = r[f"top{r['top_k']}_overlap"]
     rho, tau = (("undefined (constant scores)" if v is None else f"{v:.3f}")
                 for v in (r["spearman_rho"], r["kendall_tau"]))
@@ -534,44 +573,75 @@ def _cmd_fidelity(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_hpo_flags(p: argparse.ArgumentParser) -> None:
+def _add_hpo_flags(p: argparse.ArgumentParser, *, proxy_none: bool = True) -> None:
     from moprune.hpo import BACKENDS, PRUNERS
 
     _add_run_flags(p)
-    p.add_argument("--proxy", required=True, metavar="RUN_DIR|MODEL_FILE|uniform:SHARE|none",
-                   help="a front run (its compacted knee), a model file, uniform:SHARE (the "
-                        "base network thinned uniformly to SHARE of its FLOPs), or none "
-                        "(trials train the base network)")
+    p.add_argument("--proxy", required=True,
+                   metavar="RUN_DIR|MODEL_FILE|uniform:SHARE" + ("|none" if proxy_none else ""),
+                   type=_proxy_flag(proxy_none),
+                   help="a front run (its compacted knee), a model file, or uniform:SHARE (the "
+                        "base network thinned uniformly to SHARE of its FLOPs)"
+                        + (", or none (trials train the base network)" if proxy_none else ""))
     p.add_argument("--selector", default="chord", choices=["chord", "angle", "slope"],
                    help="which knee of a front run")
     p.add_argument("--space", metavar="FILE", help="YAML search space (default: lr, weight "
                    "decay, momentum, batch size, label smoothing)")
-    p.add_argument("--top-k", type=int, default=3,
+    p.add_argument("--top-k", type=_int("--top-k", ge=1), default=3,
                    help="configurations retrained on the base network (default 3)")
     p.add_argument("--backend", choices=list(BACKENDS), default="optuna")
     p.add_argument("--sampler", default=None, help="optuna: tpe | random | cmaes | gp | qmc | "
                    "nsga2; pymoo: ga | de | nsga2")
     p.add_argument("--pruner", choices=list(PRUNERS), default="none")
-    p.add_argument("--trials", type=int, default=20)
+    p.add_argument("--trials", type=_int("--trials", ge=1), default=20)
     p.add_argument("--objectives", default="accuracy",
                    help="accuracy, or accuracy,seconds / accuracy,params (multi-objective)")
     p.add_argument("--storage", metavar="URL", default=None,
                    help="sqlite:///file.db, postgresql://..., or a .journal file (default: "
                         "RUN_DIR/study.journal)")
     p.add_argument("--study", default="moprune", help="study name in the storage")
-    p.add_argument("--workers", type=int, default=1, help="worker processes on this machine")
-    p.add_argument("--grace", type=int, default=60,
+    p.add_argument("--workers", type=_int("--workers", ge=1), default=1,
+                   help="worker processes on this machine")
+    p.add_argument("--grace", type=_int("--grace", ge=1), default=60,
                    help="seconds without a heartbeat before a trial is retried (SQL storage)")
-    p.add_argument("--final-epochs", type=int, default=None,
+    p.add_argument("--final-epochs", type=_int("--final-epochs", ge=1), default=None,
                    help="epochs of the transfer runs (default: --epochs)")
 
 
+def _proxy_flag(allow_none: bool) -> Callable[[str], str]:
+    def proxy(text: str) -> str:
+        if text == "none" and not allow_none:
+            raise argparse.ArgumentTypeError("--proxy none: fidelity compares a proxy with the "
+                                             "base network; give a front run, a model file or "
+                                             "uniform:SHARE")
+        if text.startswith("uniform:"):
+            share = text.split(":", 1)[1]
+            try:
+                ok = 0 < float(share) <= 1
+            except ValueError:
+                ok = False
+            if not ok:
+                raise argparse.ArgumentTypeError(f"--proxy {text!r}: uniform:SHARE needs a "
+                                                 "share of the FLOPs in (0, 1], e.g. "
+                                                 "uniform:0.25")
+        elif text != "none" and not os.path.exists(text):
+            raise argparse.ArgumentTypeError(f"--proxy {text!r} does not exist (a front run, "
+                                             "a model file, uniform:SHARE" +
+                                             (" or none)" if allow_none else ")"))
+        return text
+    return proxy
+
+
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
     from moprune.config import RunConfig, config_to_dict
     from moprune.hpo import load_space
     from moprune.report import format_table
+    from moprune.rundir import RunDir
     from moprune.sensitivity import (
         SensitivitySettings,
+        check_sensitivity,
         levels_from_text,
         run_sensitivity,
         sensitivity_table,
@@ -589,15 +659,17 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
         quantile=args.quantile, retune_points=args.retune_points, storage=args.storage,
         workers=args.workers)
     space = load_space(args.space)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    from dataclasses import asdict
-
-    _check_resume(out / "sensitivity-settings.json", {
+    check_sensitivity(space, settings)
+    out = _check_run(args, config)
+    run = RunDir(out, {
         "run": config_to_dict(config), "space": space.to_dict(),
         **{k: v for k, v in asdict(settings).items() if k not in ("workers", "storage")}},
-        may_differ=())
-    report = run_sensitivity(config.model, config.data, config.train, space, settings, out)
+        legacy=("sensitivity-settings.json",))
+    run.check()
+    splits = _load_data(config)
+    run.write()
+    report = run_sensitivity(config.model, config.data, config.train, space, settings, out,
+                             splits=splits)
     print(f"optimum of {config.model}: " + ", ".join(f"{k}={v:.3g}"
                                                      for k, v in report["optimum"].items()))
     print(format_table(*sensitivity_table(report)))
@@ -621,9 +693,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_datasets)
 
     p = sub.add_parser("models", help="list the registered models")
-    p.add_argument("--in-channels", type=int, default=1)
-    p.add_argument("--num-classes", type=int, default=10)
-    p.add_argument("--image-size", type=int, default=28)
+    p.add_argument("--in-channels", type=_int("--in-channels", ge=1), default=1)
+    p.add_argument("--num-classes", type=_int("--num-classes", ge=1), default=10)
+    p.add_argument("--image-size", type=_int("--image-size", ge=1), default=28)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_models)
 
@@ -653,9 +725,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source", metavar="RUN_DIR|MODEL_FILE",
                    help="a front's run directory (its knee-SELECTOR.pt) or a model file")
     how = p.add_mutually_exclusive_group()
-    how.add_argument("--threshold", type=float, default=None,
+    how.add_argument("--threshold", type=_float("--threshold", ge=0), default=None,
                      help="also remove channels whose group norm is <= T (changes outputs)")
-    how.add_argument("--keep-flops", type=float, default=None,
+    how.add_argument("--keep-flops", type=_float("--keep-flops", gt=0, le=1), default=None,
                      help="prune structurally by group magnitude to this share of the FLOPs")
     p.add_argument("--mode", choices=["global", "uniform"], default="global",
                    help="with --keep-flops: one ranking over all layers, or the same share each")
@@ -670,8 +742,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("fidelity", help="rank agreement of proxy and base network over "
                        "quasi-random configurations")
-    _add_hpo_flags(p)
-    p.add_argument("--configs", type=int, default=16, help="configurations (default 16)")
+    _add_hpo_flags(p, proxy_none=False)
+    p.add_argument("--configs", type=_int("--configs", ge=3), default=16,
+                   help="configurations (default 16)")
     p.set_defaults(func=_cmd_fidelity)
 
     p = sub.add_parser("sensitivity", help="how pruning moves the best hyperparameters "
@@ -681,9 +754,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="hyperparameters of the grid (log-scaled floats of the space)")
     p.add_argument("--levels", default="0.8,0.6,0.4,0.2",
                    help="kept shares of FLOPs, each in (0, 1]")
-    p.add_argument("--grid-size", type=int, default=7, help="values per hyperparameter")
-    p.add_argument("--span", type=float, default=1.0, help="decades each side of the optimum")
-    p.add_argument("--hpo-trials", type=int, default=20, help="trials of the base network's HPO")
+    p.add_argument("--grid-size", type=_int("--grid-size", ge=2), default=7,
+                   help="values per hyperparameter")
+    p.add_argument("--span", type=_float("--span", gt=0), default=1.0,
+                   help="decades each side of the optimum")
+    p.add_argument("--hpo-trials", type=_int("--hpo-trials", ge=1), default=20,
+                   help="trials of the base network's HPO")
     p.add_argument("--sampler", default="tpe", help="sampler of that HPO")
     p.add_argument("--pruner", default="none", help="hyperband: a BOHB-like HPO")
     p.add_argument("--mode", choices=["global", "uniform"], default="global",
@@ -691,15 +767,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init", choices=["scratch", "finetune"], default="scratch",
                    help="grid cells of pruned networks from fresh weights or the pruned ones")
     p.add_argument("--distribution", choices=["softmax", "quantile"], default="softmax")
-    p.add_argument("--temperature", type=float, default=0.01,
+    p.add_argument("--temperature", type=_float("--temperature", gt=0), default=0.01,
                    help="softmax temperature on accuracies in [0, 1]")
-    p.add_argument("--quantile", type=float, default=0.8,
+    p.add_argument("--quantile", type=_float("--quantile", gt=0, lt=1), default=0.8,
                    help="quantile distribution: mass on the cells above this quantile")
-    p.add_argument("--retune-points", type=float, default=0.5,
+    p.add_argument("--retune-points", type=_float("--retune-points", ge=0), default=0.5,
                    help="retuning pays when it gains more than this many points")
     p.add_argument("--space", metavar="FILE", help="YAML search space of the HPO")
     p.add_argument("--storage", metavar="URL", default=None)
-    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--workers", type=_int("--workers", ge=1), default=1)
     p.set_defaults(func=_cmd_sensitivity)
     return parser
 
@@ -708,6 +784,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``moprune`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    from moprune.progress import enable_lines
+
+    enable_lines(None if "MOPRUNE_PROGRESS_LINES" not in os.environ else
+                 os.environ["MOPRUNE_PROGRESS_LINES"] == "1")
     try:
         return int(args.func(args))
     except MopruneError as e:

@@ -7,7 +7,6 @@ config is written beside every result (``config.yaml`` in the run directory).
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from typing import Any, TypeVar
 
 from moprune.errors import ConfigError
 from moprune.io import write_text
+from moprune.validation import bounded, check_device, check_ranges
 
 __all__ = [
     "DataConfig",
@@ -41,54 +41,53 @@ class DataConfig:
     dataset: str = "fashion-mnist"  # a registered name or "imagefolder:<path>"
     data_root: str | None = None  # where to look first; None: the usual places
     download: bool = False  # let torchvision download when the files are missing
-    val_fraction: float = 0.1  # share of the training set held out for validation
-    limit_train: int | None = None  # use only this many training images (quick runs)
-    limit_eval: int | None = None  # use only this many validation and test images
-    image_size: int | None = None  # resize (imagefolder only; None: 64)
+    val_fraction: float = bounded(0.1, gt=0, lt=1)  # share of the training set held out
+    #                                                 for validation
+    limit_train: int | None = bounded(None, ge=1, integer=True)  # use only this many
+    #                                                              training images
+    limit_eval: int | None = bounded(None, ge=1, integer=True)  # this many validation and
+    #                                                             test images
+    image_size: int | None = bounded(None, ge=1, integer=True)  # resize (imagefolder only;
+    #                                                             None: the images' own)
+    channels: int | None = bounded(None, ge=1, le=3, integer=True)  # 1 | 3 (imagefolder
+    #                                                                 only; None: own mode)
+    test_fraction: float = bounded(0.1, gt=0, lt=1)  # share of the training images held
+    #                                                  out as test set when there is none
     augment: bool = False  # random crop + horizontal flip on training batches
-    eval_batch_size: int = 1024
-    split_seed: int = 0  # seed of the train/validation split (fixed across runs)
+    eval_batch_size: int = bounded(1024, ge=1)
+    split_seed: int = bounded(0, ge=0)  # seed of the train/validation split (fixed)
 
     def __post_init__(self) -> None:
-        _check(0.0 < self.val_fraction < 1.0, "val_fraction must be in (0, 1)", self.val_fraction)
-        for name in ("limit_train", "limit_eval", "image_size"):
-            value = getattr(self, name)
-            _check(value is None or value >= 1, f"{name} must be >= 1", value)
-        _check(self.eval_batch_size >= 1, "eval_batch_size must be >= 1", self.eval_batch_size)
+        check_ranges(self)
+        _check(self.channels in (None, 1, 3), "channels must be 1 (greyscale) or 3 (RGB)",
+               self.channels)
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """How one network is trained."""
 
-    epochs: int = 10
-    batch_size: int = 128
+    epochs: int = bounded(10, ge=0)
+    batch_size: int = bounded(128, ge=1)
     optimizer: str = "sgd"  # sgd | adam | adamw
-    lr: float = 0.05
-    momentum: float = 0.9  # sgd only
+    lr: float = bounded(0.05, gt=0)
+    momentum: float = bounded(0.9, ge=0, lt=1)  # sgd only
     nesterov: bool = False  # sgd only
-    weight_decay: float = 0.0  # the complexity objective regularises; keep 0 for fronts
-    label_smoothing: float = 0.0
+    weight_decay: float = bounded(0.0, ge=0)  # the complexity objective regularises;
+    #                                           keep 0 for fronts
+    label_smoothing: float = bounded(0.0, ge=0, lt=1)
     scheduler: str = "cosine"  # none | cosine | step (x0.1 at 50% and 75% of the epochs)
-    warmup_epochs: int = 0  # linear learning-rate warm-up before the schedule
-    seed: int = 0  # weight initialisation, batch order, dropout
+    warmup_epochs: int = bounded(0, ge=0)  # linear learning-rate warm-up first
+    seed: int = bounded(0, ge=0)  # weight initialisation, batch order, dropout
     device: str = "auto"  # auto (cuda when present) | cpu | cuda | cuda:N
 
     def __post_init__(self) -> None:
-        _check(self.epochs >= 0, "epochs must be >= 0", self.epochs)
-        _check(self.batch_size >= 1, "batch_size must be >= 1", self.batch_size)
+        check_ranges(self)
         _check(self.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}",
                self.optimizer)
-        _check(math.isfinite(self.lr) and self.lr > 0, "lr must be > 0", self.lr)
-        _check(0.0 <= self.momentum < 1.0, "momentum must be in [0, 1)", self.momentum)
-        _check(self.weight_decay >= 0, "weight_decay must be >= 0", self.weight_decay)
-        _check(0.0 <= self.label_smoothing < 1.0, "label_smoothing must be in [0, 1)",
-               self.label_smoothing)
         _check(self.scheduler in SCHEDULERS, f"scheduler must be one of {SCHEDULERS}",
                self.scheduler)
-        _check(self.warmup_epochs >= 0, "warmup_epochs must be >= 0", self.warmup_epochs)
-        _check(self.device == "auto" or self.device == "cpu" or self.device.startswith("cuda"),
-               "device must be auto, cpu or cuda[:N]", self.device)
+        check_device(self.device, available=False, flag="device")
 
 
 @dataclass(frozen=True)
@@ -108,25 +107,29 @@ class FrontConfig:
     model: str = "lenet5"
     model_args: dict[str, Any] = field(default_factory=dict)
     method: str = "dichotomic"  # dichotomic | grid | bisection | smgd | path
-    budget: int = 8  # training runs of the search (smgd: runs with seeds seed, seed+1, ...;
-    #                  path: the points it aims at after the dense one)
-    explore_epochs: int | None = None  # epochs of search runs; None: train.epochs
+    # training runs of the search (smgd: runs with seeds seed, seed+1, ...; path: the
+    # points it aims at after the dense one)
+    budget: int = bounded(8, ge=1)
+    explore_epochs: int | None = bounded(None, ge=1, integer=True)  # None: train.epochs
     complexity: str = "l1"  # l1 | group-l1 | flops
     scope: str = "all"  # all | dense | conv
-    tau: float | None = None  # intra-training pruning threshold; None: 1e-3, or none with
-    #                           prox; 0: off
+    # intra-training pruning threshold; None: 1e-3, or none with prox; 0: off
+    tau: float | None = bounded(None, ge=0, integer=False)
     freeze_masks: bool = False  # pruned weights stay 0
     prox: bool = False  # proximal l1 step (soft-thresholding) instead of f2's gradient
-    finetune: int = 0  # epochs of debiasing per point (mask frozen, lam = 0)
+    finetune: int = bounded(0, ge=0)  # epochs of debiasing per point (mask frozen, lam 0)
     lams: list[float] | None = None  # weights of the grid method
     smgd_variant: str = "sgd"  # sgd | adam
     smgd_normalize: str = "none"  # none | l2 | loss: g1, g2 normalised before min-norm
-    path_warmup: float | None = None  # path: epochs at lam = 0 first; None: epochs / 4
-    path_max_drop: float = 0.1  # path: ends this far (accuracy) below the dense point
-    path_start_lam: float = 0.5  # path: the first weight of f2 after the dense point
+    # path: epochs at lam = 0 first (None: epochs / 4); it ends this far (accuracy) below
+    # the dense point; the first weight of f2 after the dense point
+    path_warmup: float | None = bounded(None, ge=0, integer=False)
+    path_max_drop: float = bounded(0.1, gt=0, le=1)
+    path_start_lam: float = bounded(0.5, gt=0, lt=1)
     knee: str = "chord"  # chord | angle | slope: the knee (retrained for train.epochs)
     knee_axes: str = "auto"  # auto | objectives | kept | flops: the plane of the knee
-    knee_epochs: int | None = None  # path: debias the knee to this many epochs in all
+    knee_epochs: int | None = bounded(None, ge=1, integer=True)  # path: debias the knee
+    #                                                              to this many epochs
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
@@ -142,22 +145,7 @@ class FrontConfig:
                               ("knee_axes", ("auto", *AXES))):
             value = getattr(self, name)
             _check(value in allowed, f"{name} must be one of {tuple(allowed)}", value)
-        _check(self.budget >= 1, "budget must be >= 1", self.budget)
-        _check(self.explore_epochs is None or self.explore_epochs >= 1,
-               "explore_epochs must be >= 1", self.explore_epochs)
-        for name in ("tau", "path_warmup"):  # None defaults: their type is checked here
-            value = getattr(self, name)
-            _check(value is None or (isinstance(value, (int, float))
-                                     and not isinstance(value, bool) and value >= 0),
-                   f"{name} must be a number >= 0", value)
-        _check(self.finetune >= 0, "finetune must be >= 0", self.finetune)
-        _check(self.knee_epochs is None or (isinstance(self.knee_epochs, int)
-                                            and self.knee_epochs >= 1),
-               "knee_epochs must be an integer >= 1", self.knee_epochs)
-        _check(0 < self.path_max_drop <= 1, "path_max_drop must be in (0, 1]",
-               self.path_max_drop)
-        _check(0 < self.path_start_lam < 1, "path_start_lam must be in (0, 1)",
-               self.path_start_lam)
+        check_ranges(self)
         _check(not (self.prox and self.method == "smgd"),
                "prox is for the weighted sum and the path, not smgd; method", self.method)
         _check(self.method != "path" or self.explore_epochs is None,

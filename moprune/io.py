@@ -44,7 +44,33 @@ def write_json(path: str | os.PathLike[str], obj: Any) -> Path:
     return write_text(path, json.dumps(obj, indent=2, sort_keys=False, allow_nan=True) + "\n")
 
 
-def read_json(path: str | os.PathLike[str]) -> Any:
-    """Read a JSON file."""
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+def read_json(path: str | os.PathLike[str], *, kind: type | None = dict) -> Any:
+    """Read a JSON file moprune wrote.
+
+    Args:
+        path: The file.
+        kind: The type its top level must have (``None``: any).
+
+    Raises:
+        MopruneError: naming the file, when it is missing, unreadable, damaged
+            (truncated, not JSON) or of another kind.
+    """
+    from moprune.errors import MopruneError
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            value = json.load(f)
+    except FileNotFoundError:
+        raise MopruneError(f"{str(path)!r} does not exist") from None
+    except IsADirectoryError:
+        raise MopruneError(f"{str(path)!r} is a directory, not a JSON file") from None
+    except OSError as e:
+        raise MopruneError(f"cannot read {str(path)!r}: {e.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        where = f" at line {e.lineno}" if isinstance(e, json.JSONDecodeError) else ""
+        raise MopruneError(f"{str(path)!r} is damaged (truncated or not JSON{where}); "
+                           "delete it or rerun the command that wrote it") from None
+    if kind is not None and not isinstance(value, kind):
+        raise MopruneError(f"{str(path)!r} is damaged: it holds a {type(value).__name__}, "
+                           f"not a {kind.__name__}")
+    return value

@@ -41,7 +41,7 @@ if [ ! -f "$FMNIST/train-images-idx3-ubyte.gz" ]; then
     $SUDO apt-get install -y -qq dataset-fashion-mnist >/dev/null \
       || echo "setup: could not install dataset-fashion-mnist; pass --data-root or --download to moprune" >&2
   else
-    echo "setup: no apt-get here; get Fashion-MNIST with 'moprune datasets --download' or pass --data-root" >&2
+    echo "setup: no apt-get here; pass --data-root DIR (Fashion-MNIST's IDX files) or --download to moprune train/front" >&2
   fi
 fi
 echo "setup: done"

@@ -19,6 +19,8 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     # The decompressed Fashion-MNIST cache is shared by the session's tests, but never
     # the user's own cache.
     monkeypatch.setenv("MOPRUNE_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+    # progress lines (on when stderr is not a terminal) off, unless a test turns them on
+    monkeypatch.setenv("MOPRUNE_PROGRESS_LINES", "0")
 
 
 @pytest.fixture(scope="session")

@@ -60,9 +60,9 @@ def test_train_writes_a_run_directory(tmp_path, synthetic_root, capsys):
     [
         (["--model", "lenet6"], "unknown model 'lenet6'"),
         (["--dataset", "svhn"], "unknown dataset 'svhn'"),
-        (["--epochs", "-3"], "epochs must be >= 0, got -3"),
+        (["--epochs", "-3"], "--epochs must be an integer >= 0, got '-3'"),
         (["--epochs", "three"], "--epochs takes a int, got 'three'"),
-        (["--data-root", "/no/such/folder"], "data root '/no/such/folder' does not exist"),
+        (["--data-root", "/no/such/folder"], "--data-root '/no/such/folder' does not exist"),
         (["--config", "BAD"], "malformed config file"),
         (["--config", "UNKNOWN"], "unknown key 'train.epoch'"),
     ],
@@ -155,7 +155,8 @@ def test_front_and_knee_commands(tmp_path, synthetic_root, capsys):
     assert len([p for p in json.loads((out / "front.json").read_text())["points"]
                 if not p["retrained"]]) == 5
     code, _, err = run_cli(*[a for a in args if a != "--batch-size" and a != "32"])
-    assert code == 2 and "holds a run with other settings (train)" in err
+    assert code == 2
+    assert "other settings: train.batch_size is 32 there, 128 now" in err
 
 
 def test_path_front_with_flops_and_its_knee(tmp_path, synthetic_root, capsys):
@@ -185,12 +186,12 @@ def test_path_front_with_flops_and_its_knee(tmp_path, synthetic_root, capsys):
         (["front", "--lams", "0,x"], "--lams takes a comma-separated list of floats"),
         (["front", "--knee", "elbow"], "knee must be one of"),
         (["front", "--complexity", "l3"], "complexity must be one of"),
-        (["front", "--budget", "0"], "budget must be >= 1"),
-        (["front", "--finetune", "-1"], "finetune must be >= 0"),
+        (["front", "--budget", "0"], "--budget must be an integer >= 1"),
+        (["front", "--finetune", "-1"], "--finetune must be an integer >= 0"),
         (["front", "--knee-axes", "params"], "knee_axes must be one of"),
         (["front", "--smgd-normalize", "max"], "smgd_normalize must be one of"),
-        (["front", "--path-max-drop", "0"], "path_max_drop must be in (0, 1]"),
-        (["front", "--path-start-lam", "1"], "path_start_lam must be in (0, 1)"),
+        (["front", "--path-max-drop", "0"], "--path-max-drop must be a number > 0 and <= 1"),
+        (["front", "--path-start-lam", "1"], "--path-start-lam must be a number > 0 and < 1"),
         (["front", "--method", "smgd", "--prox"], "prox is for the weighted sum and the path"),
         (["front", "--method", "path", "--explore-epochs", "2"], "explore_epochs is for the"),
         (["front", "--knee-epochs", "12"], "knee_epochs is for the path"),
@@ -209,7 +210,7 @@ def test_front_bad_input(tmp_path, args, message):
         (["compact", "NOWHERE"], "is neither a run directory nor a model file"),
         (["compact", "TEXT"], "is not a moprune model file"),
         (["compact", "DIR"], "no knee-chord.pt in"),
-        (["compact", "TEXT", "--threshold", "-1"], "is not a moprune model file"),
+        (["compact", "TEXT", "--threshold", "-1"], "--threshold must be a number >= 0"),
         (["compact", "TEXT", "--threshold", "1", "--keep-flops", "0.5"], "not allowed with"),
     ],
 )
@@ -228,7 +229,7 @@ def test_compact_refuses_a_negative_threshold(tmp_path):
     save_model(build_model("mlp", in_channels=1, num_classes=10, image_size=28),
                tmp_path / "m.pt")
     code, _, err = run_cli("compact", tmp_path / "m.pt", "--threshold", "-1")
-    assert code == 2 and "threshold must be >= 0, got -1.0" in err
+    assert code == 2 and "--threshold must be a number >= 0, got '-1'" in err
 
 
 def test_knee_without_a_front(tmp_path):
@@ -261,9 +262,9 @@ def test_hpo_and_fidelity_on_a_compacted_knee_proxy(tmp_path, synthetic_root, ca
     assert main(hpo) == 0
     assert len(json.loads((tmp_path / "hpo" / "results.json").read_text())["trials"]) == 3
     code, _, err = run_cli(*[a if a != "1" else "2" for a in hpo])  # 2 epochs a trial
-    assert code == 2 and "holds a run with other settings (run)" in err
+    assert code == 2 and "other settings: run.train.epochs is 1 there, 2 now" in err
     code, _, err = run_cli(*hpo, "--sampler", "random")
-    assert code == 2 and "holds a run with other settings (study)" in err
+    assert code == 2 and "other settings: study.sampler is 'tpe' there, 'random' now" in err
     # a larger --top-k trains only the configurations not transferred yet
     assert main([*hpo[:-2], "--top-k", "3", *hpo[-2:]]) == 0
     again = json.loads((tmp_path / "hpo" / "results.json").read_text())
@@ -282,17 +283,17 @@ def test_hpo_and_fidelity_on_a_compacted_knee_proxy(tmp_path, synthetic_root, ca
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--proxy", "NOWHERE"], "is neither a model file, a run directory nor uniform:SHARE"),
-        (["--proxy", "uniform:half"], "uniform:SHARE needs a number"),
-        (["--proxy", "uniform:1.5"], "share of the FLOPs must be in (0, 1]"),
+        (["--proxy", "NOWHERE"], "does not exist (a front run, a model file, uniform:SHARE"),
+        (["--proxy", "uniform:half"], "uniform:SHARE needs a share of the FLOPs in (0, 1]"),
+        (["--proxy", "uniform:1.5"], "uniform:SHARE needs a share of the FLOPs in (0, 1]"),
         (["--proxy", "DIR"], "has no compacted knee knee-chord-compact.pt"),
         (["--proxy", "none", "--sampler", "ga"], "optuna backend's samplers are"),
         (["--proxy", "none", "--backend", "pymoo", "--pruner", "median"], "use --pruner none"),
-        (["--proxy", "none", "--trials", "0"], "trials must be a positive integer"),
+        (["--proxy", "none", "--trials", "0"], "--trials must be an integer >= 1"),
         (["--proxy", "none", "--space", "TEXT"], "must hold a mapping"),
         (["--proxy", "none", "--storage", "mongodb://x"], "--storage must be a sqlite://"),
         (["--proxy", "none", "--objectives", "seconds"], "objectives must start with"),
-        (["--proxy", "none", "--top-k", "0"], "top-k must be >= 1"),
+        (["--proxy", "none", "--top-k", "0"], "--top-k must be an integer >= 1"),
         (["--proxy", "none", "--pruner", "asha"], "invalid choice: 'asha'"),
     ],
 )
@@ -311,7 +312,7 @@ def test_hpo_bad_input(tmp_path, synthetic_root, args, message):
     [
         (["--levels", "0.8,1.2"], "levels are kept shares of FLOPs in (0, 1]"),
         (["--levels", "0.8,x"], "levels must be comma-separated numbers"),
-        (["--grid-size", "1"], "grid size must be an integer >= 2"),
+        (["--grid-size", "1"], "--grid-size must be an integer >= 2"),
         (["--params", "lr,momentum"], "'momentum' must be a log-scaled float"),
     ],
 )

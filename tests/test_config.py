@@ -33,12 +33,14 @@ def test_int_accepted_for_float():
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"train": {"epochs": -1}}, "epochs must be >= 0, got -1"),
+        ({"train": {"epochs": -1}}, "epochs must be an integer >= 0, got -1"),
+        ({"train": {"lr": float("nan")}}, "lr must be a number > 0, got nan"),
+        ({"train": {"device": "cuda:abc"}}, "device must be auto, cpu, cuda or cuda:N"),
         ({"train": {"epoch": 1}}, "unknown key 'train.epoch'"),
         ({"train": {"epochs": "ten"}}, "train.epochs in config must be of type int, got 'ten'"),
         ({"train": {"optimizer": "lbfgs"}}, "optimizer must be one of .* got 'lbfgs'"),
-        ({"data": {"val_fraction": 1.5}}, r"val_fraction must be in \(0, 1\), got 1.5"),
-        ({"data": {"limit_train": 0}}, "limit_train must be >= 1, got 0"),
+        ({"data": {"val_fraction": 1.5}}, r"val_fraction must be a number > 0 and < 1, got 1.5"),
+        ({"data": {"limit_train": 0}}, "limit_train must be an integer >= 1, got 0"),
         ({"train": 3}, "train in config must be a mapping, got 3"),
     ],
 )

@@ -18,6 +18,7 @@ import shutil
 from pathlib import Path
 
 import torch
+import yaml
 
 from moprune.io import write_json
 from moprune.models import build_model
@@ -97,7 +98,9 @@ result = {"pipelines": rows}
 result["fidelity"] = {}
 for fid_dir in args.fidelity:
     fid = json.loads((fid_dir / "fidelity.json").read_text())
-    settings = json.loads((fid_dir / "fidelity-settings.json").read_text())
+    legacy = fid_dir / "fidelity-settings.json"  # the settings' name before config.yaml
+    settings = (json.loads(legacy.read_text()) if legacy.is_file()
+                else yaml.safe_load((fid_dir / "config.yaml").read_text()))
     k, n = fid["top_k"], len(fid["configs"])
     share = _flops_share(settings["proxy"], settings["run"]["model"])
     result["fidelity"][fid_dir.name] = {

@@ -63,6 +63,8 @@ class RawDataset:
     test_y: torch.Tensor | None = None
     train_set: Dataset | None = None
     test_set: Dataset | None = None
+    val_set: Dataset | None = None  # a validation set of its own (an image folder's val/)
+    notes: list[str] = field(default_factory=list)  # how the folders were read
 
     @property
     def in_memory(self) -> bool:
@@ -93,24 +95,28 @@ def cache_dir() -> Path:
 
 
 def load_dataset(
-    name: str, *, root: str | None = None, download: bool = False, image_size: int | None = None
+    name: str, *, root: str | None = None, download: bool = False, image_size: int | None = None,
+    channels: int | None = None,
 ) -> RawDataset:
     """Load a dataset by name.
 
     Args:
         name: ``fashion-mnist``, ``mnist``, ``cifar10``, ``cifar100`` or
-            ``imagefolder:<path>`` (a folder of class subfolders, or one with ``train/``
-            and ``val/``/``test/`` folders of class subfolders).
+            ``imagefolder:<path>`` (a folder of class subfolders, or one with ``train/``,
+            optionally ``val/`` and a labelled ``test/``, each of class subfolders).
         root: Where to look first.
         download: Let torchvision download missing files (needs a network).
-        image_size: Side length images are resized to (image folders only).
+        image_size: Side length images are resized to (image folders only; default: the
+            first training image's shorter side).
+        channels: 1 (greyscale) or 3 (RGB) (image folders only; default: the first
+            training image's mode).
 
     Raises:
         UnknownNameError: for an unknown name.
         DataNotFoundError: when the files are missing, saying how to get them.
     """
     if name.lower().startswith("imagefolder:"):
-        return _image_folder(name.split(":", 1)[1], image_size=image_size)
+        return _image_folder(name.split(":", 1)[1], image_size=image_size, channels=channels)
     return DATASETS.get(name)(root=root, download=download)
 
 
@@ -258,33 +264,93 @@ for _name, (_cls, _meta) in _TORCHVISION_SPECS.items():
     DATASETS.register(_name)(_torchvision_loader(_name, _cls, **_meta))
 
 
-def _image_folder(path: str, *, image_size: int | None) -> RawDataset:
-    """A folder of class subfolders (TinyImageNet after the usual reformatting)."""
+def _image_folder(path: str, *, image_size: int | None, channels: int | None) -> RawDataset:
+    """A folder of class subfolders, the way ImageFolder users lay them out.
+
+    - ``train/`` (+ ``val/``) (+ a labelled ``test/``): training, validation and test
+      images; a part that is missing is carved from ``train/`` (seeded, see
+      :func:`moprune.data.prepare_data`). A ``test/`` without the training classes'
+      folders (TinyImageNet's ``test/images/``) is unlabelled and left out.
+    - otherwise the folder itself holds the class subfolders, split into all three.
+
+    Images keep their own size and mode unless ``image_size``/``channels`` are given,
+    and are normalised by the mean and spread of (up to 256 of) the training images.
+    """
     from torchvision import transforms
     from torchvision.datasets import ImageFolder
 
     base = Path(path).expanduser()
     if not base.is_dir():
         raise DataNotFoundError(f"image folder {path!r} does not exist")
-    train_dir = base / "train" if (base / "train").is_dir() else base
-    test_dir = next((base / d for d in ("test", "val") if (base / d).is_dir()), None)
-    size = image_size or 64
-    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)  # ImageNet statistics
-    tf = transforms.Compose([
-        transforms.Resize((size, size)),
-        transforms.ToTensor(),
-        transforms.Normalize(mean, std),
-    ])
+    nested = (base / "train").is_dir()
+    train_dir = base / "train" if nested else base
+    notes = [f"train: {train_dir.name + '/' if nested else 'the folder'}"]
+    classes = sorted(d.name for d in train_dir.iterdir() if d.is_dir()
+                     and not d.name.startswith("."))
+    if len(classes) < 2:
+        raise DataNotFoundError(
+            f"image folder {path!r}: {train_dir} has {len(classes)} class folder(s) "
+            f"{classes}; a classifier needs two or more (one subfolder of images per class)")
+    val_dir = base / "val" if nested and (base / "val").is_dir() else None
+    test_dir = base / "test" if nested and (base / "test").is_dir() else None
+    for name, folder in (("val", val_dir), ("test", test_dir)):
+        if folder is None:
+            continue
+        theirs = sorted(d.name for d in folder.iterdir() if d.is_dir()
+                        and not d.name.startswith("."))
+        if theirs == classes:
+            continue
+        if name == "test" and not set(theirs) & set(classes):
+            notes.append("test/ has no class folders (unlabelled): left out")
+            test_dir = None
+            continue
+        raise DataNotFoundError(f"image folder {path!r}: {name}/ has other class folders "
+                                f"than train/ ({theirs[:5]} vs {classes[:5]})")
+    from PIL import Image
+
     try:
-        train = ImageFolder(str(train_dir), transform=tf)
-        test = ImageFolder(str(test_dir), transform=tf) if test_dir is not None else None
+        probe = ImageFolder(str(train_dir))
     except (FileNotFoundError, RuntimeError) as e:
         raise DataNotFoundError(f"image folder {path!r} has no usable images: {e}") from None
-    if test is not None and test.classes != train.classes:
-        raise DataNotFoundError(
-            f"image folder {path!r}: its test folder has other classes than {train_dir.name}/")
+    with Image.open(probe.samples[0][0]) as first:
+        mode, (w, h) = first.mode, first.size
+    size = image_size or min(w, h)
+    chans = channels or (1 if mode in ("1", "L", "I", "I;16", "F") else 3)
+    if chans not in (1, 3):
+        raise DataNotFoundError(f"channels must be 1 (greyscale) or 3 (RGB), got {chans}")
+    convert = transforms.Grayscale(1) if chans == 1 else transforms.Lambda(_rgb)
+    to_tensor = transforms.Compose([convert, transforms.Resize((size, size)),
+                                    transforms.ToTensor()])
+    mean, std = _image_stats(ImageFolder(str(train_dir), transform=to_tensor))
+    tf = transforms.Compose([to_tensor, transforms.Normalize(mean, std)])
+
+    def open_folder(d: Path | None) -> Dataset | None:
+        return None if d is None else ImageFolder(str(d), transform=tf)
+
+    try:
+        train, val, test = open_folder(train_dir), open_folder(val_dir), open_folder(test_dir)
+    except (FileNotFoundError, RuntimeError) as e:
+        raise DataNotFoundError(f"image folder {path!r} has no usable images: {e}") from None
+    notes += [f"val: {'val/' if val is not None else 'carved from train'}",
+              f"test: {'test/' if test is not None else 'carved from train'}",
+              f"images: {chans} channel(s), resized to {size}x{size}"]
     return RawDataset(
-        name=f"imagefolder:{path}", in_channels=3, num_classes=len(train.classes),
-        image_size=size, mean=mean, std=std, source=str(base), classes=list(train.classes),
-        train_set=train, test_set=test,
+        name=f"imagefolder:{path}", in_channels=chans, num_classes=len(classes),
+        image_size=size, mean=mean, std=std, source=str(base), classes=classes,
+        train_set=train, test_set=test, val_set=val, notes=notes,
     )
+
+
+def _rgb(image: object) -> object:
+    return image.convert("RGB")  # type: ignore[attr-defined]
+
+
+def _image_stats(dataset: Dataset, n: int = 256) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and standard deviation of up to ``n`` images (evenly spaced)."""
+    total = len(dataset)  # type: ignore[arg-type]
+    k = min(n, total)
+    picks = sorted({round(i * (total - 1) / max(1, k - 1)) for i in range(k)})
+    x = torch.stack([dataset[i][0] for i in picks])
+    mean = x.mean(dim=(0, 2, 3))
+    std = x.std(dim=(0, 2, 3)).clamp_min(1e-3)
+    return tuple(float(v) for v in mean), tuple(float(v) for v in std)

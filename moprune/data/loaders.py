@@ -28,7 +28,8 @@ def _generator(seed: int, epoch: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 1_000_003 + epoch)
 
 
-def split_indices(n: int, *, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def split_indices(n: int, *, val_fraction: float, seed: int, what: str = "val_fraction"
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
     """Disjoint train and validation indices into ``range(n)``, fixed by ``seed``.
 
     Returns:
@@ -36,8 +37,9 @@ def split_indices(n: int, *, val_fraction: float, seed: int) -> tuple[torch.Tens
     """
     n_val = round(n * val_fraction)
     if n_val < 1 or n_val >= n:
-        raise ConfigError(f"val_fraction {val_fraction} leaves no validation or training "
-                          f"images out of {n}")
+        held = "test" if what == "test_fraction" else "validation"
+        raise ConfigError(f"{what} {val_fraction} leaves no {held} or training images out "
+                          f"of {n}")
     perm = torch.randperm(n, generator=_generator(seed))
     return perm[n_val:], perm[:n_val]
 
@@ -159,6 +161,17 @@ class DataSplits:
     train_idx: torch.Tensor
     val_idx: torch.Tensor
     test_idx: torch.Tensor | None
+    val_from: str = "train"  # which set the validation indices point into: train | val
+    test_from: str = "test"  # which set the test indices point into: test | train
+
+    @property
+    def origin(self) -> dict[str, str]:
+        """Where each part comes from, in words (for results files)."""
+        return {"val": ("the dataset's validation set" if self.val_from == "val" else
+                        f"{self.config.val_fraction:g} of the training set (seeded)"),
+                "test": ("the dataset's test set" if self.test_from == "test" else
+                         f"{self.config.test_fraction:g} of the training set (seeded)"),
+                **({"notes": "; ".join(self.raw.notes)} if self.raw.notes else {})}
 
     @property
     def in_channels(self) -> int:
@@ -189,13 +202,14 @@ class DataSplits:
         bs = batch_size or self.config.eval_batch_size
         idx = {"train": self.train_idx, "val": self.val_idx, "test": self.test_idx}[part]
         raw = self.raw
+        source = {"train": "train", "val": self.val_from, "test": self.test_from}[part]
         if raw.in_memory:
-            from_train = part != "test"
+            from_train = source == "train"
             x = (raw.train_x if from_train else raw.test_x)[idx]  # type: ignore[index]
             y = (raw.train_y if from_train else raw.test_y)[idx]  # type: ignore[index]
             return TensorLoader(x, y, batch_size=bs, shuffle=train, mean=raw.mean, std=raw.std,
                                 seed=seed, augment=train and self.config.augment, device=device)
-        base = raw.train_set if part != "test" else raw.test_set
+        base = {"train": raw.train_set, "val": raw.val_set, "test": raw.test_set}[source]
         assert base is not None and idx is not None  # a lazy dataset always has its parts
         return LazyLoader(Subset(base, idx.tolist()), batch_size=bs, shuffle=train,
                           seed=seed, device=device)
@@ -214,19 +228,32 @@ def prepare_data(config: DataConfig | None = None) -> DataSplits:
     """
     config = config or DataConfig()
     raw = load_dataset(config.dataset, root=config.data_root, download=config.download,
-                       image_size=config.image_size)
-    train_idx, val_idx = split_indices(raw.num_train, val_fraction=config.val_fraction,
-                                       seed=config.split_seed)
-    test_idx = None
-    n_test = raw.num_test
-    if n_test:
-        test_idx = torch.arange(n_test)
-        if config.limit_eval is not None:
-            test_idx = torch.randperm(n_test, generator=_generator(config.split_seed, -1))
-            test_idx = test_idx[:config.limit_eval].sort().values
+                       image_size=config.image_size, channels=config.channels)
+    pool = torch.arange(raw.num_train)
+    test_from = "test" if raw.num_test else "train"
+    if raw.num_test:
+        test_idx = _subset(raw.num_test, config.limit_eval, config.split_seed, -1)
+    else:  # no test set: a seeded share of the training images, before validation
+        pool, test_idx = split_indices(raw.num_train, val_fraction=config.test_fraction,
+                                       seed=config.split_seed + 7919, what="test_fraction")
+        test_idx = test_idx.sort().values[:config.limit_eval]
+    if raw.val_set is not None:  # a validation set of its own
+        val_from, train_idx = "val", pool[torch.randperm(len(pool),
+                                                          generator=_generator(config.split_seed))]
+        val_idx = _subset(len(raw.val_set), config.limit_eval, config.split_seed, -2)  # type: ignore[arg-type]
+    else:
+        val_from = "train"
+        rest, val_pos = split_indices(len(pool), val_fraction=config.val_fraction,
+                                      seed=config.split_seed)
+        train_idx, val_idx = pool[rest], pool[val_pos][:config.limit_eval]
     if config.limit_train is not None:
         train_idx = train_idx[:config.limit_train]
-    if config.limit_eval is not None:
-        val_idx = val_idx[:config.limit_eval]
     return DataSplits(raw=raw, config=config, train_idx=train_idx, val_idx=val_idx,
-                      test_idx=test_idx)
+                      test_idx=test_idx, val_from=val_from, test_from=test_from)
+
+
+def _subset(n: int, limit: int | None, seed: int, stream: int) -> torch.Tensor:
+    """``range(n)``, or a seeded sorted subset of ``limit`` of it."""
+    if limit is None or limit >= n:
+        return torch.arange(n)
+    return torch.randperm(n, generator=_generator(seed, stream))[:limit].sort().values

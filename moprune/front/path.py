@@ -48,6 +48,7 @@ from moprune.io import atomic_write, read_json, write_json
 from moprune.models import model_recipe, save_model
 from moprune.models.serialization import read_model_file
 from moprune.objectives import Complexity
+from moprune.progress import progress_line
 from moprune.pruning import flops_share
 from moprune.solvers import WeightedSumSolver
 from moprune.training import evaluate, input_shape, resolve_device, train
@@ -250,6 +251,7 @@ def save_point_model(model: nn.Module, point: Point, out_dir: Path, *,
         atomic_write(model_file, lambda f: torch.save(state, f))
     point.checkpoint = str(model_file.relative_to(out_dir))
     write_json(folder / "point.json", point.to_dict())
+    progress_line(f"front point {point.summary()}")
 
 
 def load_point_model(factory: Callable[[], nn.Module], path: Path) -> nn.Module:

@@ -60,6 +60,13 @@ class Point:
         what = self.tag or (f"lam{self.lam:.6g}" if self.lam is not None else f"seed{self.seed}")
         return f"{self.method}-{what}-e{self.epochs}"
 
+    def summary(self) -> str:
+        """One line: key, weight, validation accuracy, kept share, seconds."""
+        lam = "" if self.lam is None else f"lam {self.lam:.6g}, "
+        tuned = f", debiased {self.finetune_epochs} ep" if self.finetune_epochs else ""
+        secs = f", {self.seconds:.0f} s" if self.seconds else ""
+        return f"{self.key}: {lam}val acc {self.val_acc:.4f}, kept {self.kept:.2%}{tuned}{secs}"
+
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "key": self.key, "sparsity": self.sparsity, "kept": self.kept}
 
@@ -222,6 +229,8 @@ class Front:
         Raises:
             MopruneError: if the file is missing or is not a front.
         """
+        if not Path(path).exists():
+            raise MopruneError(f"no front at {str(path)!r}")
         try:
             data = read_json(path)
             return cls([Point.from_dict(p) for p in data["points"]], meta=data.get("meta", {}))

@@ -21,6 +21,7 @@ from moprune.front.points import AXES, Front, Point
 from moprune.front.search import WEIGHT_SEARCHES, GridSearch, WeightSearch
 from moprune.io import read_json, write_json
 from moprune.models import build_model, model_recipe, save_model
+from moprune.progress import progress_line
 from moprune.solvers import SMGDSolver, Solver, WeightedSumSolver
 from moprune.training import evaluate, train
 
@@ -159,6 +160,7 @@ def train_front(
     meta = {
         "model": model if isinstance(model, str) else type(factory()).__name__,
         "model_args": model_args or {}, "dataset": splits.raw.name, "splits": splits.sizes,
+        "data_origin": splits.origin,
         "method": method, "budget": budget, "epochs": epochs, "explore_epochs": explore,
         "complexity": complexity, "scope": scope, "tau": tau, "freeze_masks": freeze_masks,
         "prox": prox, "finetune": finetune, "knee_axes": axes, "knee_epochs": knee_epochs,
@@ -289,6 +291,7 @@ def train_point(factory: Callable[[], nn.Module], splits: DataSplits, config: Tr
         point.checkpoint = str(model_file.relative_to(out_dir))  # type: ignore[arg-type]
         write_json(folder / "point.json", point.to_dict())
         (folder / "checkpoint.pt").unlink(missing_ok=True)
+    progress_line(f"front point {point.summary()}")
     return point
 
 

@@ -81,6 +81,19 @@ class _Report(Callback):
                                          f"(val acc {record.val_acc:.4f})")
 
 
+def check_objectives(objectives: tuple[str, ...]) -> None:
+    """Objectives of a study: ``accuracy`` first, then any of :data:`OBJECTIVES`.
+
+    Raises:
+        ConfigError: naming the objectives.
+    """
+    unknown = [o for o in objectives if o not in OBJECTIVES]
+    if unknown or not objectives or objectives[0] != "accuracy" or len(set(objectives)) < len(
+            objectives):
+        raise ConfigError(f"objectives must start with 'accuracy' and be distinct, among "
+                          f"{list(OBJECTIVES)}, got {','.join(objectives)!r}")
+
+
 class TrialObjective:
     """Callable for Optuna: trains one configuration and returns its objective values.
 
@@ -99,10 +112,7 @@ class TrialObjective:
     def __init__(self, factory: Callable[[int], nn.Module], splits: DataSplits,
                  base: TrainConfig, space: SearchSpace,
                  objectives: tuple[str, ...] = ("accuracy",)) -> None:
-        unknown = [o for o in objectives if o not in OBJECTIVES]
-        if unknown or not objectives or objectives[0] != "accuracy":
-            raise ConfigError(f"objectives must start with 'accuracy' and be among "
-                              f"{list(OBJECTIVES)}, got {list(objectives)}")
+        check_objectives(objectives)
         self.factory, self.splits, self.base, self.space = factory, splits, base, space
         self.objectives = tuple(objectives)
 

@@ -27,9 +27,9 @@ import torch
 from optuna.trial import TrialState
 
 from moprune.config import DataConfig, TrainConfig, config_to_dict
-from moprune.data import prepare_data
+from moprune.data import DataSplits, prepare_data
 from moprune.errors import ConfigError, DivergedError
-from moprune.hpo.objective import TrialObjective, architecture, fresh_model
+from moprune.hpo.objective import TrialObjective, architecture, check_objectives, fresh_model
 from moprune.hpo.space import SearchSpace
 from moprune.hpo.study import StudySettings, open_study, run_pymoo, wait_for, work
 from moprune.io import read_json, write_json
@@ -54,6 +54,9 @@ class HPOJob:
     init_weights: str | None = None  # a model file: trials start from its weights instead
     threads: int | None = None  # torch threads per worker
     meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_objectives(tuple(self.objectives))
 
     def recipe(self) -> dict[str, Any]:
         return self.proxy if self.proxy is not None else {"model": self.model}
@@ -214,8 +217,17 @@ def _top_configs(study: optuna.Study, k: int) -> list[dict[str, Any]]:
     return top
 
 
+def require_test_split(splits: DataSplits) -> None:
+    """Raise :class:`ConfigError` when the data has no test split (the transfer to the
+    base network and the fidelity report its test accuracy)."""
+    if splits.test_idx is None:
+        raise ConfigError(f"{splits.config.dataset} has no test split; give a dataset with "
+                          "one (an image folder: test/ or val/, or --test-fraction)")
+
+
 def run_hpo(job: HPOJob, *, top_k: int = 3, final_epochs: int | None = None,
-            creation_seconds: Mapping[str, float] | None = None) -> dict[str, Any]:
+            creation_seconds: Mapping[str, float] | None = None,
+            splits: DataSplits | None = None) -> dict[str, Any]:
     """Run (or resume) the study, transfer its top configurations to the base network and
     write ``results.json``. Returns the results.
 
@@ -224,13 +236,17 @@ def run_hpo(job: HPOJob, *, top_k: int = 3, final_epochs: int | None = None,
         top_k: Configurations retrained on the base network.
         final_epochs: Epochs of the transfer runs (default: a trial's epochs).
         creation_seconds: The proxy's creation time by phase (front, compaction).
+        splits: ``job.data`` already loaded (loaded here when None).
     """
-    out = Path(job.out)
-    out.mkdir(parents=True, exist_ok=True)
     if top_k < 1:
         raise ConfigError(f"top-k must be >= 1, got {top_k}")
+    if final_epochs is not None and final_epochs < 1:
+        raise ConfigError(f"final epochs must be >= 1, got {final_epochs}")
     space = SearchSpace.from_dict(job.space)
-    splits = prepare_data(job.data)
+    splits = splits if splits is not None else prepare_data(job.data)
+    require_test_split(splits)
+    out = Path(job.out)
+    out.mkdir(parents=True, exist_ok=True)
     objective = _objective(job, splits)
     study = open_study(job.settings, out, directions=objective.directions,
                        max_epochs=job.train.epochs)
@@ -332,7 +348,7 @@ def _plots(results: Mapping[str, Any], out: Path) -> None:
 
 def fidelity(proxy: Mapping[str, Any], model: str, data: DataConfig, base: TrainConfig,
              space: SearchSpace, *, configs: int = 16, seed: int = 0, top_k: int = 3,
-             out: str | os.PathLike[str]) -> dict[str, Any]:
+             out: str | os.PathLike[str], splits: DataSplits | None = None) -> dict[str, Any]:
     """Train N_P and N_B on ``configs`` quasi-random configurations (scrambled Sobol) and
     compare the rankings: Spearman rho, Kendall tau, top-k overlap (scipy).
 
@@ -343,7 +359,8 @@ def fidelity(proxy: Mapping[str, Any], model: str, data: DataConfig, base: Train
     if configs < 3:
         raise ConfigError(f"fidelity needs at least 3 configurations, got {configs}")
     out = Path(out)
-    splits = prepare_data(data)
+    splits = splits if splits is not None else prepare_data(data)
+    require_test_split(splits)
     points = qmc.Sobol(d=len(space), scramble=True, seed=seed).random(configs)
     rows = []
     for i, u in enumerate(points):

@@ -32,6 +32,8 @@ from optuna.trial import FrozenTrial, TrialState
 from moprune.errors import ConfigError, DivergedError
 from moprune.hpo.objective import TrialObjective
 from moprune.hpo.space import SearchSpace
+from moprune.progress import progress_line
+from moprune.validation import bounded, check_ranges
 
 __all__ = ["BACKENDS", "PRUNERS", "SAMPLERS", "StudySettings", "counted", "make_pruner",
            "make_sampler", "open_study", "recover_dead_trials", "run_pymoo", "work"]
@@ -50,12 +52,13 @@ class StudySettings:
     backend: str = "optuna"
     sampler: str = "tpe"
     pruner: str = "none"
-    trials: int = 20
-    seed: int = 0
+    trials: int = bounded(20, ge=1)
+    seed: int = bounded(0, ge=0)
     storage: str | None = None  # None: journal file in the run directory
     study: str = "moprune"
-    workers: int = 1
-    grace: int = 60  # seconds without a heartbeat before an RDB trial is retried
+    workers: int = bounded(1, ge=1)
+    grace: int = bounded(60, ge=1)  # seconds without a heartbeat before an RDB trial is
+    #                                 retried
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -68,10 +71,24 @@ class StudySettings:
         if self.backend == "pymoo" and self.pruner != "none":
             raise ConfigError("pymoo's algorithms need every evaluation finished: "
                               "use --pruner none with --backend pymoo")
-        for name in ("trials", "workers"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        check_ranges(self)
+        if self.storage is not None:
+            check_storage(self.storage)
+
+
+def check_storage(url: str) -> None:
+    """The syntax of a storage: a ``*.journal`` file whose folder exists, or a sqlite://,
+    postgresql:// or mysql:// URL (one line naming the value otherwise)."""
+    if url.endswith(".journal"):
+        from moprune.validation import check_in_dir, check_out_file
+
+        check_in_dir(Path(url).expanduser().parent, flag=f"--storage {url!r}: its folder")
+        check_out_file(url, flag="--storage")
+        return
+    if not url.startswith(("sqlite://", "postgresql://", "postgresql+", "mysql://",
+                           "mysql+")):
+        raise ConfigError(f"--storage must be a sqlite://, postgresql:// or mysql:// URL "
+                          f"or a *.journal file, got {url!r}")
 
 
 def make_sampler(name: str, *, seed: int, multi: bool = False) -> optuna.samplers.BaseSampler:
@@ -124,9 +141,7 @@ def _storage(url: str | None, run_dir: Path, grace: int) -> optuna.storages.Base
         from optuna.storages.journal import JournalFileBackend
 
         return optuna.storages.JournalStorage(JournalFileBackend(url))
-    if not url.startswith(("sqlite://", "postgresql", "mysql")):
-        raise ConfigError(f"--storage must be a sqlite://, postgresql:// or mysql:// URL "
-                          f"or a *.journal file, got {url!r}")
+    check_storage(url)
     try:
         warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
         return optuna.storages.RDBStorage(
@@ -208,6 +223,20 @@ def recover_dead_trials(study: optuna.Study) -> int:
     return recovered
 
 
+def _trial_line(study: optuna.Study, trial: FrozenTrial) -> None:
+    """A progress line for a finished trial (not for a surplus one)."""
+    if trial.user_attrs.get("surplus"):
+        return
+    values = ("" if not trial.values else
+              ", values " + ", ".join(f"{v:.4g}" for v in trial.values))
+    secs = (f", {(trial.datetime_complete - trial.datetime_start).total_seconds():.0f} s"
+            if trial.datetime_complete and trial.datetime_start else "")
+    params = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                       for k, v in trial.params.items())
+    progress_line(f"{study.study_name} trial {trial.number}: {trial.state.name.lower()}"
+                  f"{values}{secs} ({params})")
+
+
 def work(study: optuna.Study, objective: TrialObjective, budget: int | Callable[[], int],
          *, only_enqueued: bool = False) -> None:
     """Run trials until ``budget`` trials count (see :func:`counted`).
@@ -239,7 +268,8 @@ def work(study: optuna.Study, objective: TrialObjective, budget: int | Callable[
             return
         if not waiting and sum(counted(t) for t in trials) >= total():
             return
-        study.optimize(guarded, n_trials=1, catch=(DivergedError, _Surplus))
+        study.optimize(guarded, n_trials=1, catch=(DivergedError, _Surplus),
+                       callbacks=[_trial_line])
         last = study.get_trials(deepcopy=False)[-1]
         if last.user_attrs.get("surplus"):
             if only_enqueued:

@@ -10,6 +10,7 @@ from torch import nn
 
 from moprune.errors import ConfigError
 from moprune.registry import Registry
+from moprune.validation import Range, check_range
 
 __all__ = [
     "MODELS",
@@ -65,6 +66,9 @@ def build_model(
         return model
     if not isinstance(model, str):
         raise ConfigError(f"model must be a name or an nn.Module, got {model!r}")
+    for name, value in (("in_channels", in_channels), ("num_classes", num_classes),
+                        ("image_size", image_size)):
+        check_range(name, value, Range(ge=1, integer=True))
     options = dict(kwargs)  # what the recipe records: the user's options only
     if model.lower().startswith("torchvision:"):
         from moprune.models.torchvision_models import torchvision_model
@@ -80,6 +84,9 @@ def build_model(
                          **kwargs)
     except TypeError as e:
         raise ConfigError(f"bad options for model {model!r}: {e}") from None
+    except RuntimeError as e:  # e.g. a kernel larger than the image
+        raise ConfigError(f"model {model!r} cannot take {in_channels}x{image_size}x{image_size} "
+                          f"images: {str(e).splitlines()[0]}") from None
     recipe = {"model": model.lower(), "in_channels": in_channels, "num_classes": num_classes,
               "image_size": image_size, "args": options}
     setattr(module, _RECIPE_ATTR, recipe)

@@ -28,16 +28,18 @@ import torch
 from optuna.trial import TrialState
 
 from moprune.config import DataConfig, TrainConfig, config_to_dict
-from moprune.data import prepare_data
+from moprune.data import DataSplits, prepare_data
 from moprune.errors import ConfigError
 from moprune.hpo import HPOJob, SearchSpace, StudySettings, architecture, counted, open_study
 from moprune.hpo.pipeline import run_workers
+from moprune.hpo.study import check_storage
 from moprune.io import write_json
 from moprune.models import build_model, load_model, save_model
 from moprune.sensitivity.landscape import DISTRIBUTIONS, Grid, compare_landscapes, log_grid
 from moprune.training import train
+from moprune.validation import bounded, check_ranges
 
-__all__ = ["SensitivitySettings", "levels_from_text", "run_sensitivity"]
+__all__ = ["SensitivitySettings", "check_sensitivity", "levels_from_text", "run_sensitivity"]
 
 
 @dataclass(frozen=True)
@@ -46,22 +48,22 @@ class SensitivitySettings:
 
     params: tuple[str, ...] = ("lr", "weight_decay")
     levels: tuple[float, ...] = (0.8, 0.6, 0.4, 0.2)  # kept share of FLOPs
-    grid_size: int = 7
-    span: float = 1.0  # decades each side of the optimum
-    hpo_trials: int = 20
+    grid_size: int = bounded(7, ge=2)
+    span: float = bounded(1.0, gt=0)  # decades each side of the optimum
+    hpo_trials: int = bounded(20, ge=1)
     hpo_sampler: str = "tpe"
     hpo_pruner: str = "none"  # hyperband: BOHB-like
     prune_mode: str = "global"  # global | uniform
     init: str = "scratch"  # scratch | finetune
     distribution: str = "softmax"  # softmax | quantile
-    temperature: float = 0.01
-    quantile: float = 0.8
-    retune_points: float = 0.5  # retuning "pays" when it gains more than this
+    temperature: float = bounded(0.01, gt=0)
+    quantile: float = bounded(0.8, gt=0, lt=1)
+    retune_points: float = bounded(0.5, ge=0)  # retuning "pays" when it gains more
     # A hyperparameter "moves" at a level when its marginal moves this far, or when putting
     # it back at N_B's best value costs the pruned network more than retune_points.
-    move_decades: float = 0.25
+    move_decades: float = bounded(0.25, gt=0)
     storage: str | None = None
-    workers: int = 1
+    workers: int = bounded(1, ge=1)
 
     def __post_init__(self) -> None:
         if not self.levels:
@@ -71,10 +73,9 @@ class SensitivitySettings:
                 raise ConfigError(f"levels are kept shares of FLOPs in (0, 1], got {level!r}")
         if len(set(self.levels)) != len(self.levels):
             raise ConfigError(f"levels repeat: {list(self.levels)}")
-        if not isinstance(self.grid_size, int) or self.grid_size < 2:
-            raise ConfigError(f"grid size must be an integer >= 2, got {self.grid_size!r}")
-        if not self.span > 0:
-            raise ConfigError(f"span must be > 0 decades, got {self.span!r}")
+        check_ranges(self)
+        if self.storage is not None:
+            check_storage(self.storage)
         if len(self.params) < 1 or len(set(self.params)) != len(self.params):
             raise ConfigError(f"give one or more distinct hyperparameters, got "
                               f"{list(self.params)}")
@@ -84,16 +85,28 @@ class SensitivitySettings:
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name} must be one of {allowed}, "
                                   f"got {getattr(self, name)!r}")
-        if self.hpo_trials < 1:
-            raise ConfigError(f"hpo trials must be >= 1, got {self.hpo_trials}")
 
 
 def _label(level: float | None) -> str:
     return "base" if level is None else f"keep-{level:g}"
 
 
+def check_sensitivity(space: SearchSpace, settings: SensitivitySettings) -> None:
+    """The grid's hyperparameters must be log-scaled floats of the space.
+
+    Raises:
+        ConfigError: naming the hyperparameter.
+    """
+    for name in settings.params:
+        param = next((p for p in space.params if p.name == name), None)
+        if param is None or param.type != "float" or not param.log:
+            raise ConfigError(f"{name!r} must be a log-scaled float of the search space to "
+                              "lay a log grid over it")
+
+
 def run_sensitivity(model: str, data: DataConfig, base: TrainConfig, space: SearchSpace,
-                    settings: SensitivitySettings, out: str | Path) -> dict[str, Any]:
+                    settings: SensitivitySettings, out: str | Path,
+                    splits: DataSplits | None = None) -> dict[str, Any]:
     """Run (or resume) the analysis; write ``sensitivity.json``, heatmaps and plots.
 
     Args:
@@ -101,13 +114,10 @@ def run_sensitivity(model: str, data: DataConfig, base: TrainConfig, space: Sear
         data: The data; ``base.epochs`` is the epochs of every trial and grid cell.
         space: The HPO search space; ``settings.params`` must be log-scaled floats in it.
     """
+    check_sensitivity(space, settings)
+    splits = splits if splits is not None else prepare_data(data)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    for name in settings.params:
-        param = next((p for p in space.params if p.name == name), None)
-        if param is None or param.type != "float" or not param.log:
-            raise ConfigError(f"{name!r} must be a log-scaled float of the search space to "
-                              "lay a log grid over it")
     sub = SearchSpace([p for p in space.params if p.name in settings.params])
     timings: dict[str, float] = {}
 
@@ -128,7 +138,6 @@ def run_sensitivity(model: str, data: DataConfig, base: TrainConfig, space: Sear
 
     # 2-3. The base network trained with its optimum, pruned to each level.
     t0 = time.perf_counter()
-    splits = prepare_data(data)
     networks = _pruned_networks(model, splits, sub.apply(base, optimum), settings, out)
     timings["pruning"] = time.perf_counter() - t0
 

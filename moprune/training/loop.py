@@ -16,6 +16,7 @@ from torch import nn
 from moprune.config import TrainConfig, config_to_dict
 from moprune.data import DataSplits
 from moprune.errors import DivergedError
+from moprune.progress import lines_enabled, progress_line
 from moprune.solvers import CrossEntropySolver, Solver
 from moprune.training.callbacks import Callback
 from moprune.training.checkpoint import load_checkpoint, save_checkpoint
@@ -68,7 +69,14 @@ def input_shape(data: DataSplits) -> tuple[int, int, int]:
 
 
 def resolve_device(device: str = "auto") -> torch.device:
-    """``auto`` is CUDA when present, else the CPU."""
+    """``auto`` is CUDA when present, else the CPU.
+
+    Raises:
+        ConfigError: for a malformed device or one this machine does not have.
+    """
+    from moprune.validation import check_device
+
+    check_device(device, flag="device")
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
@@ -210,6 +218,11 @@ def train(
                              val_acc=val_acc, lr=optimizer.param_groups[0]["lr"],
                              seconds=time.perf_counter() - t0, extras=solver.epoch_stats())
         result.history.append(record)
+        if progress is None and lines_enabled() and (
+                (epoch + 1) % max(1, config.epochs // 5) == 0 or epoch + 1 == config.epochs):
+            progress_line(f"epoch {epoch + 1}/{config.epochs}: train loss "
+                          f"{record.train_loss:.4f}, val acc {val_acc:.4f}, "
+                          f"{record.seconds:.1f} s")
         if checkpoint is not None:
             save_checkpoint(checkpoint, model=model, optimizer=optimizer, scheduler=scheduler,
                             settings=settings, history=[asdict(r) for r in result.history])

@@ -47,21 +47,75 @@ def test_unknown_dataset_lists_known():
         load_dataset("svhn")
 
 
-def test_image_folder(tmp_path):
+def _images(folder, classes, n, *, size=(20, 24), mode="RGB"):
     from PIL import Image
 
-    for split in ("train", "val"):
-        for label, colour in (("cat", 0), ("dog", 255)):
-            folder = tmp_path / "imgs" / split / label
-            folder.mkdir(parents=True)
-            for i in range(3):
-                Image.new("RGB", (20, 24), (colour, i * 40, 0)).save(folder / f"{i}.png")
+    for label, colour in classes:
+        d = folder / label
+        d.mkdir(parents=True)
+        for i in range(n):
+            fill = colour if mode == "L" else (colour, i * 40, 0)
+            Image.new(mode, size, fill).save(d / f"{i}.png")
+
+
+def test_image_folder_train_val_test(tmp_path):
+    classes = (("cat", 0), ("dog", 255))
+    for split, n in (("train", 5), ("val", 3), ("test", 2)):
+        _images(tmp_path / "imgs" / split, classes, n)
     splits = prepare_data(DataConfig(dataset=f"imagefolder:{tmp_path / 'imgs'}",
-                                     image_size=16, val_fraction=0.5))
+                                     image_size=16))
+    # val/ is the validation set, test/ the test set; train/ is all training
+    assert splits.sizes == {"train": 10, "val": 6, "test": 4}
     assert splits.num_classes == 2 and splits.in_channels == 3 and splits.image_size == 16
-    assert splits.sizes == {"train": 3, "val": 3, "test": 6}
+    assert splits.origin["val"] == "the dataset's validation set"
     x, y = next(iter(splits.loader("test", batch_size=6)))
-    assert x.shape == (6, 3, 16, 16) and sorted(y.tolist()) == [0, 0, 0, 1, 1, 1]
+    assert x.shape == (4, 3, 16, 16) and sorted(y.tolist()) == [0, 0, 1, 1]
+    x, y = next(iter(splits.loader("val", batch_size=6)))
+    assert sorted(y.tolist()) == [0, 0, 0, 1, 1, 1]
+
+
+def test_image_folder_flat_is_split_into_three(tmp_path):
+    # most users' folder: class subfolders only; grey 12x12 images keep their size/mode
+    _images(tmp_path / "flat", (("a", 0), ("b", 128), ("c", 255)), 10, size=(12, 12),
+            mode="L")
+    config = DataConfig(dataset=f"imagefolder:{tmp_path / 'flat'}", test_fraction=0.2)
+    splits = prepare_data(config)
+    assert splits.in_channels == 1 and splits.image_size == 12
+    assert splits.sizes == {"train": 22, "val": 2, "test": 6}
+    assert "0.2 of the training set" in splits.origin["test"]
+    parts = [set(splits.train_idx.tolist()), set(splits.val_idx.tolist()),
+             set(splits.test_idx.tolist())]
+    assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
+    assert torch.equal(prepare_data(config).test_idx, splits.test_idx)  # seeded
+    x, _ = next(iter(splits.loader("train", batch_size=30)))
+    assert abs(x.mean().item()) < 0.3 and 0.7 < x.std().item() < 1.3  # own normalisation
+
+
+def test_image_folder_unlabelled_test_is_left_out(tmp_path):
+    # TinyImageNet's layout: val/ with classes, test/images/ without labels
+    classes = (("cat", 0), ("dog", 255))
+    _images(tmp_path / "tin" / "train", classes, 10)
+    _images(tmp_path / "tin" / "val", classes, 2)
+    _images(tmp_path / "tin" / "test", (("images", 0),), 3)
+    splits = prepare_data(DataConfig(dataset=f"imagefolder:{tmp_path / 'tin'}",
+                                     channels=1, image_size=8))
+    assert splits.sizes == {"train": 18, "val": 4, "test": 2}
+    assert "unlabelled" in splits.origin["notes"]
+    x, _ = next(iter(splits.loader("val")))
+    assert x.shape == (4, 1, 8, 8)
+
+
+def test_image_folder_needs_two_classes(tmp_path):
+    _images(tmp_path / "one", (("only", 0),), 3)
+    with pytest.raises(DataNotFoundError, match="1 class folder.*two or more"):
+        load_dataset(f"imagefolder:{tmp_path / 'one'}")
+
+
+def test_image_folder_val_with_other_classes(tmp_path):
+    _images(tmp_path / "x" / "train", (("cat", 0), ("dog", 255)), 2)
+    _images(tmp_path / "x" / "val", (("cat", 0), ("cow", 255)), 2)
+    with pytest.raises(DataNotFoundError, match="val/ has other class folders"):
+        load_dataset(f"imagefolder:{tmp_path / 'x'}")
 
 
 def test_missing_image_folder(tmp_path):

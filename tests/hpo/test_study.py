@@ -189,8 +189,10 @@ def test_rank_agreement_matches_scipy_on_known_rankings():
     ({"backend": "pymoo", "sampler": "tpe"}, "pymoo backend's samplers"),
     ({"backend": "pymoo", "sampler": "ga", "pruner": "hyperband"}, "use --pruner none"),
     ({"pruner": "patient"}, "pruner must be one of"),
-    ({"trials": 0}, "trials must be a positive integer"),
-    ({"workers": -1}, "workers must be a positive integer"),
+    ({"trials": 0}, "trials must be an integer >= 1"),
+    ({"workers": -1}, "workers must be an integer >= 1"),
+    ({"grace": -5}, "grace must be an integer >= 1, got -5"),
+    ({"storage": "foo://bar"}, "--storage must be a sqlite://"),
 ])
 def test_bad_study_settings(settings, message):
     with pytest.raises(ConfigError, match=message):

@@ -54,8 +54,9 @@ def test_sensitivity_end_to_end_and_resume(synthetic_root, tmp_path):
     ({"levels": (0.8, 1.5)}, "levels are kept shares of FLOPs in \\(0, 1\\]"),
     ({"levels": (0.0,)}, "levels are kept shares of FLOPs in \\(0, 1\\]"),
     ({"levels": ()}, "at least one pruning level"),
-    ({"grid_size": 1}, "grid size must be an integer >= 2"),
-    ({"span": -1.0}, "span must be > 0"),
+    ({"grid_size": 1}, "grid_size must be an integer >= 2"),
+    ({"temperature": 0.0}, "temperature must be a number > 0, got 0.0"),
+    ({"span": -1.0}, "span must be a number > 0"),
     ({"init": "lottery"}, "init must be one of"),
     ({"params": ("lr", "lr")}, "distinct hyperparameters"),
 ])

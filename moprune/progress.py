@@ -1,0 +1,47 @@
+"""Progress lines for logs: one concise line per finished unit of work.
+
+On a terminal, training shows tqdm bars. Written to a log (stderr not a terminal), bars
+would be noise, and a silent ten-minute front looks dead; so the CLI turns on progress
+lines instead: one line per finished front point, HPO trial, grid cell, or every few
+epochs of a training, on stderr, through the ``moprune`` logger (as Optuna logs its
+trials). Worker processes inherit the setting through the environment.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+__all__ = ["enable_lines", "lines_enabled", "progress_line"]
+
+_ENV = "MOPRUNE_PROGRESS_LINES"
+_logger = logging.getLogger("moprune")
+
+
+def enable_lines(enabled: bool | None = None) -> bool:
+    """Turn progress lines on (``None``: on when stderr is not a terminal), for this
+    process and the workers it starts. Returns whether they are on."""
+    if enabled is None:
+        enabled = not sys.stderr.isatty()
+    os.environ[_ENV] = "1" if enabled else "0"
+    return enabled
+
+
+def lines_enabled() -> bool:
+    """Whether progress lines are on."""
+    return os.environ.get(_ENV) == "1"
+
+
+def progress_line(message: str) -> None:
+    """Log one progress line (when :func:`enable_lines` turned them on)."""
+    if not lines_enabled():
+        return
+    if not _logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("[moprune %(asctime)s] %(message)s",
+                                               datefmt="%H:%M:%S"))
+        _logger.addHandler(handler)
+        _logger.setLevel(logging.INFO)
+        _logger.propagate = False
+    _logger.info(message)
