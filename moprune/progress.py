@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import TextIO
 
 __all__ = ["enable_lines", "lines_enabled", "progress_line"]
 
@@ -33,12 +34,24 @@ def lines_enabled() -> bool:
     return os.environ.get(_ENV) == "1"
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to the current ``sys.stderr`` (which tests and tools may replace)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
+
+
 def progress_line(message: str) -> None:
     """Log one progress line (when :func:`enable_lines` turned them on)."""
     if not lines_enabled():
         return
     if not _logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("[moprune %(asctime)s] %(message)s",
                                                datefmt="%H:%M:%S"))
         _logger.addHandler(handler)

@@ -247,3 +247,27 @@ def test_refused_resume_leaves_the_settings_untouched(scratch, capsys):
     text, mtime = saved.read_text(), saved.stat().st_mtime_ns
     assert main(["front", "--out", "front-l1", "--method", "path", "--lr", "0.1"]) == 2
     assert saved.read_text() == text and saved.stat().st_mtime_ns == mtime
+
+
+def test_an_out_that_is_not_writable(scratch, capsys, monkeypatch):
+    # (root may write anywhere, so the permission is what os.access says)
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == "empty"
+                        else real(p, mode))
+    before = _tree(scratch)
+    assert main(["train", "--out", "empty"]) == 2
+    assert "--out 'empty' is not writable" in capsys.readouterr().err
+    assert main(["train", "--out", "empty/run"]) == 2
+    assert "cannot create the directory there ('empty' is not writable)" in (
+        capsys.readouterr().err)
+    assert _tree(scratch) == before
+
+
+def test_hpo_on_a_front_with_a_damaged_front_json(scratch, capsys, synthetic_root):
+    (scratch / "damaged" / "knee-chord-compact.pt").write_bytes(b"whatever")
+    before = _tree(scratch)
+    code = main(["hpo", "--proxy", "damaged", "--data-root", str(synthetic_root), *RUN])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "'damaged/front.json' is damaged (truncated or not JSON" in err
+    assert _tree(scratch) == before

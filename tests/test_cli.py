@@ -321,3 +321,22 @@ def test_sensitivity_bad_input(tmp_path, args, message):
                            tmp_path / "run")
     assert code == 2 and message in err, err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_progress_lines_off_a_terminal(tmp_path, synthetic_root, capsys, monkeypatch):
+    # a log (stderr not a terminal): one line per front point, and per few epochs
+    monkeypatch.delenv("MOPRUNE_PROGRESS_LINES")
+    common = ["--model", "mlp", "--data-root", str(synthetic_root), "--epochs", "2"]
+    assert main(["train", *common, "--out", str(tmp_path / "t")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert [line.split("] ", 1)[1].split(":")[0] for line in err] == ["epoch 1/2", "epoch 2/2"]
+    assert all(line.startswith("[moprune ") for line in err)
+    assert main(["front", *common, "--method", "path", "--budget", "3", "--prox",
+                 "--out", str(tmp_path / "f")]) == 0
+    points = [line for line in capsys.readouterr().err.splitlines() if "front point" in line]
+    front = json.loads((tmp_path / "f" / "front.json").read_text())
+    assert len(points) == len(front["points"]) and "val acc" in points[0]
+    # MOPRUNE_PROGRESS_LINES=0 silences them
+    monkeypatch.setenv("MOPRUNE_PROGRESS_LINES", "0")
+    assert main(["train", *common, "--seed", "1", "--out", str(tmp_path / "t1")]) == 0
+    assert capsys.readouterr().err == ""

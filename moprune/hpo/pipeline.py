@@ -197,7 +197,9 @@ def trial_table(study: optuna.Study) -> list[dict[str, Any]]:
                      "seconds": t.user_attrs.get("seconds"),
                      "epochs_run": t.user_attrs.get("epochs_run"),
                      "parameters": t.user_attrs.get("parameters"),
-                     "failure": t.user_attrs.get("failure"),
+                     "failure": t.user_attrs.get("failure") or (
+                         "interrupted (its worker died)"
+                         if t.user_attrs.get("interrupted") else None),
                      "retry_of": t.user_attrs.get("retry_of")})
     return rows
 

@@ -167,12 +167,54 @@ def open_study(settings: StudySettings, run_dir: str | os.PathLike[str], *,
         raise ConfigError(f"study {settings.study!r} in this storage optimises "
                           f"{[d.name.lower() for d in study.directions]}, not {list(directions)}")
     if settings.backend == "optuna":  # (pymoo proposes; its studies' sampler is never used)
-        # Every worker, and every resumed run, its own seed: otherwise the sampler's random
-        # start would propose the same points again.
-        n = len(study.get_trials(deepcopy=False))
-        study.sampler = make_sampler(settings.sampler, seed=settings.seed + 1000 * worker + n,
-                                     multi=multi)
+        make_sampler(settings.sampler, seed=settings.seed, multi=multi)  # checks the name
+        study.sampler = TrialSeededSampler(
+            lambda seed: make_sampler(settings.sampler, seed=seed, multi=multi),
+            seed=settings.seed, worker=worker)
     return study
+
+
+class TrialSeededSampler(optuna.samplers.BaseSampler):
+    """A sampler made afresh for every trial, seeded by the study's seed, the worker and
+    how many counted trials come before it (:func:`counted`).
+
+    So one worker's study proposes the same configurations whether or not it was killed
+    and resumed: a trial of a dead worker does not count, and its retry takes its place;
+    every sampler moprune offers reads its state from the study, not from itself.
+    Several workers each draw their own stream (their order of finishing varies, so
+    their studies are not reproducible trial for trial).
+    """
+
+    def __init__(self, make: Callable[[int], optuna.samplers.BaseSampler], *, seed: int,
+                 worker: int = 0) -> None:
+        self._make, self._seed, self._worker = make, seed, worker
+        self._inner = make(seed)
+
+    def _key(self, study: optuna.Study, trial: FrozenTrial) -> int:
+        before = sum(1 for t in study.get_trials(deepcopy=False)
+                     if t.number < trial.number and counted(t)
+                     and not t.user_attrs.get("surplus"))
+        return (self._seed * 1_000_003 + self._worker * 10_007 + before) % (2**32)
+
+    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        self._inner = self._make(self._key(study, trial))
+        self._inner.before_trial(study, trial)
+
+    def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial
+                                    ) -> dict[str, Any]:
+        return self._inner.infer_relative_search_space(study, trial)
+
+    def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
+                        search_space: dict[str, Any]) -> dict[str, Any]:
+        return self._inner.sample_relative(study, trial, search_space)
+
+    def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
+                           param_distribution: Any) -> Any:
+        return self._inner.sample_independent(study, trial, param_name, param_distribution)
+
+    def after_trial(self, study: optuna.Study, trial: FrozenTrial, state: TrialState,
+                    values: Sequence[float] | None) -> None:
+        self._inner.after_trial(study, trial, state, values)
 
 
 def counted(trial: FrozenTrial) -> bool:
@@ -201,9 +243,12 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def recover_dead_trials(study: optuna.Study) -> int:
+def recover_dead_trials(study: optuna.Study, n_params: int | None = None) -> int:
     """Journal storage has no heartbeats: fail the RUNNING trials of dead processes of this
-    host and enqueue their parameters again. Returns how many were recovered."""
+    host (marked ``interrupted``; they do not count) and enqueue their parameters again
+    when all ``n_params`` were drawn (a trial killed while its parameters were being drawn
+    is not retried with half of them: the next trial draws all afresh). Returns how many
+    were recovered."""
     if not isinstance(study._storage, optuna.storages.JournalStorage):
         return 0
     host = socket.gethostname()
@@ -214,11 +259,15 @@ def recover_dead_trials(study: optuna.Study) -> int:
         if name != host or not pid.isdigit() or _pid_alive(int(pid)):
             continue
         try:
+            study._storage.set_trial_user_attr(t._trial_id, "interrupted", True)
             study.tell(t.number, state=TrialState.FAIL)
         except (RuntimeError, ValueError):  # another worker got there first
             continue
         attrs = {k: v for k, v in t.user_attrs.items() if k == "eval_index"}
-        study.enqueue_trial(t.params, user_attrs={**attrs, "retry_of": t.number})
+        fixed = t.system_attrs.get("fixed_params")  # an enqueued trial's whole parameters
+        if fixed or n_params is None or len(t.params) == n_params:
+            study.enqueue_trial(dict(fixed or t.params),
+                                user_attrs={**attrs, "retry_of": t.number})
         recovered += 1
     return recovered
 
@@ -254,14 +303,18 @@ def work(study: optuna.Study, objective: TrialObjective, budget: int | Callable[
         trial.set_user_attr("worker", _worker_id())
         trials = study.get_trials(deepcopy=False)
         mine = next(t for t in trials if t.number == trial.number)
-        others = sum(counted(t) for t in trials if t.number != trial.number)
-        if others >= total() or (only_enqueued and "eval_index" not in mine.user_attrs):
+        # the budget goes to the lowest-numbered trials: of two workers that start the
+        # last trial at once, exactly one runs it (each sees the other's, only one is
+        # below the other)
+        earlier = sum(counted(t) for t in trials if t.number < trial.number
+                      and not t.user_attrs.get("surplus"))
+        if earlier >= total() or (only_enqueued and "eval_index" not in mine.user_attrs):
             trial.set_user_attr("surplus", True)
             raise _Surplus()
         return objective(trial)
 
     while True:
-        recover_dead_trials(study)
+        recover_dead_trials(study, len(objective.space))
         trials = study.get_trials(deepcopy=False)
         waiting = any(t.state == TrialState.WAITING for t in trials)
         if only_enqueued and not waiting:

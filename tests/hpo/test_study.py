@@ -1,3 +1,4 @@
+import json
 import os
 import signal
 import subprocess
@@ -243,6 +244,46 @@ def test_a_worker_killed_mid_trial_is_retried_on_restart(synthetic_root, tmp_pat
     retry = [t for t in trials if t.user_attrs.get("retry_of") == failed[0].number]
     assert len(retry) == 1 and retry[0].params == killed_params
     assert retry[0].state == TrialState.COMPLETE
+    assert failed[0].user_attrs["interrupted"] is True
+    rows = json.loads((out / "results.json").read_text())["trials"]
+    assert [r["failure"] for r in rows if r["state"] == "fail"] == [
+        "interrupted (its worker died)"]
+    # the resumed study proposed what an uninterrupted one proposes
+    plain = tmp_path / "plain"
+    done = subprocess.run(_hpo_cmd(root, plain, 3), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    configs = sorted(t.params["lr"] for t in trials if t.state == TrialState.COMPLETE)
+    assert configs == sorted(t.params["lr"] for t in _study(plain).trials)
+
+
+def test_a_trial_killed_while_drawing_its_parameters_is_not_retried_with_half(tmp_path):
+    """A dead worker's trial with 1 of 2 parameters drawn: failed as interrupted, and not
+    enqueued again (the next trial draws both afresh, as an uninterrupted study would)."""
+    import socket
+
+    from optuna.storages.journal import JournalFileBackend
+
+    from moprune.hpo.study import recover_dead_trials
+
+    storage = optuna.storages.JournalStorage(JournalFileBackend(str(tmp_path / "s.journal")))
+    study = optuna.create_study(storage=storage)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    trial = study.ask()
+    trial.suggest_float("lr", 0.01, 0.1, log=True)
+    trial.set_user_attr("worker", f"{socket.gethostname()}:{dead.pid}")
+    assert recover_dead_trials(study, n_params=2) == 1
+    (t,) = study.get_trials()
+    assert t.state == TrialState.FAIL and t.user_attrs["interrupted"] is True
+    assert not counted(t)
+    # a whole draw is retried
+    trial = study.ask()
+    trial.suggest_float("lr", 0.01, 0.1, log=True)
+    trial.suggest_int("batch", 32, 128)
+    trial.set_user_attr("worker", f"{socket.gethostname()}:{dead.pid}")
+    assert recover_dead_trials(study, n_params=2) == 1
+    waiting = [t for t in study.get_trials() if t.state == TrialState.WAITING]
+    assert len(waiting) == 1 and set(waiting[0].system_attrs["fixed_params"]) == {"lr", "batch"}
 
 
 @pytest.fixture
@@ -267,3 +308,19 @@ def test_two_workers_on_postgresql(synthetic_root, tmp_path, postgres_url):
 def test_bad_storage_url_is_one_clear_error(synthetic_root, tmp_path):
     with pytest.raises(ConfigError, match="must be a sqlite://, postgresql://"):
         run_hpo(_job(synthetic_root, tmp_path, storage="redis://localhost"))
+
+
+@pytest.mark.slow
+def test_two_workers_one_killed_every_few_seconds(synthetic_root, tmp_path):
+    """Faults under load (benchmarks/hpo_faults.py): worker B is SIGKILLed every 2-6 s and
+    restarted beside worker A; the study ends with exactly its trials counted, nothing lost
+    and no configuration trained twice."""
+    from benchmarks.hpo_faults import run_faults
+    from tests.conftest import write_idx
+
+    root = write_idx(tmp_path / "big", n_train=2500, n_test=100)  # trials of about a second
+    counts = run_faults(tmp_path / "run", trials=10, kill_every=4.0, data_root=str(root),
+                        limit_train=2000, epochs=4)
+    assert counts["kills"] >= 2, counts
+    assert counts["ok"], counts
+    assert counts["counted"] == 10 and counts["still_running_or_waiting"] == 0

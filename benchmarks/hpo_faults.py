@@ -1,0 +1,134 @@
+"""Faults under load: two `moprune hpo` workers on one journal, one SIGKILLed and restarted.
+
+Worker A runs the study to its end. Worker B runs the same command beside it and is
+killed with SIGKILL every few seconds (at any moment: while a trial trains, while it
+draws its parameters, while it writes the journal), then started again, until A is done.
+The study must then hold exactly ``--trials`` counted trials, every interrupted trial that
+had drawn its parameters retried once, and no configuration trained twice.
+
+    python benchmarks/hpo_faults.py --out runs/hpo-faults            # real Fashion-MNIST
+    python benchmarks/hpo_faults.py --data-root DIR --out runs/x     # other IDX files
+
+Prints the counts and writes ``faults.json`` in the run directory; exits 1 when a check
+fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+
+def hpo_command(out: Path, *, trials: int, data_root: str | None, limit_train: int,
+                epochs: int) -> list[str]:
+    cmd = [sys.executable, "-m", "moprune.cli", "hpo", "--model", "mlp", "--proxy", "none",
+           "--limit-train", str(limit_train), "--limit-eval", "500", "--epochs", str(epochs),
+           "--trials", str(trials), "--top-k", "1", "--seed", "0", "--out", str(out)]
+    return cmd + (["--data-root", data_root] if data_root else [])
+
+
+def run_faults(out: Path, *, trials: int = 20, kill_every: float = 8.0,
+               data_root: str | None = None, limit_train: int = 3000, epochs: int = 2,
+               timeout: float = 600.0) -> dict[str, Any]:
+    """Run the two workers (B killed every ``kill_every`` seconds); return the counts."""
+    if out.exists():
+        shutil.rmtree(out)
+    cmd = hpo_command(out, trials=trials, data_root=data_root, limit_train=limit_train,
+                      epochs=epochs)
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "text": True}
+    a = subprocess.Popen(cmd, **quiet)  # type: ignore[call-overload]
+    rng = random.Random(0)  # kill times jitter (0.5 to 1.5 x kill_every): every phase is hit
+    kills, restarts, start = 0, 0, time.monotonic()
+    b = subprocess.Popen(cmd, **quiet)  # type: ignore[call-overload]
+    while a.poll() is None:
+        if time.monotonic() - start > timeout:
+            a.kill()
+            b.kill()
+            raise RuntimeError(f"worker A did not finish in {timeout:.0f} s")
+        time.sleep(kill_every * rng.uniform(0.5, 1.5))
+        if b.poll() is None:
+            b.kill()  # SIGKILL
+            kills += 1
+        b.wait()
+        if a.poll() is None:
+            b = subprocess.Popen(cmd, **quiet)  # type: ignore[call-overload]
+            restarts += 1
+    b.wait()
+    if a.returncode != 0:
+        raise RuntimeError(f"worker A failed: {a.stderr.read() if a.stderr else ''}")
+    return {**check_study(out, trials), "kills": kills, "restarts": restarts,
+            "seconds": time.monotonic() - start}
+
+
+def check_study(out: Path, trials: int) -> dict[str, Any]:
+    """The counts of the study in ``out``'s journal, and whether they are right."""
+    import optuna
+    from optuna.storages.journal import JournalFileBackend
+    from optuna.trial import TrialState
+
+    from moprune.hpo.study import counted
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    storage = optuna.storages.JournalStorage(JournalFileBackend(str(out / "study.journal")))
+    study = optuna.load_study(study_name="moprune", storage=storage)
+    ts = study.get_trials(deepcopy=False)
+    complete = [t for t in ts if t.state == TrialState.COMPLETE]
+    interrupted = [t for t in ts if t.user_attrs.get("interrupted")]
+    retried = Counter(t.user_attrs["retry_of"] for t in ts if "retry_of" in t.user_attrs)
+    whole = [t for t in interrupted if len(t.params) == len(complete[0].params)] if complete \
+        else []
+    twice = [p for p, n in Counter(json.dumps(t.params, sort_keys=True)
+                                   for t in complete).items() if n > 1]
+    counts = {
+        "trials_asked": trials,
+        "counted": sum(counted(t) and not t.user_attrs.get("surplus") for t in ts),
+        "complete": len(complete),
+        "pruned": sum(t.state == TrialState.PRUNED for t in ts),
+        "interrupted": len(interrupted),
+        "interrupted_with_all_params": len(whole),
+        "retried": len(retried),
+        "retried_more_than_once": sum(n > 1 for n in retried.values()),
+        "lost": sum(retried.get(t.number, 0) == 0 for t in whole),
+        "surplus": sum(bool(t.user_attrs.get("surplus")) for t in ts),
+        "configurations_trained_twice": len(twice),
+        "still_running_or_waiting": sum(t.state in (TrialState.RUNNING, TrialState.WAITING)
+                                        for t in ts),
+    }
+    counts["ok"] = (counts["counted"] == trials and counts["lost"] == 0
+                    and counts["retried_more_than_once"] == 0
+                    and counts["configurations_trained_twice"] == 0
+                    and counts["still_running_or_waiting"] == 0)
+    return counts
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("runs/hpo-faults"))
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--kill-every", type=float, default=8.0,
+                        help="seconds between kills (jittered 0.5-1.5x)")
+    parser.add_argument("--data-root", default=None)
+    parser.add_argument("--limit-train", type=int, default=3000)
+    parser.add_argument("--epochs", type=int, default=2)
+    args = parser.parse_args()
+    counts = run_faults(args.out, trials=args.trials, kill_every=args.kill_every,
+                        data_root=args.data_root, limit_train=args.limit_train,
+                        epochs=args.epochs)
+    (args.out / "faults.json").write_text(json.dumps(counts, indent=2) + "\n")
+    width = max(map(len, counts))
+    for key, value in counts.items():
+        print(f"{key:<{width}}  {value:.1f}" if isinstance(value, float) else
+              f"{key:<{width}}  {value}")
+    return 0 if counts["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
