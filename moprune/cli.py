@@ -219,7 +219,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     config: RunConfig = resolve_config(RunConfig, args)
     out = _check_run(args, config)
-    run = RunDir(out, config_to_dict(config))
+    run = RunDir(out, config_to_dict(config), may_differ=("train.device",),
+                 defaults=config_to_dict(RunConfig()))
     run.check()
     data = _load_data(config)
     model = build_model(config.model, in_channels=data.in_channels,
@@ -285,7 +286,8 @@ def _cmd_front(args: argparse.Namespace) -> int:
 
     config: FrontConfig = resolve_config(FrontConfig, args)
     out = _check_run(args, config)
-    run = RunDir(out, config_to_dict(config), may_differ=("budget", "knee_epochs"))
+    run = RunDir(out, config_to_dict(config), defaults=config_to_dict(FrontConfig()),
+                 may_differ=("budget", "knee_epochs", "train.device"))
     run.check()
     data = _load_data(config)
     run.write()

@@ -37,14 +37,20 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def settings_diff(old: Mapping[str, Any], new: Mapping[str, Any],
-                  may_differ: Iterable[str] = ()) -> list[tuple[str, Any, Any]]:
+                  may_differ: Iterable[str] = (), defaults: Mapping[str, Any] | None = None
+                  ) -> list[tuple[str, Any, Any]]:
     """The settings of ``new`` that differ from ``old``: ``(dotted key, old, new)``.
 
     Keys in ``may_differ`` (a dotted key or a prefix of one) are ignored; keys that only
-    ``old`` has are ignored too (a directory may record more than is checked now).
+    ``old`` has are ignored too (a directory may record more than is checked now). A key
+    that ``old`` lacks (a setting added since that run was made) stands for its value in
+    ``defaults``, or is ignored when ``defaults`` lacks it too.
     """
     skip = tuple(may_differ)
     flat_old, flat_new = _flatten(_plain(old)), _flatten(_plain(new))
+    flat_default = _flatten(_plain(dict(defaults or {})))
+    for key in set(flat_new) - set(flat_old):
+        flat_old[key] = flat_default.get(key, flat_new[key])
     diff = []
     for key, value in flat_new.items():
         if any(key == s or key.startswith(s + ".") for s in skip):
@@ -73,14 +79,17 @@ class RunDir:
         settings: The command's resolved settings (plain values, nested dicts).
         may_differ: Settings a rerun may change (dotted keys), e.g. a budget.
         legacy: Older names of the settings file, read when ``config.yaml`` is absent.
+        defaults: The settings' defaults, for runs made before a setting existed.
     """
 
     def __init__(self, path: str | os.PathLike[str], settings: Mapping[str, Any], *,
-                 may_differ: Iterable[str] = (), legacy: Iterable[str] = ()) -> None:
+                 may_differ: Iterable[str] = (), legacy: Iterable[str] = (),
+                 defaults: Mapping[str, Any] | None = None) -> None:
         self.path = Path(path)
         self.settings = _plain(dict(settings))
         self.may_differ = tuple(may_differ)
         self.legacy = tuple(legacy)
+        self.defaults = defaults
 
     @property
     def file(self) -> Path:
@@ -116,7 +125,7 @@ class RunDir:
         old = self.saved()
         if old is None:
             return
-        diff = settings_diff(old, self.settings, self.may_differ)
+        diff = settings_diff(old, self.settings, self.may_differ, self.defaults)
         if diff:
             key, was, now = diff[0]
             more = f" (and {len(diff) - 1} more)" if len(diff) > 1 else ""
