@@ -7,8 +7,11 @@ Example:
     >>> result = moprune.train(model, data, moprune.TrainConfig(epochs=1))  # doctest: +SKIP
 """
 
-from moprune.config import DataConfig, RunConfig, TrainConfig
-from moprune.data import DataSplits, load_dataset, prepare_data
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from moprune.errors import (
     ConfigError,
     DataNotFoundError,
@@ -16,8 +19,32 @@ from moprune.errors import (
     MopruneError,
     UnknownNameError,
 )
-from moprune.models import build_model, load_model, register_model, save_model
-from moprune.training import Callback, TrainResult, evaluate, train
+
+if TYPE_CHECKING:  # imported on first use (torch takes seconds): `moprune --version` is quick
+    from moprune.config import DataConfig, RunConfig, TrainConfig
+    from moprune.data import DataSplits, load_dataset, prepare_data
+    from moprune.models import build_model, load_model, register_model, save_model
+    from moprune.training import Callback, TrainResult, evaluate, train
+
+_LAZY = {
+    "DataConfig": "moprune.config", "RunConfig": "moprune.config",
+    "TrainConfig": "moprune.config",
+    "DataSplits": "moprune.data", "load_dataset": "moprune.data",
+    "prepare_data": "moprune.data",
+    "build_model": "moprune.models", "load_model": "moprune.models",
+    "register_model": "moprune.models", "save_model": "moprune.models",
+    "Callback": "moprune.training", "TrainResult": "moprune.training",
+    "evaluate": "moprune.training", "train": "moprune.training",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'moprune' has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 

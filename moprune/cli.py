@@ -82,8 +82,10 @@ def _flag_range(key: str) -> Any:
 
     cls: Any = FrontConfig
     *parents, leaf = key.split(".")
-    for part in parents:
-        cls = type(getattr(cls(), part))
+    for part in parents:  # the section's class, without building FrontConfig (its checks
+        #                   import the solvers, and torch with them)
+        section = {f.name: f for f in dataclasses.fields(cls)}[part]
+        cls = section.default_factory  # type: ignore[misc]
     field = {f.name: f for f in dataclasses.fields(cls)}.get(leaf)
     return None if field is None else field.metadata.get("range")
 
@@ -576,7 +578,7 @@ def _cmd_fidelity(args: argparse.Namespace) -> int:
 
 
 def _add_hpo_flags(p: argparse.ArgumentParser, *, proxy_none: bool = True) -> None:
-    from moprune.hpo import BACKENDS, PRUNERS
+    from moprune.names import BACKENDS, PRUNERS
 
     _add_run_flags(p)
     p.add_argument("--proxy", required=True,

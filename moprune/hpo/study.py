@@ -32,15 +32,13 @@ from optuna.trial import FrozenTrial, TrialState
 from moprune.errors import ConfigError, DivergedError
 from moprune.hpo.objective import TrialObjective
 from moprune.hpo.space import SearchSpace
+from moprune.names import BACKENDS, PRUNERS, SAMPLERS
 from moprune.progress import progress_line
 from moprune.validation import bounded, check_ranges
 
 __all__ = ["BACKENDS", "PRUNERS", "SAMPLERS", "StudySettings", "counted", "make_pruner",
            "make_sampler", "open_study", "recover_dead_trials", "run_pymoo", "work"]
 
-SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc", "nsga2")
-PRUNERS = ("hyperband", "successive-halving", "median", "none")
-BACKENDS = {"optuna": SAMPLERS, "pymoo": ("ga", "de", "nsga2")}
 _HEARTBEAT_S = 10
 _POP_SIZE = 8
 
