@@ -135,6 +135,9 @@ def train_path(
     if state["done"]:  # a finished path: read back
         return recorded
     batches = _batches(loader, state["step"])
+    progress_line(f"path: {len(recorded)} points so far, step {state['step']} of {total} "
+                  f"({per_epoch} per epoch; the first {warm} at lam 0, then about {points} "
+                  f"points of {corrector} steps)")
     spacing = 2.0 / points  # arc length of a front in these units: about 2
     model.train()
 
