@@ -65,7 +65,9 @@ class Point:
         lam = "" if self.lam is None else f"lam {self.lam:.6g}, "
         tuned = f", debiased {self.finetune_epochs} ep" if self.finetune_epochs else ""
         secs = f", {self.seconds:.0f} s" if self.seconds else ""
-        return f"{self.key}: {lam}val acc {self.val_acc:.4f}, kept {self.kept:.2%}{tuned}{secs}"
+        flops = "" if self.flops_share is None else f", FLOPs {self.flops_share:.2%}"
+        return (f"{self.key}: {lam}val acc {self.val_acc:.4f}, kept {self.kept:.2%}{flops}"
+                f"{tuned}{secs}")
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "key": self.key, "sparsity": self.sparsity, "kept": self.kept}
