@@ -9,6 +9,7 @@ kept on the trial.
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -50,6 +51,17 @@ def fresh_model(recipe: Mapping[str, Any], *, in_channels: int, num_classes: int
     and every layer is then re-initialised by its own ``reset_parameters`` (the fan-in is
     the compacted one).
     """
+    spec = recipe.get("model")
+    if isinstance(spec, nn.Module) or (callable(spec) and not isinstance(spec, str)):
+        # a user's module (copied) or a callable returning one: every trial its own
+        # module with weights drawn afresh, never the previous trial's
+        torch.manual_seed(seed)
+        model = copy.deepcopy(spec) if isinstance(spec, nn.Module) else spec()
+        if not isinstance(model, nn.Module):
+            raise ConfigError(f"the model callable returned {type(model).__name__}, not an "
+                              "nn.Module")
+        _reset(model, seed)
+        return model
     for key, value in (("in_channels", in_channels), ("num_classes", num_classes)):
         if key in recipe and recipe[key] != value:
             raise ConfigError(f"the proxy was built for {key}={recipe[key]}, the data has "
@@ -57,12 +69,17 @@ def fresh_model(recipe: Mapping[str, Any], *, in_channels: int, num_classes: int
     model = build_from_recipe({"in_channels": in_channels, "num_classes": num_classes,
                                "image_size": image_size, **recipe}, seed=seed)
     if recipe.get("pruning_history"):  # new weights at the compacted fan-ins
-        torch.manual_seed(seed)
-        for m in model.modules():
-            reset = getattr(m, "reset_parameters", None)
-            if callable(reset) and m is not model:
-                reset()
+        _reset(model, seed)
     return model
+
+
+def _reset(model: nn.Module, seed: int) -> None:
+    """Draw every layer's weights afresh (its own ``reset_parameters``), seeded."""
+    torch.manual_seed(seed)
+    for m in model.modules():
+        reset = getattr(m, "reset_parameters", None)
+        if callable(reset) and m is not model:
+            reset()
 
 
 class _Report(Callback):

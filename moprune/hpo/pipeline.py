@@ -43,7 +43,7 @@ __all__ = ["HPOJob", "fidelity", "proxy_source", "rank_agreement", "run_hpo", "r
 class HPOJob:
     """Everything a worker needs to run trials (picklable: workers are processes)."""
 
-    model: str  # the base network (registered name)
+    model: Any  # the base network: a registered name, an nn.Module or a callable making one
     data: DataConfig
     train: TrainConfig  # base settings; ``epochs`` = epochs of a trial
     space: dict[str, Any]
@@ -273,7 +273,8 @@ def run_hpo(job: HPOJob, *, top_k: int = 3, final_epochs: int | None = None,
                   "hpo_trials": trial_seconds,
                   "transfer": float(sum(r["seconds"] for r in transfer))}
     results = {
-        "model": job.model, "proxy": job.proxy, "objectives": list(job.objectives),
+        "model": job.model if isinstance(job.model, str) else type(job.model).__name__,
+        "proxy": job.proxy, "objectives": list(job.objectives),
         "settings": asdict(job.settings), "space": job.space,
         "train": config_to_dict(job.train), "data": config_to_dict(job.data),
         "trials": rows,

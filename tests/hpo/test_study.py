@@ -324,3 +324,28 @@ def test_two_workers_one_killed_every_few_seconds(synthetic_root, tmp_path):
     assert counts["kills"] >= 2, counts
     assert counts["ok"], counts
     assert counts["counted"] == 10 and counts["still_running_or_waiting"] == 0
+
+
+def test_hpo_of_a_users_module_starts_every_trial_afresh(synthetic_root, tmp_path):
+    from dataclasses import replace
+
+    from moprune.hpo.objective import fresh_model
+
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 32),
+                                 torch.nn.ReLU(), torch.nn.Linear(32, 10))
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    shape = {"in_channels": 1, "num_classes": 10, "image_size": 28}
+    a = fresh_model({"model": module}, seed=3, **shape)
+    b = fresh_model({"model": module}, seed=3, **shape)
+    c = fresh_model({"model": module}, seed=4, **shape)
+    assert a is not module and b is not a
+    assert all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters(), strict=True))
+    assert not torch.equal(a[1].weight, c[1].weight)  # another seed, other weights
+    assert not torch.equal(a[1].weight, module[1].weight)  # drawn afresh, not copied
+    job = replace(_job(synthetic_root, tmp_path / "run", epochs=1, trials=3), model=module)
+    results = run_hpo(job, top_k=1)
+    assert results["model"] == "Sequential" and results["counts"]["complete"] == 3
+    assert json.loads((tmp_path / "run" / "results.json").read_text())["best"]
+    # the user's module was never trained
+    assert all(torch.equal(v, before[k]) for k, v in module.state_dict().items())
