@@ -117,8 +117,10 @@ def _check_creatable(path: Path, flag: str, value: str, what: str) -> None:
 def check_out_dir(value: str | os.PathLike[str], flag: str = "--out") -> Path:
     """A directory the command writes into: absent (and creatable) or a writable
     directory; not a file, not under a file."""
-    path = Path(value).expanduser()
     text = str(value)
+    if not text.strip():
+        raise ConfigError(f"{flag} is empty; give a directory")
+    path = Path(value).expanduser()
     if path.exists():
         if not path.is_dir():
             raise ConfigError(f"{flag} {text!r} is a file, not a directory; give a directory")
@@ -134,8 +136,10 @@ def check_out_dir(value: str | os.PathLike[str], flag: str = "--out") -> Path:
 def check_out_file(value: str | os.PathLike[str], flag: str = "--out") -> Path:
     """A file the command writes (replacing an old one): not a directory, in a
     directory that exists or can be created and is writable."""
-    path = Path(value).expanduser()
     text = str(value)
+    if not text.strip():
+        raise ConfigError(f"{flag} is empty; give a file name")
+    path = Path(value).expanduser()
     if path.is_dir():
         raise ConfigError(f"{flag} {text!r} is a directory; give a file name")
     if path.exists() and not os.access(path, os.W_OK):

@@ -49,6 +49,7 @@ COMMON = [
     (["--config", "missing.yaml"], "cannot read config file 'missing.yaml'"),
 ]
 OUT = [
+    (["--out", ""], "--out is empty; give a directory"),
     (["--out", "afile"], "--out 'afile' is a file, not a directory"),
     (["--out", "afile/run"], "--out 'afile/run' lies under 'afile', which is a file"),
 ]
