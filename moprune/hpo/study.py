@@ -165,7 +165,12 @@ def open_study(settings: StudySettings, run_dir: str | os.PathLike[str], *,
         raise ConfigError(f"study {settings.study!r} in this storage optimises "
                           f"{[d.name.lower() for d in study.directions]}, not {list(directions)}")
     if settings.backend == "optuna":  # (pymoo proposes; its studies' sampler is never used)
-        make_sampler(settings.sampler, seed=settings.seed, multi=multi)  # checks the name
+        sampler = make_sampler(settings.sampler, seed=settings.seed, multi=multi)
+        if settings.sampler == "qmc":
+            # one scrambled sequence for the whole study (its position is kept in the
+            # storage, so workers and resumed runs take the next points of it)
+            study.sampler = sampler
+            return study
         study.sampler = TrialSeededSampler(
             lambda seed: make_sampler(settings.sampler, seed=seed, multi=multi),
             seed=settings.seed, worker=worker)
