@@ -172,7 +172,8 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
         ok, where = dataset_status(name, root=args.data_root)
         rows.append({"name": name, "available": ok, "where": where})
     rows.append({"name": "imagefolder:<path>", "available": None,
-                 "where": "any folder of class subfolders (train/ and val/ or test/ inside)"})
+                 "where": "a folder of class subfolders, or with train/ (+ val/, test/) "
+                 "inside; missing parts are split off by seed"})
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
