@@ -89,7 +89,7 @@ def check_study(out: Path, trials: int) -> dict[str, Any]:
                                    for t in complete).items() if n > 1]
     counts = {
         "trials_asked": trials,
-        "counted": sum(counted(t) and not t.user_attrs.get("surplus") for t in ts),
+        "counted": sum(counted(t) for t in ts),
         "complete": len(complete),
         "pruned": sum(t.state == TrialState.PRUNED for t in ts),
         "interrupted": len(interrupted),

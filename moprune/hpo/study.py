@@ -166,12 +166,9 @@ def open_study(settings: StudySettings, run_dir: str | os.PathLike[str], *,
                           f"{[d.name.lower() for d in study.directions]}, not {list(directions)}")
     if settings.backend == "optuna":  # (pymoo proposes; its studies' sampler is never used)
         sampler = make_sampler(settings.sampler, seed=settings.seed, multi=multi)
-        if settings.sampler == "qmc":
-            # one scrambled sequence for the whole study (its position is kept in the
-            # storage, so workers and resumed runs take the next points of it)
-            study.sampler = sampler
-            return study
-        study.sampler = TrialSeededSampler(
+        # qmc: one scrambled sequence for the whole study (its position is kept in the
+        # storage, so workers and resumed runs take the next points of it)
+        study.sampler = sampler if settings.sampler == "qmc" else TrialSeededSampler(
             lambda seed: make_sampler(settings.sampler, seed=seed, multi=multi),
             seed=settings.seed, worker=worker)
     return study
@@ -194,9 +191,7 @@ class TrialSeededSampler(optuna.samplers.BaseSampler):
         self._inner = make(seed)
 
     def _key(self, study: optuna.Study, trial: FrozenTrial) -> int:
-        before = sum(1 for t in study.get_trials(deepcopy=False)
-                     if t.number < trial.number and counted(t)
-                     and not t.user_attrs.get("surplus"))
+        before = counted_before(study.get_trials(deepcopy=False), trial.number)
         return (self._seed * 1_000_003 + self._worker * 10_007 + before) % (2**32)
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
@@ -222,10 +217,18 @@ class TrialSeededSampler(optuna.samplers.BaseSampler):
 
 def counted(trial: FrozenTrial) -> bool:
     """Whether a trial uses up the study's budget: finished, running or waiting; failed only
-    when its training failed (a trial of a dead worker or a surplus trial does not count)."""
+    when its training failed (a trial of a dead worker or a surplus trial does not count,
+    the latter not even while it is still running)."""
+    if trial.user_attrs.get("surplus"):
+        return False
     if trial.state == TrialState.FAIL:
         return "failure" in trial.user_attrs
     return True
+
+
+def counted_before(trials: Sequence[FrozenTrial], number: int) -> int:
+    """How many counted trials have a number below ``number``."""
+    return sum(counted(t) for t in trials if t.number < number)
 
 
 class _Surplus(Exception):
@@ -309,9 +312,8 @@ def work(study: optuna.Study, objective: TrialObjective, budget: int | Callable[
         # the budget goes to the lowest-numbered trials: of two workers that start the
         # last trial at once, exactly one runs it (each sees the other's, only one is
         # below the other)
-        earlier = sum(counted(t) for t in trials if t.number < trial.number
-                      and not t.user_attrs.get("surplus"))
-        if earlier >= total() or (only_enqueued and "eval_index" not in mine.user_attrs):
+        if counted_before(trials, trial.number) >= total() or (
+                only_enqueued and "eval_index" not in mine.user_attrs):
             trial.set_user_attr("surplus", True)
             raise _Surplus()
         return objective(trial)
