@@ -120,19 +120,10 @@ def _float(flag: str, *, ge: float | None = None, gt: float | None = None,
 
 
 def _check_run(args: argparse.Namespace, config: Any) -> Path:
-    """Check a training command's paths and device before any work: ``--out`` (a
-    writable directory), ``--data-root`` and an image folder (existing directories),
-    ``--config``, and that the device exists here. Returns ``--out``."""
-    from moprune.validation import check_device, check_in_dir, check_out_dir
+    """:func:`moprune.validation.check_run` of a training command. Returns ``--out``."""
+    from moprune.validation import check_run
 
-    out = check_out_dir(args.out, "--out")
-    data = config.data
-    if data.data_root is not None:  # with --download, torchvision may create it
-        (check_out_dir if data.download else check_in_dir)(data.data_root, "--data-root")
-    if data.dataset.lower().startswith("imagefolder:"):
-        check_in_dir(data.dataset.split(":", 1)[1], "--dataset imagefolder:")
-    check_device(config.train.device)
-    return out
+    return check_run(args.out, config.data, config.train.device)
 
 
 def _load_data(config: Any) -> Any:
@@ -507,7 +498,6 @@ def _cmd_hpo(args: argparse.Namespace) -> int:
 
     from moprune.config import config_to_dict
     from moprune.hpo import run_hpo
-    from moprune.hpo.pipeline import require_test_split
     from moprune.report import format_table
     from moprune.rundir import RunDir
 
@@ -515,7 +505,6 @@ def _cmd_hpo(args: argparse.Namespace) -> int:
     config, job = _hpo_job(args)
     out = _check_run(args, config)
     splits = _load_data(config)
-    require_test_split(splits)
     proxy, creation = _load_proxy(args, config, splits)
     job = replace(job, proxy=proxy)
     run = RunDir(out, {
@@ -552,13 +541,11 @@ def _short(value: Any) -> str:
 def _cmd_fidelity(args: argparse.Namespace) -> int:
     from moprune.config import config_to_dict
     from moprune.hpo import SearchSpace, fidelity
-    from moprune.hpo.pipeline import require_test_split
     from moprune.rundir import RunDir
 
     config, job = _hpo_job(args)
     out = _check_run(args, config)
     splits = _load_data(config)
-    require_test_split(splits)
     proxy, _ = _load_proxy(args, config, splits)
     assert proxy is not None  # fidelity's --proxy has no "none"
     run = RunDir(out, {"run": config_to_dict(config), "space": job.space, "proxy": proxy,

@@ -29,6 +29,7 @@ __all__ = [
     "check_out_file",
     "check_range",
     "check_ranges",
+    "check_run",
 ]
 
 
@@ -201,3 +202,21 @@ def check_device(spec: str, *, available: bool = True, flag: str = "--device") -
         raise ConfigError(f"{flag} {spec}: this machine has {torch.cuda.device_count()} "
                           "CUDA device(s)")
     return spec
+
+
+def check_run(out: str | os.PathLike[str], data: Any, device: str) -> Path:
+    """Check what a training run will use, before any work: ``out`` (a writable run
+    directory), ``data.data_root`` and an image folder (existing directories; a root may
+    be created with ``data.download``), and that ``device`` exists here. ``data`` is a
+    :class:`moprune.config.DataConfig`. Returns ``out`` as a path.
+
+    Raises:
+        ConfigError: naming the flag and the value.
+    """
+    path = check_out_dir(out, "--out")
+    if data.data_root is not None:  # with --download, torchvision may create it
+        (check_out_dir if data.download else check_in_dir)(data.data_root, "--data-root")
+    if data.dataset.lower().startswith("imagefolder:"):
+        check_in_dir(data.dataset.split(":", 1)[1], "--dataset imagefolder:")
+    check_device(device)
+    return path
