@@ -285,8 +285,7 @@ def _image_folder(path: str, *, image_size: int | None, channels: int | None) ->
     nested = (base / "train").is_dir()
     train_dir = base / "train" if nested else base
     notes = [f"train: {train_dir.name + '/' if nested else 'the folder'}"]
-    classes = sorted(d.name for d in train_dir.iterdir() if d.is_dir()
-                     and not d.name.startswith("."))
+    classes = _class_folders(train_dir)
     if len(classes) < 2:
         raise DataNotFoundError(
             f"image folder {path!r}: {train_dir} has {len(classes)} class folder(s) "
@@ -296,8 +295,7 @@ def _image_folder(path: str, *, image_size: int | None, channels: int | None) ->
     for name, folder in (("val", val_dir), ("test", test_dir)):
         if folder is None:
             continue
-        theirs = sorted(d.name for d in folder.iterdir() if d.is_dir()
-                        and not d.name.startswith("."))
+        theirs = _class_folders(folder)
         if theirs == classes:
             continue
         if name == "test" and not set(theirs) & set(classes):
@@ -308,11 +306,16 @@ def _image_folder(path: str, *, image_size: int | None, channels: int | None) ->
                                 f"than train/ ({theirs[:5]} vs {classes[:5]})")
     from PIL import Image
 
-    try:
-        probe = ImageFolder(str(train_dir))
-    except (FileNotFoundError, RuntimeError) as e:
-        raise DataNotFoundError(f"image folder {path!r} has no usable images: {e}") from None
-    with Image.open(probe.samples[0][0]) as first:
+    def open_folder(d: Path | None) -> ImageFolder | None:
+        try:
+            return None if d is None else ImageFolder(str(d))
+        except (FileNotFoundError, RuntimeError) as e:
+            raise DataNotFoundError(f"image folder {path!r} has no usable images: {e}"
+                                    ) from None
+
+    train, val, test = open_folder(train_dir), open_folder(val_dir), open_folder(test_dir)
+    assert train is not None
+    with Image.open(train.samples[0][0]) as first:
         mode, (w, h) = first.mode, first.size
     size = image_size or min(w, h)
     chans = channels or (1 if mode in ("1", "L", "I", "I;16", "F") else 3)
@@ -321,16 +324,12 @@ def _image_folder(path: str, *, image_size: int | None, channels: int | None) ->
     convert = transforms.Grayscale(1) if chans == 1 else transforms.Lambda(_rgb)
     to_tensor = transforms.Compose([convert, transforms.Resize((size, size)),
                                     transforms.ToTensor()])
-    mean, std = _image_stats(ImageFolder(str(train_dir), transform=to_tensor))
+    train.transform = to_tensor  # (each folder is scanned once; its transform set after)
+    mean, std = _image_stats(train)
     tf = transforms.Compose([to_tensor, transforms.Normalize(mean, std)])
-
-    def open_folder(d: Path | None) -> Dataset | None:
-        return None if d is None else ImageFolder(str(d), transform=tf)
-
-    try:
-        train, val, test = open_folder(train_dir), open_folder(val_dir), open_folder(test_dir)
-    except (FileNotFoundError, RuntimeError) as e:
-        raise DataNotFoundError(f"image folder {path!r} has no usable images: {e}") from None
+    for folder in (train, val, test):
+        if folder is not None:
+            folder.transform = tf
     notes += [f"val: {'val/' if val is not None else 'carved from train'}",
               f"test: {'test/' if test is not None else 'carved from train'}",
               f"images: {chans} channel(s), resized to {size}x{size}"]
@@ -339,6 +338,16 @@ def _image_folder(path: str, *, image_size: int | None, channels: int | None) ->
         image_size=size, mean=mean, std=std, source=str(base), classes=classes,
         train_set=train, test_set=test, val_set=val, notes=notes,
     )
+
+
+def _class_folders(folder: Path) -> list[str]:
+    """The class folders ImageFolder would find in ``folder`` (its own rule), or []."""
+    from torchvision.datasets.folder import find_classes
+
+    try:
+        return find_classes(folder)[0]
+    except FileNotFoundError:
+        return []
 
 
 def _rgb(image: object) -> object:
