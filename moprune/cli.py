@@ -632,6 +632,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     from moprune.report import format_table
     from moprune.rundir import RunDir
     from moprune.sensitivity import (
+        ANALYSIS_ONLY,
         SensitivitySettings,
         check_sensitivity,
         levels_from_text,
@@ -648,15 +649,15 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
         grid_size=args.grid_size, span=args.span, hpo_trials=args.hpo_trials,
         hpo_sampler=args.sampler, hpo_pruner=args.pruner, prune_mode=args.mode,
         init=args.init, distribution=args.distribution, temperature=args.temperature,
-        quantile=args.quantile, retune_points=args.retune_points, storage=args.storage,
-        workers=args.workers)
+        quantile=args.quantile, retune_points=args.retune_points, seeds=args.seeds,
+        bootstrap=args.bootstrap, storage=args.storage, workers=args.workers)
     space = load_space(args.space)
     check_sensitivity(space, settings)
     out = _check_run(args, config)
     run = RunDir(out, {
         "run": config_to_dict(config), "space": space.to_dict(),
         **{k: v for k, v in asdict(settings).items() if k not in ("workers", "storage")}},
-        legacy=("sensitivity-settings.json",))
+        may_differ=ANALYSIS_ONLY, legacy=("sensitivity-settings.json",))
     run.check()
     splits = _load_data(config)
     run.write()
@@ -759,12 +760,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init", choices=["scratch", "finetune"], default="scratch",
                    help="grid cells of pruned networks from fresh weights or the pruned ones")
     p.add_argument("--distribution", choices=["softmax", "quantile"], default="softmax")
-    p.add_argument("--temperature", type=_float("--temperature", gt=0), default=0.01,
-                   help="softmax temperature on accuracies in [0, 1]")
+    p.add_argument("--temperature", type=_float("--temperature", gt=0), default=None,
+                   help="softmax temperature on accuracies in [0, 1] (default: the measured "
+                   "seed noise, the median per-cell standard deviation between seeds)")
     p.add_argument("--quantile", type=_float("--quantile", gt=0, lt=1), default=0.8,
                    help="quantile distribution: mass on the cells above this quantile")
     p.add_argument("--retune-points", type=_float("--retune-points", ge=0), default=0.5,
                    help="retuning pays when it gains more than this many points")
+    p.add_argument("--seeds", type=_int("--seeds", ge=1), default=3,
+                   help="seeds per grid cell of every network (default 3; more seeds on a "
+                   "finished run train only the new ones)")
+    p.add_argument("--bootstrap", type=_int("--bootstrap", ge=100), default=1000,
+                   help="bootstrap replicates of every 95%% interval (default 1000)")
     p.add_argument("--space", metavar="FILE", help="YAML search space of the HPO")
     p.add_argument("--storage", metavar="URL", default=None)
     p.add_argument("--workers", type=_int("--workers", ge=1), default=1)

@@ -10,6 +10,7 @@ kept on the trial.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -123,7 +124,8 @@ class TrialObjective:
 
     Every trial records ``seconds`` (its wall time, pruned or not), ``val_acc``,
     ``epochs_run`` and ``parameters`` (network size) as user attributes; a diverged trial records
-    ``failure``.
+    ``failure``. An enqueued trial with a ``seed`` user attribute trains with that seed
+    instead of the base one (a replicate of a sensitivity grid cell).
     """
 
     def __init__(self, factory: Callable[[int], nn.Module], splits: DataSplits,
@@ -140,6 +142,8 @@ class TrialObjective:
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, ...]:
         values = self.space.suggest(trial)
         config = self.space.apply(self.base, values)
+        if "seed" in trial.user_attrs:
+            config = dataclasses.replace(config, seed=int(trial.user_attrs["seed"]))
         model = self.factory(config.seed)
         size = sum(p.numel() for p in model.parameters())
         report = _Report(trial, prunable=len(self.objectives) == 1)

@@ -269,7 +269,7 @@ def recover_dead_trials(study: optuna.Study, n_params: int | None = None) -> int
             study.tell(t.number, state=TrialState.FAIL)
         except (RuntimeError, ValueError):  # another worker got there first
             continue
-        attrs = {k: v for k, v in t.user_attrs.items() if k == "eval_index"}
+        attrs = {k: v for k, v in t.user_attrs.items() if k in ("eval_index", "seed")}
         fixed = t.system_attrs.get("fixed_params")  # an enqueued trial's whole parameters
         if fixed or n_params is None or len(t.params) == n_params:
             study.enqueue_trial(dict(fixed or t.params),

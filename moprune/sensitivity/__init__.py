@@ -1,5 +1,11 @@
 """Sensitivity analysis: how pruning moves the best hyperparameters."""
 
+from moprune.sensitivity.bootstrap import (
+    bootstrap_intervals,
+    resample,
+    seed_noise,
+    significant_cells,
+)
 from moprune.sensitivity.landscape import (
     DISTRIBUTIONS,
     Grid,
@@ -8,24 +14,34 @@ from moprune.sensitivity.landscape import (
     to_distribution,
 )
 from moprune.sensitivity.pipeline import (
+    ANALYSIS_ONLY,
     SensitivitySettings,
     check_sensitivity,
+    grid_seeds,
     levels_from_text,
     run_sensitivity,
+    verdicts,
 )
 from moprune.sensitivity.report import plot_distances, plot_heatmaps, sensitivity_table
 
 __all__ = [
+    "ANALYSIS_ONLY",
     "DISTRIBUTIONS",
     "Grid",
     "SensitivitySettings",
+    "bootstrap_intervals",
     "check_sensitivity",
     "compare_landscapes",
+    "grid_seeds",
     "levels_from_text",
     "log_grid",
     "plot_distances",
     "plot_heatmaps",
+    "resample",
     "run_sensitivity",
+    "seed_noise",
     "sensitivity_table",
+    "significant_cells",
     "to_distribution",
+    "verdicts",
 ]

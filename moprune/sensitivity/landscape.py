@@ -14,6 +14,14 @@ landscapes, each is turned into a probability distribution over the cells
 - Spearman's rho over the cells' accuracies;
 - the regret of keeping the first landscape's best cell on the second network: the
   second's best accuracy minus its accuracy at that cell, in points.
+
+A landscape trained with several seeds is an array with a leading seed axis; the
+distances above are those of the mean landscapes. The regret and the gain of retuning
+compare a best cell with another cell, and a best cell chosen on the same noisy values
+that score it is too good (the winner's curse: with a point of seed noise and a handful
+of near-equal cells near the top, the maximum of the means is inflated by more than half
+a point). With two or more seeds they are therefore held out: the best cell is chosen on
+all seeds but one and scored on the one left out, in turn for every seed, and averaged.
 """
 
 from __future__ import annotations
@@ -26,7 +34,8 @@ import numpy as np
 
 from moprune.errors import ConfigError
 
-__all__ = ["DISTRIBUTIONS", "Grid", "compare_landscapes", "log_grid", "to_distribution"]
+__all__ = ["DISTRIBUTIONS", "Grid", "as_runs", "compare_landscapes", "log_grid",
+           "to_distribution"]
 
 DISTRIBUTIONS = ("softmax", "quantile")
 
@@ -109,34 +118,54 @@ def to_distribution(acc: np.ndarray, *, method: str = "softmax", temperature: fl
     return p / p.sum()
 
 
+def _w1(x: np.ndarray, p: np.ndarray, q: np.ndarray) -> float:
+    """Wasserstein-1 distance of two distributions on the same sorted support ``x``: the
+    area between their CDFs (what scipy's ``wasserstein_distance`` gives, without its
+    per-call overhead, which matters inside a bootstrap)."""
+    return float(np.sum(np.abs(np.cumsum(p) - np.cumsum(q))[:-1] * np.diff(x)))
+
+
+def as_runs(grid: Grid, landscape: np.ndarray, name: str = "landscape") -> np.ndarray:
+    """A landscape as per-seed runs, shape ``(seeds, *grid.shape)``; a landscape of the
+    grid's own shape is one seed.
+
+    Raises:
+        ConfigError: for any other shape.
+    """
+    a = np.asarray(landscape, dtype=float)
+    if a.shape == grid.shape:
+        return a[None]
+    if a.ndim == len(grid.shape) + 1 and a.shape[1:] == grid.shape and a.shape[0] >= 1:
+        return a
+    raise ConfigError(f"landscapes must have the grid's shape {grid.shape} (or seeds x "
+                      f"that), got {a.shape} for the {name}")
+
+
 def compare_landscapes(grid: Grid, base: np.ndarray, other: np.ndarray, *,
                        method: str = "softmax", temperature: float = 0.01,
                        quantile: float = 0.8) -> dict[str, Any]:
-    """Distances between two landscapes on the same grid (see the module docstring)."""
-    from scipy.spatial.distance import jensenshannon
-    from scipy.stats import spearmanr, wasserstein_distance
+    """Distances between two landscapes on the same grid (see the module docstring).
 
-    base, other = np.asarray(base, dtype=float), np.asarray(other, dtype=float)
-    if base.shape != grid.shape or other.shape != grid.shape:
-        raise ConfigError(f"landscapes must have the grid's shape {grid.shape}, got "
-                          f"{base.shape} and {other.shape}")
-    p = to_distribution(base, method=method, temperature=temperature, quantile=quantile)
-    q = to_distribution(other, method=method, temperature=temperature, quantile=quantile)
-    wasserstein, shift, gain = {}, {}, {}
-    b_best = np.unravel_index(int(np.nanargmax(base)), grid.shape)
-    o_best = np.unravel_index(int(np.nanargmax(other)), grid.shape)
+    ``base`` and ``other`` are landscapes of the grid's shape, or per-seed runs of them
+    (a leading seed axis); NaN cells (failed trainings) count as accuracy 0.
+    """
+    from scipy.spatial.distance import jensenshannon
+    from scipy.stats import spearmanr
+
+    base_runs = np.nan_to_num(as_runs(grid, base, "first landscape"))
+    other_runs = np.nan_to_num(as_runs(grid, other, "second landscape"))
+    base_mean, other_mean = base_runs.mean(axis=0), other_runs.mean(axis=0)
+    p = to_distribution(base_mean, method=method, temperature=temperature, quantile=quantile)
+    q = to_distribution(other_mean, method=method, temperature=temperature, quantile=quantile)
+    b_best = tuple(int(i) for i in np.unravel_index(int(np.argmax(base_mean)), grid.shape))
+    o_best = np.unravel_index(int(np.argmax(other_mean)), grid.shape)
+    wasserstein, shift = {}, {}
     for axis, name in enumerate(grid.names):
         others = tuple(a for a in range(len(grid.names)) if a != axis)
-        pm, qm = p.sum(axis=others), q.sum(axis=others)
-        wasserstein[name] = float(wasserstein_distance(grid.log10(axis), grid.log10(axis),
-                                                       pm, qm))
+        wasserstein[name] = _w1(grid.log10(axis), p.sum(axis=others), q.sum(axis=others))
         shift[name] = float(grid.log10(axis)[o_best[axis]] - grid.log10(axis)[b_best[axis]])
-        # What retuning this hyperparameter alone is worth: the other network at its best
-        # cell, against the same cell with this hyperparameter back at the first's best.
-        back = list(o_best)
-        back[axis] = b_best[axis]
-        gain[name] = float(100 * (np.nanmax(other) - np.nan_to_num(other[tuple(back)])))
-    a, b = np.nan_to_num(base.ravel()), np.nan_to_num(other.ravel())
+    regret, gain = _held_out(grid, other_runs, b_best)
+    a, b = base_mean.ravel(), other_mean.ravel()
     rho = None if np.ptp(a) == 0 or np.ptp(b) == 0 else float(spearmanr(a, b).statistic)
     return {
         "wasserstein_decades": wasserstein,
@@ -144,7 +173,30 @@ def compare_landscapes(grid: Grid, base: np.ndarray, other: np.ndarray, *,
         "best_shift_decades": shift,
         "retune_gain_points": gain,
         "spearman_rho": rho,
-        "regret_points": float(100 * (np.nanmax(other) - np.nan_to_num(other[b_best]))),
+        "regret_points": regret,
         "best_cell": {"base": [int(i) for i in b_best], "other": [int(i) for i in o_best]},
-        "best_accuracy": {"base": float(np.nanmax(base)), "other": float(np.nanmax(other))},
+        "best_accuracy": {"base": float(base_mean.max()), "other": float(other_mean.max())},
     }
+
+
+def _held_out(grid: Grid, runs: np.ndarray, b_best: tuple[int, ...]
+              ) -> tuple[float, dict[str, float]]:
+    """Regret of ``b_best`` on the network of ``runs`` and the gain of retuning each
+    hyperparameter alone, in points: with one seed on the same values, with more held
+    out (the best cell chosen on the other seeds, scored on the one left out)."""
+    seeds = runs.shape[0]
+    folds = [(runs[0], runs[0])] if seeds == 1 else [
+        (np.delete(runs, k, axis=0).mean(axis=0), runs[k]) for k in range(seeds)]
+    regrets: list[float] = []
+    gains: dict[str, list[float]] = {name: [] for name in grid.names}
+    for choose, score in folds:
+        best = np.unravel_index(int(np.argmax(choose)), grid.shape)
+        regrets.append(score[best] - score[b_best])
+        for axis, name in enumerate(grid.names):
+            # the network at its best cell, against the same cell with this one
+            # hyperparameter back at the first network's best value
+            back = [int(i) for i in best]
+            back[axis] = int(b_best[axis])
+            gains[name].append(score[best] - score[tuple(back)])
+    return (float(100 * np.mean(regrets)),
+            {name: float(100 * np.mean(v)) for name, v in gains.items()})

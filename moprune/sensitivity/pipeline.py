@@ -3,15 +3,20 @@ again, and from which pruning level on?
 
 1. HPO on the base network N_B (TPE; with Hyperband as a BOHB-like method) over the chosen
    hyperparameters finds its optimum.
-2. A log grid around that optimum is trained on N_B: the hyperparameter-performance
-   landscape.
+2. A log grid around that optimum is trained on N_B with ``seeds`` seeds per cell: the
+   hyperparameter-performance landscape. It is measured anew, never read from the HPO's
+   trials: the HPO trains with the run's seed, the grid with the next ``seeds`` seeds, so
+   the optimum the grid is centred on is not also its own lucky measurement.
 3. N_B, trained with its optimum, is pruned structurally by group magnitude to each FLOPs
-   level (Torch-Pruning), and the same grid is trained on every pruned network, from
-   scratch (fresh weights of the pruned architecture) or by fine-tuning its weights.
-4. Each landscape is compared with N_B's (:func:`compare_landscapes`).
+   level (Torch-Pruning), and the same grid with the same seeds is trained on every pruned
+   network, from scratch (fresh weights of the pruned architecture) or by fine-tuning.
+4. Each landscape (the mean over seeds) is compared with N_B's (:func:`compare_landscapes`),
+   every figure with a bootstrap 95% interval over the seeds of each cell; a verdict ("lr
+   moves", "retuning pays") is given only when its interval clears the threshold.
 
-Every grid cell is a trial in Optuna storage (one study per network, the cells enqueued,
-each run exactly once), so a grid runs on many workers and resumes after a kill.
+Every (cell, seed) is a trial in Optuna storage (one study per network, the cells
+enqueued, each run exactly once), so a grid runs on many workers, resumes after a kill,
+and a rerun with more seeds trains only the new ones.
 """
 
 from __future__ import annotations
@@ -35,11 +40,13 @@ from moprune.hpo.pipeline import run_workers
 from moprune.hpo.study import check_storage
 from moprune.io import write_json
 from moprune.models import build_model, load_model, save_model
+from moprune.sensitivity.bootstrap import bootstrap_intervals, seed_noise, significant_cells
 from moprune.sensitivity.landscape import DISTRIBUTIONS, Grid, compare_landscapes, log_grid
 from moprune.training import train
 from moprune.validation import bounded, check_ranges
 
-__all__ = ["SensitivitySettings", "check_sensitivity", "levels_from_text", "run_sensitivity"]
+__all__ = ["ANALYSIS_ONLY", "SensitivitySettings", "check_sensitivity", "grid_seeds",
+           "levels_from_text", "run_sensitivity", "verdicts"]
 
 
 @dataclass(frozen=True)
@@ -56,12 +63,15 @@ class SensitivitySettings:
     prune_mode: str = "global"  # global | uniform
     init: str = "scratch"  # scratch | finetune
     distribution: str = "softmax"  # softmax | quantile
-    temperature: float = bounded(0.01, gt=0)
+    # None: the measured seed noise (median per-cell standard deviation between seeds)
+    temperature: float | None = bounded(None, gt=0)
     quantile: float = bounded(0.8, gt=0, lt=1)
     retune_points: float = bounded(0.5, ge=0)  # retuning "pays" when it gains more
     # A hyperparameter "moves" at a level when its marginal moves this far, or when putting
     # it back at N_B's best value costs the pruned network more than retune_points.
     move_decades: float = bounded(0.25, gt=0)
+    seeds: int = bounded(3, ge=1)  # per grid cell of every network
+    bootstrap: int = bounded(1000, ge=100)  # replicates of every interval
     storage: str | None = None
     workers: int = bounded(1, ge=1)
 
@@ -87,8 +97,27 @@ class SensitivitySettings:
                                   f"got {getattr(self, name)!r}")
 
 
+#: The settings that only change the analysis of the trainings, not the trainings (a run
+#: directory may be analysed again with other values); ``seeds`` adds trainings.
+ANALYSIS_ONLY = ("distribution", "temperature", "quantile", "retune_points", "move_decades",
+                 "bootstrap", "seeds")
+
+#: A training "diverged" when it failed (non-finite loss) or ended within this much of
+#: chance accuracy (1 / classes).
+CHANCE_MARGIN = 0.02
+
+#: The default temperature when there is one seed (nothing to measure the noise with).
+FALLBACK_TEMPERATURE = 0.01
+
+
 def _label(level: float | None) -> str:
     return "base" if level is None else f"keep-{level:g}"
+
+
+def grid_seeds(seed: int, seeds: int) -> list[int]:
+    """The seeds of the grid cells: the ``seeds`` seeds after the run's seed, which is the
+    HPO's (its trials are never a grid measurement)."""
+    return [seed + 1 + s for s in range(seeds)]
 
 
 def check_sensitivity(space: SearchSpace, settings: SensitivitySettings) -> None:
@@ -141,36 +170,72 @@ def run_sensitivity(model: str, data: DataConfig, base: TrainConfig, space: Sear
     networks = _pruned_networks(model, splits, sub.apply(base, optimum), settings, out)
     timings["pruning"] = time.perf_counter() - t0
 
-    landscapes: dict[str, np.ndarray] = {}
+    seeds = grid_seeds(base.seed, settings.seeds)
+    runs: dict[str, np.ndarray] = {}
+    diverged: dict[str, np.ndarray] = {}
     sizes: dict[str, dict[str, float]] = {}
     for level, info in networks.items():
+        label = _label(level)
         t0 = time.perf_counter()
-        landscapes[_label(level)], trial_seconds[f"grid_{_label(level)}"] = _grid_landscape(
-            model, data, base, grid, settings, out, level, info)
-        timings[f"grid_{_label(level)}"] = time.perf_counter() - t0
-        sizes[_label(level)] = {k: v for k, v in info.items() if k != "file"}
+        runs[label], diverged[label], trial_seconds[f"grid_{label}"] = _grid_landscape(
+            model, data, base, grid, seeds, settings, out, level, info,
+            chance=1 / splits.num_classes)
+        timings[f"grid_{label}"] = time.perf_counter() - t0
+        sizes[label] = {k: v for k, v in info.items() if k != "file"}
 
-    base_land = landscapes["base"]
-    comparisons = {}
-    for level in settings.levels:
-        comparisons[_label(level)] = {"level": level, **compare_landscapes(
-            grid, base_land, landscapes[_label(level)], method=settings.distribution,
-            temperature=settings.temperature, quantile=settings.quantile)}
-    answer = _answer(comparisons, settings)
+    noise = seed_noise(runs, diverged)
+    temperature, temperature_source = _temperature(settings, noise)
+    distribution: dict[str, Any] = {"method": settings.distribution, "temperature": temperature,
+                    "quantile": settings.quantile}
+    comparisons, significant = {}, {}
+    for i, level in enumerate(settings.levels):
+        label = _label(level)
+        comparisons[label] = {
+            "level": level,
+            **compare_landscapes(grid, runs["base"], runs[label], **distribution),
+            "interval": bootstrap_intervals(grid, runs["base"], runs[label],
+                                            n=settings.bootstrap, seed=base.seed + i,
+                                            **distribution)}
+        significant[label] = significant_cells(runs["base"], runs[label])
+    answer = verdicts(comparisons, settings)
+    landscapes = {k: v.mean(axis=0) for k, v in runs.items()}
     report = {
         "model": model, "settings": asdict(settings), "data": config_to_dict(data),
         "train": config_to_dict(base), "optimum": optimum, "grid": grid.to_dict(),
-        "networks": sizes,
+        "seeds": seeds, "networks": sizes,
         "landscapes": {k: v.tolist() for k, v in landscapes.items()},
+        "runs": {k: v.tolist() for k, v in runs.items()},
+        "diverged": {k: v.tolist() for k, v in diverged.items()},
+        "divergence_rate": {k: float(v.sum() / (v.size * len(seeds)))
+                            for k, v in diverged.items()},
+        "significant_cells": {k: v.tolist() for k, v in significant.items()},
+        "noise": noise,
+        "temperature": {"value": temperature, "source": temperature_source},
         "comparisons": comparisons, "answer": answer,
         "seconds": {"training": trial_seconds, "wall_this_run": timings},
     }
     write_json(out / "sensitivity.json", report)
     from moprune.sensitivity.report import plot_distances, plot_heatmaps
 
-    plot_heatmaps(grid, landscapes, out / "landscapes.png")
+    plot_heatmaps(grid, landscapes, out / "landscapes.png", significant=significant,
+                  diverged=diverged, seeds=len(seeds))
     plot_distances(comparisons, settings.params, out / "distances.png")
     return report
+
+
+def _temperature(settings: SensitivitySettings, noise: dict[str, Any] | None
+                 ) -> tuple[float, str]:
+    """The softmax temperature and where it came from."""
+    if settings.temperature is not None:
+        return float(settings.temperature), "given"
+    if noise is None:
+        return FALLBACK_TEMPERATURE, ("one seed per cell, no noise to measure: the default "
+                                      f"{FALLBACK_TEMPERATURE:g}")
+    value = max(noise["median_std"], 1e-3)
+    return value, (f"the median per-cell standard deviation between seeds, "
+                   f"{noise['median_std']:.4f}, over {noise['cells']} cells without a "
+                   f"diverged seed" + (" (floored at 0.001)" if value > noise["median_std"]
+                                       else ""))
 
 
 def _job(model: str, data: DataConfig, base: TrainConfig, space: dict[str, Any],
@@ -222,16 +287,19 @@ def _pruned_networks(model: str, splits: Any, config: TrainConfig,
 
 
 def _grid_landscape(model: str, data: DataConfig, base: TrainConfig, grid: Grid,
-                    settings: SensitivitySettings, out: Path, level: float | None,
-                    info: dict[str, Any]) -> tuple[np.ndarray, float]:
-    """Train every cell of ``grid`` on one network (cells as enqueued trials); return the
-    validation accuracies shaped like the grid (0 for a diverged cell) and the seconds
-    its trials trained (over every run that worked on them)."""
+                    seeds: list[int], settings: SensitivitySettings, out: Path,
+                    level: float | None, info: dict[str, Any], *, chance: float
+                    ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Train every cell of ``grid`` with every seed on one network ((cell, seed) pairs as
+    enqueued trials, keyed ``eval_index = seed_index * cells + cell``, so more seeds extend
+    a finished grid); return the validation accuracies ``(seeds, *grid.shape)`` (0 for a
+    failed training), how many seeds of each cell diverged (failed, or within
+    :data:`CHANCE_MARGIN` of ``chance``), and the seconds its trials trained."""
     space = SearchSpace.from_dict({n: {"type": "categorical", "choices": list(v)}
                                    for n, v in zip(grid.names, grid.values, strict=True)})
     recipe = architecture(info["file"])
-    job = _job(model, data, base, space.to_dict(), settings, out, f"grid-{_label(level)}",
-               trials=len(grid.cells()), proxy=recipe,
+    job = _job(model, data, base, space.to_dict(), settings, out, f"cells-{_label(level)}",
+               trials=len(grid.cells()) * len(seeds), proxy=recipe,
                init_weights=info["file"] if settings.init == "finetune" and level else None)
     study = _open(job)
     study.sampler = optuna.samplers.GridSampler(
@@ -239,40 +307,88 @@ def _grid_landscape(model: str, data: DataConfig, base: TrainConfig, grid: Grid,
     cells = grid.cells()
     have = {int(t.user_attrs["eval_index"]) for t in study.get_trials(deepcopy=False)
             if "eval_index" in t.user_attrs and counted(t)}
-    for i, cell in enumerate(cells):
-        if i not in have:
-            study.enqueue_trial(cell, user_attrs={"eval_index": i})
-    run_workers(job, len(cells), only_enqueued=True)
-    acc = np.zeros(len(cells))
+    for s, seed in enumerate(seeds):
+        for i, cell in enumerate(cells):
+            if s * len(cells) + i not in have:
+                study.enqueue_trial(cell, user_attrs={"eval_index": s * len(cells) + i,
+                                                      "seed": seed})
+    run_workers(job, len(cells) * len(seeds), only_enqueued=True)
+    acc = np.zeros((len(seeds), len(cells)))
+    bad = np.zeros((len(seeds), len(cells)), dtype=bool)
+    found = np.zeros((len(seeds), len(cells)), dtype=bool)
     for t in study.get_trials(deepcopy=False):
-        if t.state == TrialState.COMPLETE and "eval_index" in t.user_attrs:
-            acc[int(t.user_attrs["eval_index"])] = t.values[0]
-    return acc.reshape(grid.shape), _trial_seconds(study)
+        index = t.user_attrs.get("eval_index")
+        if index is None or not counted(t) or int(index) >= acc.size:
+            continue
+        s, i = divmod(int(index), len(cells))
+        found[s, i] = True
+        if t.state == TrialState.COMPLETE:
+            acc[s, i] = t.values[0]
+        bad[s, i] = t.state != TrialState.COMPLETE or acc[s, i] < chance + CHANCE_MARGIN
+    if not found.all():
+        raise ConfigError(f"{int((~found).sum())} grid trainings of {_label(level)} did not "
+                          "finish; run the command again to resume them")
+    return (acc.reshape(len(seeds), *grid.shape),
+            bad.sum(axis=0).reshape(grid.shape), _trial_seconds(study))
 
 
 def _trial_seconds(study: optuna.Study) -> float:
     return float(sum(t.user_attrs.get("seconds", 0.0) for t in study.get_trials(deepcopy=False)))
 
 
-def _answer(comparisons: dict[str, dict[str, Any]], settings: SensitivitySettings
+def _low(interval: list[float] | None) -> float:
+    """The lower end of an interval; -inf without one (one seed: no verdict)."""
+    return -np.inf if interval is None else interval[0]
+
+
+def _with_interval(value: float, interval: list[float] | None, fmt: str = ".2f") -> str:
+    return (f"{value:{fmt}}" if interval is None else
+            f"{value:{fmt}} [{interval[0]:{fmt}}, {interval[1]:{fmt}}]")
+
+
+def verdicts(comparisons: dict[str, dict[str, Any]], settings: SensitivitySettings
             ) -> dict[str, Any]:
-    """Which hyperparameters move, and from which level on retuning pays."""
+    """Which hyperparameters move, and from which level on retuning pays; a verdict only
+    where the lower end of the 95% interval clears the threshold (W1 >= move_decades, or a
+    gain of retuning that hyperparameter alone > retune_points; a regret > retune_points)."""
     moves: dict[str, dict[str, Any]] = {}
-    for name in settings.params:
-        levels = [c["level"] for c in comparisons.values()
-                  if c["wasserstein_decades"][name] >= settings.move_decades
-                  or c["retune_gain_points"][name] > settings.retune_points]
-        moves[name] = {"moves": bool(levels), "at_levels": levels}
-    ordered = sorted(comparisons.values(), key=lambda c: -c["level"])
-    retune_from = next((c["level"] for c in ordered
-                        if c["regret_points"] > settings.retune_points), None)
     words = []
-    for name, m in moves.items():
-        at = ", ".join(f"{v:g}" for v in m["at_levels"])
-        words.append(f"{name} moves at keep {at}" if m["moves"] else f"{name} stays")
-    words.append(f"retuning gains more than {settings.retune_points:g} points from keep "
-                 f"{retune_from:g} of the FLOPs on" if retune_from is not None else
-                 f"retuning never gains more than {settings.retune_points:g} points")
+    for name in settings.params:
+        levels, largest = [], None
+        for c in comparisons.values():
+            iv = c["interval"] or {}
+            w_iv = (iv.get("wasserstein_decades") or {}).get(name)
+            g_iv = (iv.get("retune_gain_points") or {}).get(name)
+            if (_low(w_iv) >= settings.move_decades
+                    or _low(g_iv) > settings.retune_points):
+                levels.append(c["level"])
+            if largest is None or c["wasserstein_decades"][name] > \
+                    largest["wasserstein_decades"][name]:
+                largest = c
+        moves[name] = {"moves": bool(levels), "at_levels": levels}
+        if levels:
+            words.append(f"{name} moves at keep {', '.join(f'{v:g}' for v in levels)}")
+        elif largest is not None:
+            iv = (largest["interval"] or {}).get("wasserstein_decades", {}).get(name)
+            words.append(f"{name}: no significant move (largest W1 "
+                         f"{_with_interval(largest['wasserstein_decades'][name], iv)} "
+                         f"decades, at keep {largest['level']:g})")
+    ordered = sorted(comparisons.values(), key=lambda c: -c["level"])
+    paying = [c for c in ordered
+              if _low((c["interval"] or {}).get("regret_points")) > settings.retune_points]
+    retune_from = paying[0]["level"] if paying else None
+    if paying:
+        c = paying[0]
+        words.append(f"retuning pays from keep {retune_from:g} of the FLOPs on (regret "
+                     f"{_with_interval(c['regret_points'], c['interval']['regret_points'])} "
+                     "points)")
+    else:
+        c = max(ordered, key=lambda c: c["regret_points"])
+        regret = _with_interval(c["regret_points"], (c["interval"] or {}).get("regret_points"))
+        words.append(f"retuning: no significant gain over {settings.retune_points:g} points "
+                     f"(largest regret {regret} points, at keep {c['level']:g})")
+    if any(c["interval"] is None for c in comparisons.values()):
+        words.append("one seed per cell: no intervals, so no verdicts")
     return {"hyperparameters": moves, "retune_from_level": retune_from,
             "summary": "; ".join(words)}
 
