@@ -632,7 +632,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     from moprune.report import format_table
     from moprune.rundir import RunDir
     from moprune.sensitivity import (
-        ANALYSIS_ONLY,
+        RERUN_MAY_CHANGE,
         SensitivitySettings,
         check_sensitivity,
         levels_from_text,
@@ -657,7 +657,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     run = RunDir(out, {
         "run": config_to_dict(config), "space": space.to_dict(),
         **{k: v for k, v in asdict(settings).items() if k not in ("workers", "storage")}},
-        may_differ=ANALYSIS_ONLY, legacy=("sensitivity-settings.json",))
+        may_differ=RERUN_MAY_CHANGE, legacy=("sensitivity-settings.json",))
     run.check()
     splits = _load_data(config)
     run.write()
@@ -666,6 +666,11 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     print(f"optimum of {config.model}: " + ", ".join(f"{k}={v:.3g}"
                                                      for k, v in report["optimum"].items()))
     print(format_table(*sensitivity_table(report)))
+    seeds = report["seeds"]
+    print(f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''} per cell ({', '.join(map(str, seeds))}"
+          f"; the HPO's is {config.train.seed}); intervals: bootstrap 95%, "
+          f"{settings.bootstrap} replicates; softmax temperature "
+          f"{report['temperature']['value']:.4f} ({report['temperature']['source']})")
     print(report["answer"]["summary"])
     print(f"wrote {out}/sensitivity.json, landscapes.png, distances.png")
     return 0

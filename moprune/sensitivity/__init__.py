@@ -14,7 +14,7 @@ from moprune.sensitivity.landscape import (
     to_distribution,
 )
 from moprune.sensitivity.pipeline import (
-    ANALYSIS_ONLY,
+    RERUN_MAY_CHANGE,
     SensitivitySettings,
     check_sensitivity,
     grid_seeds,
@@ -25,8 +25,8 @@ from moprune.sensitivity.pipeline import (
 from moprune.sensitivity.report import plot_distances, plot_heatmaps, sensitivity_table
 
 __all__ = [
-    "ANALYSIS_ONLY",
     "DISTRIBUTIONS",
+    "RERUN_MAY_CHANGE",
     "Grid",
     "SensitivitySettings",
     "bootstrap_intervals",

@@ -45,7 +45,7 @@ from moprune.sensitivity.landscape import DISTRIBUTIONS, Grid, compare_landscape
 from moprune.training import train
 from moprune.validation import bounded, check_ranges
 
-__all__ = ["ANALYSIS_ONLY", "SensitivitySettings", "check_sensitivity", "grid_seeds",
+__all__ = ["RERUN_MAY_CHANGE", "SensitivitySettings", "check_sensitivity", "grid_seeds",
            "levels_from_text", "run_sensitivity", "verdicts"]
 
 
@@ -97,10 +97,11 @@ class SensitivitySettings:
                                   f"got {getattr(self, name)!r}")
 
 
-#: The settings that only change the analysis of the trainings, not the trainings (a run
-#: directory may be analysed again with other values); ``seeds`` adds trainings.
-ANALYSIS_ONLY = ("distribution", "temperature", "quantile", "retune_points", "move_decades",
-                 "bootstrap", "seeds")
+#: The settings a rerun in the same directory may change: those of the analysis alone (the
+#: trainings are read back and analysed again), and ``seeds`` (more seeds train only the
+#: new ones; fewer analyse the first ones).
+RERUN_MAY_CHANGE = ("distribution", "temperature", "quantile", "retune_points",
+                    "move_decades", "bootstrap", "seeds")
 
 #: A training "diverged" when it failed (non-finite loss) or ended within this much of
 #: chance accuracy (1 / classes).

@@ -59,7 +59,7 @@ def test_a_true_shift_of_one_cell_is_detected_at_three_seeds_with_low_noise():
 def test_no_shift_is_claimed_at_high_noise():
     rng = np.random.default_rng(1)
     truth = _peak((6, 6))
-    for trial in range(3):
+    for _ in range(3):
         base, other = _runs(truth, 0.05, 3, rng), _runs(truth, 0.05, 3, rng)
         c, answer = _analyse(base, other, 0.05)
         assert not answer["hyperparameters"]["lr"]["moves"]
