@@ -337,9 +337,12 @@ def _trial_seconds(study: optuna.Study) -> float:
     return float(sum(t.user_attrs.get("seconds", 0.0) for t in study.get_trials(deepcopy=False)))
 
 
-def _low(interval: list[float] | None) -> float:
-    """The lower end of an interval; -inf without one (one seed: no verdict)."""
-    return -np.inf if interval is None else interval[0]
+def _low(estimate: float, interval: list[float] | None) -> float:
+    """What a verdict must clear: the lower of the estimate and its interval's lower end
+    (a distance between resampled, noisier landscapes is larger, so the bootstrap of W1
+    or JS can sit wholly above the estimate; the verdict takes the smaller); -inf without
+    an interval (one seed: no verdict)."""
+    return -np.inf if interval is None else min(estimate, interval[0])
 
 
 def _with_interval(value: float, interval: list[float] | None, fmt: str = ".2f") -> str:
@@ -350,8 +353,9 @@ def _with_interval(value: float, interval: list[float] | None, fmt: str = ".2f")
 def verdicts(comparisons: dict[str, dict[str, Any]], settings: SensitivitySettings
             ) -> dict[str, Any]:
     """Which hyperparameters move, and from which level on retuning pays; a verdict only
-    where the lower end of the 95% interval clears the threshold (W1 >= move_decades, or a
-    gain of retuning that hyperparameter alone > retune_points; a regret > retune_points)."""
+    where the estimate and the lower end of its 95% interval both clear the threshold
+    (W1 >= move_decades, or a gain of retuning that hyperparameter alone > retune_points;
+    a regret > retune_points)."""
     moves: dict[str, dict[str, Any]] = {}
     words = []
     for name in settings.params:
@@ -360,8 +364,8 @@ def verdicts(comparisons: dict[str, dict[str, Any]], settings: SensitivitySettin
             iv = c["interval"] or {}
             w_iv = (iv.get("wasserstein_decades") or {}).get(name)
             g_iv = (iv.get("retune_gain_points") or {}).get(name)
-            if (_low(w_iv) >= settings.move_decades
-                    or _low(g_iv) > settings.retune_points):
+            if (_low(c["wasserstein_decades"][name], w_iv) >= settings.move_decades
+                    or _low(c["retune_gain_points"][name], g_iv) > settings.retune_points):
                 levels.append(c["level"])
             if largest is None or c["wasserstein_decades"][name] > \
                     largest["wasserstein_decades"][name]:
@@ -376,7 +380,8 @@ def verdicts(comparisons: dict[str, dict[str, Any]], settings: SensitivitySettin
                          f"decades, at keep {largest['level']:g})")
     ordered = sorted(comparisons.values(), key=lambda c: -c["level"])
     paying = [c for c in ordered
-              if _low((c["interval"] or {}).get("regret_points")) > settings.retune_points]
+              if _low(c["regret_points"], (c["interval"] or {}).get("regret_points"))
+              > settings.retune_points]
     retune_from = paying[0]["level"] if paying else None
     if paying:
         c = paying[0]

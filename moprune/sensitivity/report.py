@@ -67,49 +67,55 @@ def plot_heatmaps(grid: Grid, landscapes: Mapping[str, np.ndarray], path: str | 
     return save_figure(fig, path)
 
 
-def _errors(items: Sequence[Mapping[str, Any]], key: str, param: str | None = None
-            ) -> tuple[list[float], np.ndarray | None]:
-    """Values of a figure over the levels and their error bars (None without intervals)."""
+def _series(items: Sequence[Mapping[str, Any]], key: str, param: str | None = None
+            ) -> tuple[np.ndarray, np.ndarray | None]:
+    """A figure's estimates over the levels and its intervals (``(2, n)``: low, high; None
+    without intervals)."""
     def get(d: Mapping[str, Any] | None) -> Any:
         if d is None:
             return None
         v = d.get(key)
         return v.get(param) if param is not None and v is not None else v
 
-    values = [np.nan if get(c) is None else float(get(c)) for c in items]
+    values = np.array([np.nan if get(c) is None else float(get(c)) for c in items])
     if any(c.get("interval") is None for c in items):
         return values, None
-    bounds = [get(c["interval"]) for c in items]
-    low = [v - b[0] if b is not None else np.nan for v, b in zip(values, bounds, strict=True)]
-    high = [b[1] - v if b is not None else np.nan for v, b in zip(values, bounds, strict=True)]
-    return values, np.clip(np.array([low, high]), 0, None)
+    bounds = [get(c["interval"]) or [np.nan, np.nan] for c in items]
+    return values, np.array(bounds, dtype=float).T
+
+
+def _plot(ax: Any, x: np.ndarray, items: Sequence[Mapping[str, Any]], key: str,
+          param: str | None, fmt: str, label: str) -> None:
+    """Estimates as a line, intervals as capped vertical bars of the same colour (an
+    interval need not contain its estimate: see :func:`moprune.sensitivity.verdicts`)."""
+    values, bounds = _series(items, key, param)
+    line, = ax.plot(x, values, fmt, label=label)
+    if bounds is not None:
+        ax.vlines(x, bounds[0], bounds[1], color=line.get_color(), lw=1.2)
+        ax.scatter(np.r_[x, x], np.r_[bounds[0], bounds[1]], marker="_", s=40,
+                   color=line.get_color())
 
 
 def plot_distances(comparisons: Mapping[str, Mapping[str, Any]], params: Sequence[str],
                    path: str | Path) -> Path:
-    """Each distance against the kept share of FLOPs, with its 95% bootstrap interval as
-    error bars where there is one."""
+    """Each figure against the kept share of FLOPs, with its 95% bootstrap interval as a
+    bar where there is one."""
     items = sorted(comparisons.values(), key=lambda c: -c["level"])
     levels = np.array([c["level"] for c in items])
     fig, (ax1, ax2, ax3) = new_figure(ncols=3, width=3.6, height=3.2)
     for k, name in enumerate(params):
-        dx = 0.006 * (k - (len(params) - 1) / 2)  # side by side, not on top of each other
-        v, e = _errors(items, "wasserstein_decades", name)
-        ax1.errorbar(levels + dx, v, yerr=e, fmt="o-", capsize=2, label=f"W1 {name}")
-        v, e = _errors(items, "best_shift_decades", name)
-        ax1.errorbar(levels + dx + 0.003, v, yerr=e, fmt="x--", capsize=2,
-                     label=f"best shift {name}")
+        dx = 0.008 * (2 * k - (len(params) - 1))  # side by side, not on top of each other
+        _plot(ax1, levels + dx, items, "wasserstein_decades", name, "o-", f"W1 {name}")
+        _plot(ax1, levels + dx + 0.004, items, "best_shift_decades", name, "x--",
+              f"best shift {name}")
     ax1.axhline(0, color="grey", lw=0.5)
     ax1.set(xlabel="kept share of FLOPs", ylabel="decades", title="movement")
     ax1.legend(fontsize=7)
-    v, e = _errors(items, "jensen_shannon")
-    ax2.errorbar(levels, v, yerr=e, fmt="o-", capsize=2, label="Jensen-Shannon")
-    v, e = _errors(items, "spearman_rho")
-    ax2.errorbar(levels + 0.004, v, yerr=e, fmt="s-", capsize=2, label="Spearman rho")
+    _plot(ax2, levels, items, "jensen_shannon", None, "o-", "Jensen-Shannon")
+    _plot(ax2, levels + 0.006, items, "spearman_rho", None, "s-", "Spearman rho")
     ax2.set(xlabel="kept share of FLOPs", title="agreement of landscapes")
     ax2.legend(fontsize=7)
-    v, e = _errors(items, "regret_points")
-    ax3.errorbar(levels, v, yerr=e, fmt="o-", capsize=2)
+    _plot(ax3, levels, items, "regret_points", None, "o-", "regret")
     ax3.axhline(0, color="grey", lw=0.5)
     ax3.set(xlabel="kept share of FLOPs", ylabel="points (held out)",
             title="regret of N_B's best settings")

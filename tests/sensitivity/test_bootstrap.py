@@ -123,3 +123,20 @@ def test_seed_noise_leaves_out_cells_with_a_diverged_seed():
     assert noise["median_std"] == pytest.approx(np.std([0.8, 0.82], ddof=1))
     assert noise["cells_left_out"] == 1
     assert seed_noise({"n": runs[:1]}, {"n": diverged}) is None
+
+
+def test_a_verdict_needs_the_estimate_and_the_lower_end_above_the_threshold():
+    """A bootstrap of a distance can sit wholly above the distance of the means; then the
+    estimate decides."""
+    def comparison(w1, interval):
+        return {"level": 0.5, "wasserstein_decades": {"lr": w1},
+                "retune_gain_points": {"lr": 0.0}, "regret_points": 0.0,
+                "interval": {"wasserstein_decades": {"lr": interval},
+                             "retune_gain_points": {"lr": [0.0, 0.0]},
+                             "regret_points": [0.0, 0.0]}}
+
+    settings = SensitivitySettings(params=("lr",))
+    assert not verdicts({"k": comparison(0.1, [0.3, 0.5])}, settings)[
+        "hyperparameters"]["lr"]["moves"]
+    assert verdicts({"k": comparison(0.35, [0.3, 0.5])}, settings)[
+        "hyperparameters"]["lr"]["moves"]
