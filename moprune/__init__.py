@@ -22,7 +22,7 @@ from moprune.errors import (
 
 if TYPE_CHECKING:  # imported on first use (torch takes seconds): `moprune --version` is quick
     from moprune.config import DataConfig, RunConfig, TrainConfig
-    from moprune.data import DataSplits, load_dataset, prepare_data
+    from moprune.data import DataSplits, from_tensors, load_dataset, prepare_data
     from moprune.models import build_model, load_model, register_model, save_model
     from moprune.training import Callback, TrainResult, evaluate, train
 
@@ -30,6 +30,7 @@ _LAZY = {
     "DataConfig": "moprune.config", "RunConfig": "moprune.config",
     "TrainConfig": "moprune.config",
     "DataSplits": "moprune.data", "load_dataset": "moprune.data",
+    "from_tensors": "moprune.data",
     "prepare_data": "moprune.data",
     "build_model": "moprune.models", "load_model": "moprune.models",
     "register_model": "moprune.models", "save_model": "moprune.models",
@@ -63,6 +64,7 @@ __all__ = [
     "__version__",
     "build_model",
     "evaluate",
+    "from_tensors",
     "load_dataset",
     "load_model",
     "prepare_data",

@@ -1,7 +1,7 @@
 """Seeded train/validation/test splits and fast batch iterators.
 
-Small image sets live in memory as uint8 tensors (on the training device) and are
-normalised per batch, which is several times faster than a per-image DataLoader on a
+Small image sets live in memory as uint8 (or a user's float) tensors, on the training
+device, and are normalised per batch, which is several times faster than a per-image DataLoader on a
 few CPU cores. Batch order depends only on ``(seed, epoch)``, so a resumed run sees
 exactly the batches an uninterrupted one would.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
@@ -18,7 +19,8 @@ from moprune.config import DataConfig
 from moprune.data.datasets import RawDataset, load_dataset
 from moprune.errors import ConfigError
 
-__all__ = ["DataSplits", "LazyLoader", "TensorLoader", "prepare_data", "split_indices"]
+__all__ = ["DataSplits", "LazyLoader", "TensorLoader", "load", "prepare_data", "split_data",
+           "split_indices"]
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -45,15 +47,16 @@ def split_indices(n: int, *, val_fraction: float, seed: int, what: str = "val_fr
 
 
 class TensorLoader:
-    """Iterates over ``(x, y)`` batches of in-memory uint8 images, normalised on the fly.
+    """Iterates over ``(x, y)`` batches of in-memory images, normalised on the fly.
 
     Args:
-        x: ``N x C x H x W`` uint8 images.
+        x: ``N x C x H x W`` images: uint8 (0..255, read on the 0..1 scale) or floating
+            point (on their own scale, never rescaled).
         y: ``N`` int64 labels.
         batch_size: Images per batch.
         shuffle: Shuffle every epoch (seeded by ``seed`` and the epoch from
             :meth:`set_epoch`).
-        mean, std: Per-channel normalisation on the 0..1 scale.
+        mean, std: Per-channel normalisation (for uint8 images on the 0..1 scale).
         augment: Random crop (padding 4) and horizontal flip.
         device: Where batches are produced (the data is moved there once).
     """
@@ -70,7 +73,8 @@ class TensorLoader:
         self.augment = augment
         self.epoch = 0
         shape = (1, -1, 1, 1)
-        self._scale = (1.0 / (255.0 * torch.tensor(std))).view(shape).to(self.device)
+        unit = 255.0 if x.dtype == torch.uint8 else 1.0
+        self._scale = (1.0 / (unit * torch.tensor(std))).view(shape).to(self.device)
         self._shift = (torch.tensor(mean) / torch.tensor(std)).view(shape).to(self.device)
 
     def set_epoch(self, epoch: int) -> None:
@@ -229,6 +233,38 @@ def prepare_data(config: DataConfig | None = None) -> DataSplits:
     config = config or DataConfig()
     raw = load_dataset(config.dataset, root=config.data_root, download=config.download,
                        image_size=config.image_size, channels=config.channels)
+    return split_data(raw, config)
+
+
+def load(name: str = "fashion-mnist", *, val_fraction: float = 0.1, seed: int = 0,
+         **options: Any) -> DataSplits:
+    """A registered dataset, or an image folder (``"imagefolder:PATH"``), split and ready.
+
+    ``options`` are the other fields of :class:`~moprune.config.DataConfig`
+    (``limit_train``, ``data_root``, ``image_size`` ...); ``seed`` is the split's seed.
+
+    Example:
+        >>> splits = load("fashion-mnist", limit_train=1000)  # doctest: +SKIP
+
+    Raises:
+        ConfigError: for an unknown option or a bad value, naming it.
+    """
+    import dataclasses
+
+    fields = {f.name for f in dataclasses.fields(DataConfig)} - {"dataset", "split_seed",
+                                                                  "val_fraction"}
+    unknown = sorted(set(options) - fields)
+    if unknown:
+        raise ConfigError(f"unknown data option(s) {', '.join(unknown)}; known: "
+                          f"{', '.join(sorted(fields))}")
+    return prepare_data(DataConfig(dataset=name, val_fraction=val_fraction, split_seed=seed,
+                                   **options))
+
+
+def split_data(raw: RawDataset, config: DataConfig) -> DataSplits:
+    """Split a loaded dataset as ``config`` says: the test set is the dataset's own or a
+    seeded ``test_fraction`` of its training images; validation is its own validation set
+    or a seeded ``val_fraction`` of the rest; ``limit_train``/``limit_eval`` subset them."""
     pool = torch.arange(raw.num_train)
     test_from = "test" if raw.num_test else "train"
     if raw.num_test:
