@@ -53,7 +53,7 @@ for _ in range(args.repeats):
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
         last = train_front(model=args.model, data=data, method="path", budget=args.budget,
-                           epochs=args.epochs, prox=True, path_start_lam=args.start_lam,
+                           prox=True, path_start_lam=args.start_lam,
                            train_config=config, out_dir=out)
         times["path"].append(time.perf_counter() - start)
 assert last is not None

@@ -23,7 +23,10 @@ from moprune.errors import (
 if TYPE_CHECKING:  # imported on first use (torch takes seconds): `moprune --version` is quick
     from moprune.config import DataConfig, RunConfig, TrainConfig
     from moprune.data import DataSplits, from_tensors, load_dataset, prepare_data
+    from moprune.front import Front, Point, train_front
+    from moprune.hpo import HPOResult, tune
     from moprune.models import build_model, load_model, register_model, save_model
+    from moprune.pruning import CompactResult, compact
     from moprune.training import Callback, TrainResult, evaluate, train
 
 _LAZY = {
@@ -31,6 +34,9 @@ _LAZY = {
     "TrainConfig": "moprune.config",
     "DataSplits": "moprune.data", "load_dataset": "moprune.data",
     "from_tensors": "moprune.data",
+    "Front": "moprune.front", "Point": "moprune.front", "train_front": "moprune.front",
+    "HPOResult": "moprune.hpo", "tune": "moprune.hpo",
+    "CompactResult": "moprune.pruning", "compact": "moprune.pruning",
     "prepare_data": "moprune.data",
     "build_model": "moprune.models", "load_model": "moprune.models",
     "register_model": "moprune.models", "save_model": "moprune.models",
@@ -51,18 +57,23 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Callback",
+    "CompactResult",
     "ConfigError",
     "DataConfig",
     "DataNotFoundError",
     "DataSplits",
     "DivergedError",
+    "Front",
+    "HPOResult",
     "MopruneError",
+    "Point",
     "RunConfig",
     "TrainConfig",
     "TrainResult",
     "UnknownNameError",
     "__version__",
     "build_model",
+    "compact",
     "evaluate",
     "from_tensors",
     "load_dataset",
@@ -71,4 +82,6 @@ __all__ = [
     "register_model",
     "save_model",
     "train",
+    "train_front",
+    "tune",
 ]

@@ -287,7 +287,7 @@ def _cmd_front(args: argparse.Namespace) -> int:
     run.write()
     front = train_front(
         model=config.model, data=data, method=config.method, budget=config.budget,
-        epochs=config.train.epochs, explore_epochs=config.explore_epochs,
+        explore_epochs=config.explore_epochs,
         complexity=config.complexity, scope=config.scope, tau=config.tau,
         freeze_masks=config.freeze_masks, prox=config.prox, finetune=config.finetune,
         lams=config.lams, smgd_variant=config.smgd_variant,
@@ -296,7 +296,7 @@ def _cmd_front(args: argparse.Namespace) -> int:
         train_config=config.train,
         model_args=config.model_args, knee=config.knee, knee_axes=config.knee_axes,
         knee_epochs=config.knee_epochs,
-        out_dir=out, seed=config.train.seed)
+        out_dir=out)
     axes = front.meta["knee_axes"]
     knee = front.final_version(front.knee(config.knee, axes=axes))
     front.meta["hypervolume"] = front.hypervolume(axes=axes)

@@ -23,7 +23,10 @@ from moprune.data.datasets import RawDataset
 from moprune.data.loaders import DataSplits, split_data
 from moprune.errors import ConfigError
 
-__all__ = ["from_tensors"]
+__all__ = ["TENSORS_PREFIX", "from_tensors"]
+
+#: The dataset name of a user's tensors in a DataConfig: no loader can load it by name.
+TENSORS_PREFIX = "tensors:"
 
 
 def _tensor(value: Any, what: str) -> torch.Tensor:
@@ -145,7 +148,7 @@ def from_tensors(x: Any, y: Any, *, x_test: Any = None, y_test: Any = None,
         str(i) for i in range(num_classes)]
     if len(names) != num_classes:
         raise ConfigError(f"{len(names)} class names for {num_classes} classes")
-    config = DataConfig(dataset=f"tensors:{name}", val_fraction=val_fraction,
+    config = DataConfig(dataset=f"{TENSORS_PREFIX}{name}", val_fraction=val_fraction,
                         test_fraction=test_fraction, split_seed=seed, limit_train=limit_train)
     raw = RawDataset(name=name, in_channels=channels, num_classes=num_classes,
                      image_size=int(xs.shape[2]), mean=mean_t, std=std_t,

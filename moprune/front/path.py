@@ -45,7 +45,7 @@ from moprune.data import DataSplits
 from moprune.errors import ConfigError, DivergedError, MopruneError
 from moprune.front.points import Point
 from moprune.io import atomic_write, read_json, write_json
-from moprune.models import model_recipe, save_model
+from moprune.models import save_model
 from moprune.models.serialization import read_model_file
 from moprune.objectives import Complexity
 from moprune.progress import progress_line
@@ -243,15 +243,11 @@ def measure(model: nn.Module, splits: DataSplits, *, method: str, complexity: st
 
 def save_point_model(model: nn.Module, point: Point, out_dir: Path, *,
                      name: str = "model.pt") -> None:
-    """Write ``point``'s network and ``point.json`` under ``out_dir/points/<key>/``; a
-    user's module (no recipe) is written as its weights."""
+    """Write ``point``'s network (a moprune model file; a user's module's loads with its
+    factory) and ``point.json`` under ``out_dir/points/<key>/``."""
     folder = out_dir / "points" / point.key
     model_file = folder / name
-    if model_recipe(model) is not None:
-        save_model(model, model_file, meta={"point": point.key})
-    else:
-        state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-        atomic_write(model_file, lambda f: torch.save(state, f))
+    save_model(model, model_file, meta={"point": point.key})
     point.checkpoint = str(model_file.relative_to(out_dir))
     write_json(folder / "point.json", point.to_dict())
     progress_line(f"front point {point.summary()}")

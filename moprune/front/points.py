@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -87,12 +88,19 @@ class Front:
     Args:
         points: The points.
         meta: Facts about how they were made (model, dataset, complexity, ...).
+        root: The run directory the points' model files are relative to (set by
+            ``train_front`` and :meth:`load`); :meth:`model` reads them from there.
+        factory: For a user's module: returns a fresh one, to load the points' weights
+            into (set by ``train_front``).
     """
 
-    def __init__(self, points: list[Point] | None = None, *, meta: dict[str, Any] | None = None
-                 ) -> None:
+    def __init__(self, points: list[Point] | None = None, *, meta: dict[str, Any] | None = None,
+                 root: str | os.PathLike[str] | None = None,
+                 factory: Callable[[], Any] | None = None) -> None:
         self.points: list[Point] = list(points or [])
         self.meta: dict[str, Any] = dict(meta or {})
+        self.root = Path(root) if root is not None else None
+        self.factory = factory
 
     def __len__(self) -> int:
         return len(self.points)
@@ -216,6 +224,42 @@ class Front:
                 return p
         return point
 
+    def model(self, point: Point | str, *, factory: Callable[[], Any] | None = None,
+              device: str = "cpu") -> Any:
+        """The trained network of ``point`` (a point or its key), weights loaded.
+
+        Args:
+            factory: For a user's module, a callable returning a fresh one (default: the
+                one ``train_front`` was given).
+
+        Raises:
+            MopruneError: for an unknown key, a point without a model file, or a front
+                whose directory is unknown.
+        """
+        from moprune.models import load_model
+
+        if isinstance(point, str):
+            found = self.get(point)
+            if found is None:
+                raise MopruneError(f"the front has no point {point!r}")
+            point = found
+        if point.checkpoint is None:
+            raise MopruneError(f"point {point.key} has no model file")
+        if self.root is None:
+            raise MopruneError("this front does not know its run directory; load it with "
+                               "Front.load(RUN_DIR/front.json)")
+        return load_model(self.root / point.checkpoint, device=device,
+                          factory=factory or self.factory)
+
+    def plot(self, path: str | os.PathLike[str], *, knee: Point | None = None,
+             axes: str | None = None, title: str = "") -> Path:
+        """Draw the front (objectives, and accuracy against the kept share) to a PNG;
+        ``axes`` default: the plane the knee was chosen in."""
+        from moprune.report.plots import plot_front
+
+        return plot_front(self, path, knee=knee, title=title,
+                          axes=axes or self.meta.get("knee_axes", "objectives"))
+
     def to_dict(self) -> dict[str, Any]:
         return {"meta": self.meta, "points": [p.to_dict() for p in self.points],
                 "non_dominated": [p.key for p in self.non_dominated()]}
@@ -235,7 +279,8 @@ class Front:
             raise MopruneError(f"no front at {str(path)!r}")
         try:
             data = read_json(path)
-            return cls([Point.from_dict(p) for p in data["points"]], meta=data.get("meta", {}))
+            return cls([Point.from_dict(p) for p in data["points"]], meta=data.get("meta", {}),
+                       root=Path(path).parent)
         except FileNotFoundError:
             raise MopruneError(f"no front at {str(path)!r}") from None
         except (ValueError, KeyError, TypeError) as e:

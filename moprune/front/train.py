@@ -20,7 +20,7 @@ from moprune.front.path import debias, debias_knee, path_epochs, train_path
 from moprune.front.points import AXES, Front, Point
 from moprune.front.search import WEIGHT_SEARCHES, GridSearch, WeightSearch
 from moprune.io import read_json, write_json
-from moprune.models import build_model, model_recipe, save_model
+from moprune.models import build_model, save_model
 from moprune.progress import progress_line
 from moprune.solvers import SMGDSolver, Solver, WeightedSumSolver
 from moprune.training import evaluate, train
@@ -32,12 +32,12 @@ ModelSpec = str | nn.Module | Callable[[], nn.Module]
 
 
 def train_front(
-    *,
     model: ModelSpec,
     data: DataSplits | DataConfig | None = None,
+    *,
     method: str = "dichotomic",
     budget: int = 8,
-    epochs: int = 10,
+    epochs: int | None = None,
     explore_epochs: int | None = None,
     complexity: str = "l1",
     scope: str = "all",
@@ -57,7 +57,7 @@ def train_front(
     knee_axes: str = "auto",
     knee_epochs: int | None = None,
     out_dir: str | os.PathLike[str] | None = None,
-    seed: int = 0,
+    seed: int | None = None,
     progress: bool | None = None,
 ) -> Front:
     """Train the Pareto front of ``model`` for (cross-entropy, complexity).
@@ -65,7 +65,10 @@ def train_front(
     Every point is a fresh network from the same initialisation (``seed``), trained with
     intra-training pruning. With ``out_dir`` every point's model and results are written
     there as soon as it is done, and calling again resumes: finished points are read back,
-    a run that was killed resumes from its checkpoint.
+    a run that was killed resumes from its checkpoint; calling again with other settings
+    is refused with one line. Without ``out_dir`` the points' networks are kept in a
+    temporary directory for the life of the process. Either way ``front.model(point)``
+    gives a point's trained network.
 
     Args:
         model: A registered name, an ``nn.Module`` (deep-copied for every run), or a
@@ -78,7 +81,8 @@ def train_front(
             every corrector; see :func:`moprune.front.path.train_path`).
         budget: Number of training runs of the search (the knee retrain not counted); for
             ``path``, the number of points it aims at after the dense one.
-        epochs: Epochs of a full training run; for ``path``, of the whole run.
+        epochs: Epochs of a full training run; for ``path``, of the whole run. Default:
+            ``train_config.epochs`` (10 without one); giving both, they must agree.
         explore_epochs: Epochs of the search's runs (default ``epochs``); when fewer, the
             knee's weight is retrained for ``epochs`` (a point marked ``retrained``, kept
             out of the non-dominated set, which compares runs of equal length).
@@ -101,7 +105,7 @@ def train_front(
         path_start_lam: The path's first weight of f2 after the dense point: where the
             l1 pull starts to prune (lam 0.99 and up with the normalised f2), fewer
             points are spent at the dense end.
-        train_config: Optimizer and schedule (its ``epochs`` and ``seed`` are replaced).
+        train_config: Optimizer and schedule (and, when not given here, epochs and seed).
         model_args: Options of a registered model.
         knee: Selector of the knee to retrain (``chord``, ``angle``, ``slope``), or None.
         knee_axes: The plane the knee is chosen in: ``objectives`` (f1, f2), ``kept``
@@ -115,7 +119,8 @@ def train_front(
             (:func:`moprune.front.path.debias_knee`); ``front.final_version(knee)`` is
             then that network. None: the knee is the point as it is.
         out_dir: Run directory for point models and resumption.
-        seed: Initialisation and batch-order seed.
+        seed: Initialisation and batch-order seed. Default: ``train_config.seed`` (0
+            without one); giving both, they must agree.
         progress: Progress bars (None: only on a terminal).
 
     Returns:
@@ -128,6 +133,9 @@ def train_front(
     """
     if method not in METHODS:
         raise ConfigError(f"method must be one of {METHODS}, got {method!r}")
+    base = train_config or TrainConfig()
+    epochs, seed = (_agree(name, given, getattr(base, name), train_config is not None)
+                    for name, given in (("epochs", epochs), ("seed", seed)))
     if epochs < 1:
         raise ConfigError(f"epochs must be >= 1, got {epochs}")
     explore = epochs if explore_epochs is None else explore_epochs
@@ -143,19 +151,18 @@ def train_front(
     if method == "path" and explore < epochs:
         raise ConfigError("explore_epochs is for the weighted-sum searches; the path is "
                           "one run of --epochs")
-    if knee_epochs is not None and (method != "path" or knee is None or out_dir is None):
-        raise ConfigError("knee_epochs is for the path, with a knee selector and out_dir")
+    if knee_epochs is not None and (method != "path" or knee is None):
+        raise ConfigError("knee_epochs is for the path, with a knee selector")
     if knee_axes not in ("auto", *AXES):
         raise ConfigError(f"knee_axes must be auto or one of {AXES}, got {knee_axes!r}")
     axes = knee_axes if knee_axes != "auto" else (
         "flops" if complexity == "flops" else
         "kept" if method == "path" or finetune else "objectives")
     splits = data if isinstance(data, DataSplits) else prepare_data(data)
-    base = train_config or TrainConfig()
     tau = (None if prox else 1e-3) if tau is None else tau
     solver_kw: dict[str, Any] = dict(complexity=complexity, scope=scope, tau=tau,
                                      freeze_masks=freeze_masks)
-    out = Path(out_dir) if out_dir is not None else None
+    out = Path(out_dir) if out_dir is not None else _temporary_dir()
     factory = model_factory(model, splits, model_args or {})
     meta = {
         "model": model if isinstance(model, str) else type(factory()).__name__,
@@ -168,8 +175,8 @@ def train_front(
         "smgd_normalize": smgd_normalize if method == "smgd" else None,
         "train": config_to_dict(base), "seed": seed,
     }
-    front = Front(meta=meta)
-    if out is not None and (out / "front.json").exists():
+    front = Front(meta=meta, root=out, factory=None if isinstance(model, str) else factory)
+    if (out / "front.json").exists():
         _check_resume(out / "front.json", meta)
 
     def run(solver: Solver, run_seed: int, run_epochs: int, *, retrained: bool = False
@@ -205,21 +212,41 @@ def train_front(
                 run(WeightedSumSolver(chosen.lam, prox=prox, **solver_kw), seed, epochs,
                     retrained=True)
     if finetune:  # each point's seconds: extras["finetune_seconds"]
-        if out is None:
-            raise ConfigError("finetune needs out_dir (the points' model files)")
         for point in list(front.search_points):
             front.add(debias(point, factory, splits, replace(base, seed=seed),
                              epochs=finetune, complexity=complexity, scope=scope,
                              out_dir=out, progress=progress))
-    if knee_epochs is not None and knee is not None and out is not None:
+    if knee_epochs is not None and knee is not None:
         chosen = front.knee(knee, axes=axes)
         if path_epochs(chosen) + finetune < knee_epochs:
             front.add(debias_knee(chosen, factory, splits, replace(base, seed=seed),
                                   total_epochs=knee_epochs, complexity=complexity,
                                   scope=scope, out_dir=out, progress=progress))
-    if out is not None:
-        front.save(out / "front.json")
+    front.save(out / "front.json")
     return front
+
+
+def _agree(name: str, given: int | None, configured: int, has_config: bool) -> int:
+    """``given`` (an argument of train_front) or the train config's value; both given,
+    they must be the same (one silently overriding the other hid mistakes)."""
+    if given is None:
+        return configured
+    if has_config and given != configured:
+        raise ConfigError(f"{name}={given} and train_config.{name}={configured} disagree; "
+                          "give it in one place")
+    return given
+
+
+def _temporary_dir() -> Path:
+    """A directory for the points' networks of a front trained without ``out_dir``,
+    removed when the process ends."""
+    import atexit
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="moprune-front-"))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def _check_resume(path: Path, meta: dict[str, Any]) -> None:
@@ -235,7 +262,11 @@ def _check_resume(path: Path, meta: dict[str, Any]) -> None:
 
 def model_factory(model: ModelSpec, splits: DataSplits, model_args: dict[str, Any]
              ) -> Callable[[], nn.Module]:
-    """A function returning a fresh copy of the initial network for every run."""
+    """A function returning a fresh network for every run, its weights drawn from torch's
+    random state (which every caller seeds with the run's seed first): a registered model
+    built anew, a user's module deep-copied with every layer re-initialised by its own
+    ``reset_parameters`` (so the front does not depend on the weights the module happened
+    to be given; the module itself is never trained)."""
     if isinstance(model, str):
         def build() -> nn.Module:
             return build_model(model, in_channels=splits.in_channels,
@@ -244,7 +275,15 @@ def model_factory(model: ModelSpec, splits: DataSplits, model_args: dict[str, An
         return build
     if isinstance(model, nn.Module):
         initial = copy.deepcopy(model)
-        return lambda: copy.deepcopy(initial)
+
+        def fresh() -> nn.Module:
+            net = copy.deepcopy(initial)
+            for layer in net.modules():
+                reset = getattr(layer, "reset_parameters", None)
+                if callable(reset) and layer is not net:
+                    reset()
+            return net
+        return fresh
     if callable(model):
         return model
     raise ConfigError(f"model must be a name, an nn.Module or a factory, got {model!r}")
@@ -284,10 +323,7 @@ def train_point(factory: Callable[[], nn.Module], splits: DataSplits, config: Tr
                     time.perf_counter() - start)
     if folder is not None:
         model_file = folder / "model.pt"
-        if model_recipe(model) is not None:
-            save_model(model.cpu(), model_file, meta={"point": point.key})
-        else:  # a user's module: weights only, rebuild the module yourself
-            torch.save({k: v.cpu() for k, v in model.state_dict().items()}, model_file)
+        save_model(model.cpu(), model_file, meta={"point": point.key})
         point.checkpoint = str(model_file.relative_to(out_dir))  # type: ignore[arg-type]
         write_json(folder / "point.json", point.to_dict())
         (folder / "checkpoint.pt").unlink(missing_ok=True)

@@ -22,6 +22,7 @@ from moprune.hpo.study import (
     open_study,
     work,
 )
+from moprune.hpo.tune import HPOResult, tune
 
 __all__ = [
     "BACKENDS",
@@ -30,6 +31,7 @@ __all__ = [
     "PRUNERS",
     "SAMPLERS",
     "HPOJob",
+    "HPOResult",
     "Param",
     "SearchSpace",
     "StudySettings",
@@ -46,6 +48,7 @@ __all__ = [
     "rank_agreement",
     "run_hpo",
     "trial_table",
+    "tune",
     "uniform_proxy",
     "work",
 ]

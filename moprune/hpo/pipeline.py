@@ -28,6 +28,7 @@ from optuna.trial import TrialState
 
 from moprune.config import DataConfig, TrainConfig, config_to_dict
 from moprune.data import DataSplits, prepare_data
+from moprune.data.tensors import TENSORS_PREFIX
 from moprune.errors import ConfigError, DivergedError
 from moprune.hpo.objective import TrialObjective, architecture, check_objectives, fresh_model
 from moprune.hpo.space import SearchSpace
@@ -82,17 +83,19 @@ _START_TIMEOUT = 120.0  # seconds a worker waits for the others to be ready
 
 
 def _worker_main(job: HPOJob, worker: int, budget: int, only_enqueued: bool,
-                 process: bool = True, ready: Any = None) -> None:
+                 process: bool = True, ready: Any = None,
+                 splits: DataSplits | None = None) -> None:
     """One worker (a process of its own, or inline): its own data, storage connection and
     sampler seed. With ``ready`` (a barrier of all this machine's workers) it asks for its
     first trial only when every worker has its data and study, so that a fast starter does
     not take the first trials alone; a worker that does not come within
-    ``_START_TIMEOUT`` seconds is not waited for."""
+    ``_START_TIMEOUT`` seconds is not waited for. ``splits``: the data already loaded
+    (a user's tensors, which no worker could load by name)."""
     if process:  # a worker process of ours: its own threads, no per-trial log lines
         if job.threads:
             torch.set_num_threads(job.threads)
         optuna.logging.set_verbosity(optuna.logging.ERROR)
-    splits = prepare_data(job.data)
+    splits = splits if splits is not None else prepare_data(job.data)
     objective = _objective(job, splits)
     study = open_study(job.settings, job.out, directions=objective.directions,
                        max_epochs=job.train.epochs, worker=worker)
@@ -102,18 +105,23 @@ def _worker_main(job: HPOJob, worker: int, budget: int, only_enqueued: bool,
     work(study, objective, budget, only_enqueued=only_enqueued)
 
 
-def run_workers(job: HPOJob, budget: int, *, only_enqueued: bool = False) -> None:
+def run_workers(job: HPOJob, budget: int, *, only_enqueued: bool = False,
+                splits: DataSplits | None = None) -> None:
     """Run ``job.settings.workers`` workers (processes when more than one) until ``budget``
-    trials count, or (``only_enqueued``) until no enqueued trial waits."""
+    trials count, or (``only_enqueued``) until no enqueued trial waits. ``splits``: the
+    data already loaded; worker processes load a named dataset themselves and are sent
+    a user's tensors."""
     n = job.settings.workers
     if n == 1:
-        _worker_main(job, 0, budget, only_enqueued, process=False)
+        _worker_main(job, 0, budget, only_enqueued, process=False, splits=splits)
         return
+    carry = splits if job.data.dataset.startswith(TENSORS_PREFIX) else None
     ctx = multiprocessing.get_context("spawn")
     threads = job.threads or max(1, (os.cpu_count() or 1) // n)
     job = HPOJob(**{**job.__dict__, "threads": threads})
     ready = ctx.Barrier(n)
-    procs = [ctx.Process(target=_worker_main, args=(job, i, budget, only_enqueued, True, ready))
+    procs = [ctx.Process(target=_worker_main,
+                         args=(job, i, budget, only_enqueued, True, ready, carry))
              for i in range(n)]
     for p in procs:
         p.start()
@@ -255,9 +263,10 @@ def run_hpo(job: HPOJob, *, top_k: int = 3, final_epochs: int | None = None,
     start = time.perf_counter()
     if job.settings.backend == "pymoo":
         run_pymoo(study, objective, job.settings, space,
-                  run_workers=lambda budget: run_workers(job, budget, only_enqueued=True))
+                  run_workers=lambda budget: run_workers(job, budget, only_enqueued=True,
+                                                         splits=splits))
     else:
-        run_workers(job, job.settings.trials)
+        run_workers(job, job.settings.trials, splits=splits)
     hpo_wall = time.perf_counter() - start
     previous = out / "results.json"  # a resumed run: the wall time of the earlier calls too
     if previous.is_file():
@@ -274,7 +283,7 @@ def run_hpo(job: HPOJob, *, top_k: int = 3, final_epochs: int | None = None,
                   "transfer": float(sum(r["seconds"] for r in transfer))}
     results = {
         "model": job.model if isinstance(job.model, str) else type(job.model).__name__,
-        "proxy": job.proxy, "objectives": list(job.objectives),
+        "proxy": _plain_recipe(job.proxy), "objectives": list(job.objectives),
         "settings": asdict(job.settings), "space": job.space,
         "train": config_to_dict(job.train), "data": config_to_dict(job.data),
         "trials": rows,
@@ -287,6 +296,19 @@ def run_hpo(job: HPOJob, *, top_k: int = 3, final_epochs: int | None = None,
     write_json(out / "results.json", results)
     _plots(results, out)
     return results
+
+
+def _plain_recipe(recipe: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A recipe as JSON: a user's module (or factory) as its class name and size."""
+    if recipe is None:
+        return None
+    spec = recipe.get("model")
+    if isinstance(spec, torch.nn.Module):
+        return {**recipe, "model": type(spec).__name__,
+                "parameters": sum(p.numel() for p in spec.parameters())}
+    if callable(spec) and not isinstance(spec, str):
+        return {**recipe, "model": getattr(spec, "__name__", type(spec).__name__)}
+    return dict(recipe)
 
 
 def _transfer(job: HPOJob, splits: Any, configs: Sequence[Mapping[str, Any]],

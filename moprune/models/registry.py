@@ -19,6 +19,7 @@ __all__ = [
     "extend_recipe",
     "model_recipe",
     "register_model",
+    "user_history",
 ]
 
 #: A factory takes keyword-only ``in_channels``, ``num_classes``, ``image_size`` and its
@@ -26,6 +27,7 @@ __all__ = [
 ModelFactory = Callable[..., nn.Module]
 MODELS: Registry[ModelFactory] = Registry("model")
 _RECIPE_ATTR = "_moprune_recipe"
+_USER_HISTORY_ATTR = "_moprune_pruning_history"
 
 
 def register_model(name: str) -> Callable[[ModelFactory], ModelFactory]:
@@ -98,11 +100,25 @@ def model_recipe(model: nn.Module) -> dict[str, Any] | None:
     return getattr(model, _RECIPE_ATTR, None)
 
 
-def extend_recipe(model: nn.Module, history: list) -> None:
+def extend_recipe(model: nn.Module, history: list,
+                  input_shape: tuple[int, ...] | None = None) -> None:
     """Record a Torch-Pruning history ``[(module, is_out_channels, idxs), ...]`` in the
-    recipe of a model moprune built (a user's module has none, and is left alone)."""
+    recipe of a model moprune built; on a user's module (no recipe), beside it, with the
+    ``input_shape`` (C, H, W) it was traced with, so that :func:`moprune.load_model` can
+    shrink a fresh module from the user's factory the same way."""
+    plain = [[str(n), bool(out), [int(i) for i in idxs]] for n, out, idxs in history]
     recipe = model_recipe(model)
     if recipe is not None:
-        plain = [[str(n), bool(out), [int(i) for i in idxs]] for n, out, idxs in history]
         setattr(model, _RECIPE_ATTR, {
             **recipe, "pruning_history": [*recipe.get("pruning_history", []), *plain]})
+        return
+    old = user_history(model)
+    shape = list(input_shape) if input_shape is not None else old.get("input_shape")
+    setattr(model, _USER_HISTORY_ATTR, {
+        "pruning_history": [*old.get("pruning_history", []), *plain],
+        **({"input_shape": [int(v) for v in shape]} if shape is not None else {})})
+
+
+def user_history(model: nn.Module) -> dict[str, Any]:
+    """The pruning history recorded on a user's module (empty if it was never compacted)."""
+    return dict(getattr(model, _USER_HISTORY_ATTR, {}))

@@ -1,10 +1,17 @@
 """Pruning: intra-training magnitude pruning (masks), compaction, size statistics."""
 
-from moprune.pruning.compact import CompactionReport, compact, prune_to_flops, rebuild_pruned
+from moprune.pruning.compact import (
+    CompactionReport,
+    CompactResult,
+    compact,
+    prune_to_flops,
+    rebuild_pruned,
+)
 from moprune.pruning.masks import MagnitudePruner
 from moprune.pruning.stats import count_flops, flops_share, model_size, size_report, time_model
 
 __all__ = [
+    "CompactResult",
     "CompactionReport",
     "MagnitudePruner",
     "compact",

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -31,7 +31,7 @@ from torch import nn
 from moprune.errors import ConfigError
 from moprune.models.registry import extend_recipe
 
-__all__ = ["CompactionReport", "compact", "prune_to_flops", "rebuild_pruned"]
+__all__ = ["CompactResult", "CompactionReport", "compact", "prune_to_flops", "rebuild_pruned"]
 
 _LAYERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 
@@ -65,6 +65,13 @@ def _output_layer(model: nn.Module) -> nn.Module:
     return layers[-1]
 
 
+class CompactResult(NamedTuple):
+    """The compacted network and what was removed (unpacks as ``model, report``)."""
+
+    model: nn.Module
+    report: CompactionReport
+
+
 def compact(
     model: nn.Module,
     *,
@@ -72,7 +79,7 @@ def compact(
     threshold: float | None = None,
     fraction: float | None = None,
     inplace: bool = False,
-) -> tuple[nn.Module, CompactionReport]:
+) -> CompactResult:
     """Remove the dead channels/neurons of ``model`` (or, when asked, the weak ones).
 
     Args:
@@ -84,9 +91,11 @@ def compact(
         inplace: Compact ``model`` itself.
 
     Returns:
-        The compacted model (in eval mode) and a :class:`CompactionReport`. A model built
-        by moprune keeps its recipe, extended with the pruning history, so
-        :func:`moprune.save_model` / :func:`moprune.load_model` rebuild it.
+        A :class:`CompactResult`: the compacted model (in eval mode) and a
+        :class:`CompactionReport`. The pruning history is kept with the model (in the
+        recipe of a model moprune built, beside a user's module), so
+        :func:`moprune.save_model` / :func:`moprune.load_model` rebuild it (a user's
+        module with its factory).
 
     Raises:
         ConfigError: for a negative threshold, a fraction outside [0, 1), or both given.
@@ -140,8 +149,8 @@ def compact(
         pruning_group.prune()
         report.removed[name] = len(idxs)
     report.parameters_after = sum(p.numel() for p in model.parameters())
-    extend_recipe(model, graph.pruning_history())
-    return model, report
+    extend_recipe(model, graph.pruning_history(), tuple(example_inputs.shape[1:]))
+    return CompactResult(model, report)
 
 
 def _probe(model: nn.Module, groups: list, graph: Any, example_inputs: torch.Tensor
@@ -288,6 +297,6 @@ def prune_to_flops(
         raise ConfigError(f"cannot reach {keep_flops:.0%} of the FLOPs with mode {mode!r} "
                           f"(at most 90% of a layer's channels are pruned)")
     if pruner is not None:
-        extend_recipe(small, pruner.DG.pruning_history())
+        extend_recipe(small, pruner.DG.pruning_history(), tuple(example_inputs.shape[1:]))
     return small.eval(), {"flops_before": base, "flops_after": flops, "keep_flops": keep_flops,
                           "channel_ratio": ratio, "mode": mode}

@@ -1,5 +1,6 @@
 import itertools
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -11,6 +12,7 @@ from moprune.front.train import model_factory
 from moprune.models import load_model
 
 FAST = TrainConfig(lr=0.05, batch_size=32, epochs=6)
+FAST4 = replace(FAST, epochs=4)  # a front's epochs are its train config's
 
 
 def _path(data, out=None, **kw):
@@ -98,8 +100,8 @@ def test_debias_keeps_the_mask_and_the_raw_objectives(synthetic_data, tmp_path):
 
 def test_train_front_path_with_finetune_resumes_and_refuses_other_settings(
         synthetic_data, tmp_path, monkeypatch):
-    kw = dict(model="lenet5", data=synthetic_data, method="path", budget=5, epochs=4,
-              prox=True, finetune=1, train_config=FAST, out_dir=tmp_path)
+    kw = dict(model="lenet5", data=synthetic_data, method="path", budget=5,
+              prox=True, finetune=1, train_config=FAST4, out_dir=tmp_path)
     front = train_front(**kw)
     assert front.meta["knee_axes"] == "kept" and front.meta["tau"] is None
     assert all(p.finetune_epochs == 1 and p.raw is not None for p in front)
@@ -118,8 +120,8 @@ def test_train_front_path_with_finetune_resumes_and_refuses_other_settings(
 
 
 def test_knee_epochs_debias_the_knee_to_the_full_epochs(synthetic_data, tmp_path):
-    kw = dict(model="lenet5", data=synthetic_data, method="path", budget=5, epochs=4,
-              prox=True, finetune=1, train_config=FAST, out_dir=tmp_path)
+    kw = dict(model="lenet5", data=synthetic_data, method="path", budget=5,
+              prox=True, finetune=1, train_config=FAST4, out_dir=tmp_path)
     front = train_front(**kw, knee_epochs=6)
     knee = front.knee("chord", axes="kept")
     final = front.final_version(knee)
@@ -129,7 +131,7 @@ def test_knee_epochs_debias_the_knee_to_the_full_epochs(synthetic_data, tmp_path
     assert final.raw["val_acc"] == knee.raw["val_acc"]  # from the same raw network
     assert final not in front.non_dominated(axes="kept")  # not a point of the search
     with pytest.raises(ConfigError, match="knee_epochs is for the path"):
-        train_front(**{**kw, "out_dir": None}, knee_epochs=6)
+        train_front(**{**kw, "knee": None}, knee_epochs=6)
     # without finetune: the knee of the raw points, debiased alone
     raw = train_front(**{**kw, "finetune": 0, "out_dir": tmp_path / "raw"}, knee_epochs=6)
     assert all(p.finetune_epochs == 0 for p in raw.search_points)
@@ -139,5 +141,5 @@ def test_knee_epochs_debias_the_knee_to_the_full_epochs(synthetic_data, tmp_path
 
 def test_train_front_path_rejects_explore_epochs(synthetic_data):
     with pytest.raises(ConfigError, match="explore_epochs is for the weighted-sum"):
-        train_front(model="lenet5", data=synthetic_data, method="path", epochs=4,
-                    explore_epochs=2, train_config=FAST)
+        train_front(model="lenet5", data=synthetic_data, method="path",
+                    explore_epochs=2, train_config=FAST4)

@@ -1,19 +1,25 @@
+import copy
 import json
+from dataclasses import replace
 
 import pytest
 import torch
 
 from moprune.config import TrainConfig
-from moprune.errors import ConfigError
+from moprune.errors import ConfigError, MopruneError
 from moprune.front import Front, measure_point, train_front
 from moprune.models import load_model
+from moprune.models.serialization import read_model_file
 
 FAST = TrainConfig(lr=0.05, batch_size=32)
 
 
 def _front(data, tmp_path=None, **kw):
+    """A small front; ``epochs`` and ``seed`` go into the train config."""
+    config = replace(kw.pop("train_config", FAST), epochs=kw.pop("epochs", 1),
+                     seed=kw.pop("seed", 0))
     args = dict(model="lenet5", data=data, method="grid", lams=[0.0, 0.9, 1.0], budget=3,
-                epochs=1, train_config=FAST, out_dir=tmp_path)
+                train_config=config, out_dir=tmp_path)
     return train_front(**{**args, **kw})
 
 
@@ -72,9 +78,45 @@ def test_user_module_and_group_l1(synthetic_data, tmp_path):
     front = _front(synthetic_data, tmp_path, model=mine, complexity="group-l1",
                    lams=[0.0, 0.99])
     assert len(front) == 2 and front.meta["model"] == "Sequential"
-    state = torch.load(tmp_path / front.points[0].checkpoint, weights_only=True)
-    assert set(state) == {"1.weight", "1.bias", "3.weight", "3.bias"}
+    payload = read_model_file(tmp_path / front.points[0].checkpoint)
+    assert payload["recipe"] == {"model": None, "module": "Sequential"}
+    assert set(payload["state_dict"]) == {"1.weight", "1.bias", "3.weight", "3.bias"}
     assert json.loads((tmp_path / "front.json").read_text())["meta"]["complexity"] == "group-l1"
+    # the front gives each point's trained network, in a fresh module of the user's kind
+    sparse = front.points[1]
+    net = front.model(sparse)
+    assert isinstance(net, torch.nn.Sequential) and net is not mine
+    assert int(sum((p == 0).sum() for p in net.parameters())) >= sparse.zeros > 0
+    assert torch.equal(net[1].weight, payload_of(tmp_path, sparse)["1.weight"])
+    # read back from disk, the module's factory is needed, and said so in one line
+    loaded = Front.load(tmp_path / "front.json")
+    with pytest.raises(MopruneError, match="holds the weights of a user's Sequential; give "
+                       "factory="):
+        loaded.model(sparse.key)
+    again = loaded.model(sparse.key, factory=lambda: copy.deepcopy(mine))
+    assert torch.equal(again[1].weight, net[1].weight)
+
+
+def payload_of(root, point):
+    return read_model_file(root / point.checkpoint)["state_dict"]
+
+
+def test_a_front_without_out_dir_still_holds_its_networks(synthetic_data):
+    front = _front(synthetic_data)
+    assert front.root is not None and front.root.is_dir()
+    net = front.model(front.points[-1])
+    assert sum(p.numel() for p in net.parameters()) > 0
+    with pytest.raises(MopruneError, match="the front has no point 'nope'"):
+        front.model("nope")
+
+
+def test_epochs_and_seed_in_two_places_must_agree(synthetic_data):
+    with pytest.raises(ConfigError, match="epochs=3 and train_config.epochs=1 disagree"):
+        train_front(model="lenet5", data=synthetic_data, method="grid", lams=[0.0, 1.0],
+                    budget=2, epochs=3, train_config=replace(FAST, epochs=1))
+    with pytest.raises(ConfigError, match="seed=2 and train_config.seed=0 disagree"):
+        train_front(model="lenet5", data=synthetic_data, method="grid", lams=[0.0, 1.0],
+                    budget=2, seed=2, train_config=replace(FAST, epochs=1))
 
 
 @pytest.mark.parametrize(
@@ -90,3 +132,20 @@ def test_user_module_and_group_l1(synthetic_data, tmp_path):
 def test_bad_arguments(synthetic_data, kw, message):
     with pytest.raises(ConfigError, match=message):
         _front(synthetic_data, **kw)
+
+
+def test_a_users_module_is_reinitialised_so_its_own_weights_do_not_matter(synthetic_data):
+    """Two instances of one architecture (different weights): the same front, and the
+    instances themselves are not trained."""
+    def net():
+        return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 16),
+                                   torch.nn.ReLU(), torch.nn.Linear(16, 10))
+
+    torch.manual_seed(1)
+    a = net()
+    torch.manual_seed(2)
+    b = net()
+    before = a[1].weight.clone()
+    fa, fb = (_front(synthetic_data, model=m, lams=[0.0, 0.9]) for m in (a, b))
+    assert [(p.f1, p.f2) for p in fa] == [(p.f1, p.f2) for p in fb]
+    assert torch.equal(a[1].weight, before)

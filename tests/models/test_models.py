@@ -49,11 +49,46 @@ def test_model_options_reach_the_factory():
     assert model_recipe(model)["args"] == {"hidden": [32]}
 
 
-def test_user_module_passes_through_but_cannot_be_saved_without_recipe(tmp_path):
+def _cnn():
+    return nn.Sequential(nn.Conv2d(1, 6, 3), nn.ReLU(), nn.Conv2d(6, 8, 3), nn.ReLU(),
+                         nn.Flatten(), nn.Linear(8 * 4 * 4, 3))
+
+
+def test_a_users_module_saves_and_loads_with_its_factory(tmp_path):
+    from moprune.pruning import compact
+
     mine = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
     assert build_model(mine, in_channels=1, num_classes=10, image_size=28) is mine
-    with pytest.raises(ConfigError, match="cannot save a Sequential that moprune did not build"):
-        save_model(mine, tmp_path / "m.pt")
+    save_model(mine, tmp_path / "m.pt", meta={"note": "mine"})
+    with pytest.raises(MopruneError, match="holds the weights of a user's Sequential; give "
+                       "factory="):
+        load_model(tmp_path / "m.pt")
+    back = load_model(tmp_path / "m.pt", factory=lambda: nn.Sequential(nn.Flatten(),
+                                                                        nn.Linear(784, 10)))
+    assert torch.equal(back[1].weight, mine[1].weight)
+    with pytest.raises(MopruneError, match="its weights do not fit the module built for them"):
+        load_model(tmp_path / "m.pt", factory=lambda: nn.Sequential(nn.Linear(784, 5)))
+
+    # compacted: the file records the pruning history and the input shape, and a fresh
+    # module from the factory is shrunk the same way before its weights go in
+    net = _cnn()
+    with torch.no_grad():
+        net[0].weight[:3] = 0
+        net[0].bias[:3] = -1.0  # ReLU(-1) = 0: three dead channels
+    x = torch.randn(2, 1, 8, 8)
+    small, report = compact(net, example_inputs=x)
+    assert report.channels_removed == 3 and small[0].out_channels == 3
+    save_model(small, tmp_path / "small.pt")
+    loaded = load_model(tmp_path / "small.pt", factory=_cnn)
+    assert loaded[0].out_channels == 3
+    assert torch.allclose(loaded.eval()(x), net.eval()(x), atol=1e-6)
+
+
+def test_a_users_recipe_is_not_built_by_name():
+    from moprune.models.serialization import build_from_recipe
+
+    with pytest.raises(MopruneError, match="a user's Sequential has no recipe to build it from"):
+        build_from_recipe({"model": None, "module": "Sequential"})
 
 
 def test_bad_names_and_options():

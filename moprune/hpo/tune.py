@@ -1,0 +1,144 @@
+"""``tune``: the library's one call for hyperparameter search on a proxy network.
+
+Example:
+    >>> from moprune.hpo import tune
+    >>> result = tune("lenet5", splits, proxy="uniform:0.25", trials=16)  # doctest: +SKIP
+    >>> result.best_params, result.test_acc, result.seconds["total"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from moprune.config import TrainConfig
+from moprune.data import DataSplits
+from moprune.errors import ConfigError
+from moprune.hpo.pipeline import HPOJob, proxy_source, run_hpo
+from moprune.hpo.space import DEFAULT_SPACE, SearchSpace
+from moprune.hpo.study import StudySettings
+
+__all__ = ["HPOResult", "tune"]
+
+ModelSpec = str | nn.Module | Callable[[], nn.Module]
+
+
+@dataclass(frozen=True)
+class HPOResult:
+    """What a proxy HPO found and what it cost.
+
+    Attributes:
+        best_params: The configuration whose transfer scored best on the base network's
+            validation set.
+        val_acc, test_acc: The base network trained with it (test: for reporting only).
+        transfer: Every top-k configuration retrained on the base network.
+        trials: Every trial of the study (state, params, values, seconds).
+        seconds: Per phase (proxy creation phases, ``hpo_trials``, ``transfer``) and
+            ``total``.
+        out: The run directory (``results.json``, ``hpo.png``, the study's journal).
+        study: The study's name in its storage.
+    """
+
+    best_params: dict[str, Any]
+    val_acc: float
+    test_acc: float | None
+    transfer: list[dict[str, Any]]
+    trials: list[dict[str, Any]]
+    seconds: dict[str, float]
+    out: Path
+    study: str
+    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole ``results.json`` content."""
+        return dict(self.raw)
+
+    @classmethod
+    def from_results(cls, results: Mapping[str, Any], out: Path) -> HPOResult:
+        best = results.get("best") or {}
+        return cls(best_params=dict(best.get("params", {})),
+                   val_acc=float(best.get("val_acc", 0.0)), test_acc=best.get("test_acc"),
+                   transfer=list(results.get("transfer", [])),
+                   trials=list(results.get("trials", [])),
+                   seconds={k: float(v) for k, v in results.get("time", {}).items()},
+                   out=out, study=str(results.get("settings", {}).get("study", "")),
+                   raw=dict(results))
+
+
+def _proxy(proxy: Any, model: ModelSpec, splits: DataSplits, selector: str
+           ) -> tuple[dict[str, Any] | None, dict[str, float]]:
+    """The proxy's recipe and its creation seconds, from whatever the user gave."""
+    if proxy is None:
+        return None, {}
+    if isinstance(proxy, nn.Module):  # e.g. a compacted knee: its shape, fresh weights
+        return {"model": proxy}, {}
+    if isinstance(proxy, Mapping):
+        return dict(proxy), {}
+    if isinstance(proxy, (str, os.PathLike)):
+        base = None
+        if str(proxy).startswith("uniform:"):
+            if not isinstance(model, str):
+                raise ConfigError("a uniform proxy thins a registered model; give a module "
+                                  "of your own as proxy= instead")
+            base = {"model": model, "in_channels": splits.in_channels,
+                    "num_classes": splits.num_classes, "image_size": splits.image_size,
+                    "args": {}}
+        return proxy_source(proxy, selector=selector, base=base)
+    raise ConfigError(f"proxy must be None, an nn.Module, a model file, a front run "
+                      f"directory or 'uniform:SHARE', got {type(proxy).__name__}")
+
+
+def tune(model: ModelSpec, data: DataSplits, *, proxy: Any = None, trials: int = 20,
+         epochs: int | None = None, space: SearchSpace | None = None,
+         backend: str = "optuna", sampler: str = "tpe", pruner: str = "none",
+         storage: str | None = None, study: str = "moprune", workers: int = 1,
+         top_k: int = 3, final_epochs: int | None = None, seed: int = 0,
+         train_config: TrainConfig | None = None, selector: str = "chord",
+         out: str | os.PathLike[str] | None = None) -> HPOResult:
+    """Search hyperparameters on ``proxy`` and transfer the best to ``model``.
+
+    Every trial trains a fresh network of the proxy's shape (weights drawn with the trial's
+    seed, never a previous trial's); the ``top_k`` configurations are then trained on
+    ``model`` for ``final_epochs`` and the best on validation is the result.
+
+    Args:
+        model: The base network: a registered name, an ``nn.Module`` (deep-copied and
+            re-initialised for every training) or a callable returning a fresh one.
+        data: The splits (:func:`moprune.data.from_tensors`, :func:`moprune.data.load`).
+        proxy: None (trials train ``model`` itself), an ``nn.Module`` (its shape, e.g. a
+            compacted knee), a model file, a front run directory (its compacted knee) or
+            ``"uniform:SHARE"``.
+        trials: The study's budget.
+        epochs: Epochs of a trial (default ``train_config.epochs``).
+        space: The search space (default :data:`moprune.hpo.DEFAULT_SPACE`).
+        backend, sampler, pruner, storage, study, workers: The study (see
+            :class:`moprune.hpo.StudySettings`); workers > 1 need a picklable model.
+        out: The run directory (resumes there); None: a temporary one.
+
+    Returns:
+        An :class:`HPOResult`.
+    """
+    if not isinstance(data, DataSplits):
+        raise ConfigError("data must be the splits of moprune.data.from_tensors or "
+                          "moprune.data.load")
+    config = train_config or TrainConfig()
+    if epochs is not None:
+        config = replace(config, epochs=epochs)
+    space = space or DEFAULT_SPACE
+    if out is None:
+        import tempfile
+
+        out = tempfile.mkdtemp(prefix="moprune-tune-")
+    recipe, creation = _proxy(proxy, model, data, selector)
+    settings = StudySettings(backend=backend, sampler=sampler, pruner=pruner, trials=trials,
+                             seed=seed, storage=storage, study=study, workers=workers)
+    job = HPOJob(model=model, data=data.config, train=config, space=space.to_dict(),
+                 settings=settings, out=str(out), proxy=recipe)
+    results = run_hpo(job, top_k=top_k, final_epochs=final_epochs, creation_seconds=creation,
+                      splits=data)
+    return HPOResult.from_results(results, Path(out))
