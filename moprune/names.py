@@ -4,11 +4,18 @@ import these tuples, so a name is declared once."""
 
 from __future__ import annotations
 
-__all__ = ["BACKENDS", "PRUNERS", "SAMPLERS"]
+__all__ = ["BACKENDS", "HPO_BACKENDS", "PRUNERS", "SAMPLERS"]
 
 #: Optuna samplers by name (:func:`moprune.hpo.make_sampler`).
 SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc", "nsga2")
 #: Optuna pruners by name (:func:`moprune.hpo.make_pruner`).
 PRUNERS = ("hyperband", "successive-halving", "median", "none")
+#: HPO backends: name -> (where its :class:`~moprune.hpo.backends.HPOBackend` lives, its
+#: samplers). Registering a backend is one line here.
+HPO_BACKENDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "optuna": ("moprune.hpo.backends.builtin:OptunaBackend", SAMPLERS),
+    "pymoo": ("moprune.hpo.backends.builtin:PymooBackend", ("ga", "de", "nsga2")),
+    "random-search": ("moprune.hpo.backends.random_search:RandomSearchBackend", ("uniform",)),
+}
 #: HPO backends and their samplers.
-BACKENDS = {"optuna": SAMPLERS, "pymoo": ("ga", "de", "nsga2")}
+BACKENDS = {name: samplers for name, (_, samplers) in HPO_BACKENDS.items()}

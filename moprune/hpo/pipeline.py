@@ -30,9 +30,10 @@ from moprune.config import DataConfig, TrainConfig, config_to_dict
 from moprune.data import DataSplits, prepare_data
 from moprune.data.tensors import TENSORS_PREFIX
 from moprune.errors import ConfigError, DivergedError
+from moprune.hpo.backends import get_backend
 from moprune.hpo.objective import TrialObjective, architecture, check_objectives, fresh_model
 from moprune.hpo.space import SearchSpace
-from moprune.hpo.study import StudySettings, open_study, run_pymoo, wait_for, work
+from moprune.hpo.study import StudySettings, open_study, wait_for, work
 from moprune.io import read_json, write_json
 from moprune.training import train
 
@@ -261,12 +262,11 @@ def run_hpo(job: HPOJob, *, top_k: int = 3, final_epochs: int | None = None,
     study = open_study(job.settings, out, directions=objective.directions,
                        max_epochs=job.train.epochs)
     start = time.perf_counter()
-    if job.settings.backend == "pymoo":
-        run_pymoo(study, objective, job.settings, space,
-                  run_workers=lambda budget: run_workers(job, budget, only_enqueued=True,
-                                                         splits=splits))
-    else:
-        run_workers(job, job.settings.trials, splits=splits)
+    get_backend(job.settings.backend).run(
+        study, objective, job.settings, space,
+        lambda budget, only_enqueued=False: run_workers(job, budget,
+                                                        only_enqueued=only_enqueued,
+                                                        splits=splits))
     hpo_wall = time.perf_counter() - start
     previous = out / "results.json"  # a resumed run: the wall time of the earlier calls too
     if previous.is_file():
