@@ -321,6 +321,25 @@ def _front_config(run: Path) -> Any:
                             where=str(run / "config.yaml"))
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from moprune.config import config_from_dict, load_config_file
+    from moprune.pipeline import PipelineConfig, run_pipeline
+
+    _quiet_optuna()
+    config = config_from_dict(PipelineConfig, load_config_file(args.config_file),
+                              where=args.config_file)
+    result = run_pipeline(config, args.out)
+    k, c, h = result.knee, result.compaction, result.hpo
+    print(f"knee {k['key']}: test accuracy {k['test_acc']:.4f}, kept {k['kept']:.2%}")
+    print(f"compacted: {c['before']['parameters']} -> {c['after']['parameters']} parameters, "
+          f"{c['before']['flops_per_image']} -> {c['after']['flops_per_image']} FLOPs per image")
+    print(f"tuned on the knee: {h['best_params']}; {config.front.model} gets validation "
+          f"accuracy {h['val_acc']:.4f}")
+    print("stages: " + ", ".join(f"{s} {v:.0f} s" for s, v in result.seconds.items()))
+    print(f"wrote {result.out}/report.md")
+    return 0
+
+
 def _cmd_knee(args: argparse.Namespace) -> int:
     from moprune.front import Front
     from moprune.io import write_json
@@ -684,6 +703,13 @@ def build_parser() -> argparse.ArgumentParser:
                      "Pareto fronts of sparse networks, pick knees, compact them.")
     parser.add_argument("--version", action="version", version=f"moprune {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("run", help="the whole pipeline from one YAML file: front, knee, "
+                       "compaction, proxy HPO, transfer, report.md (resumes stage by stage)")
+    p.add_argument("config_file", metavar="CONFIG", help="YAML: front (model, data, train, "
+                   "the front's settings) and hpo (trials, epochs, sampler ...)")
+    p.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory")
+    p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("datasets", help="list datasets, whether they are here, and where")
     p.add_argument("--data-root", help="look here first")

@@ -1,0 +1,241 @@
+"""The whole pipeline from one config: front, knee, compaction, proxy HPO, transfer, report.
+
+``moprune run CONFIG.yaml --out RUN_DIR`` and :func:`run_pipeline` do the same. Every stage
+writes into its own place in the run directory and resumes there (the front point by
+point, the study trial by trial); a finished stage is recorded in ``stages.json`` with its
+seconds and read back, not redone. ``report.md`` gathers the tables and plots of every
+stage.
+
+Config (YAML; every key optional)::
+
+    front:            # a FrontConfig: model, data, train and the front's settings
+      model: lenet5
+      method: path
+      data: {dataset: fashion-mnist, limit_train: 20000}
+      train: {epochs: 12}
+    hpo:              # the proxy HPO on the compacted knee
+      trials: 16
+      epochs: 2       # per trial (and per transfer run unless final_epochs)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from moprune.config import FrontConfig, config_to_dict
+from moprune.errors import ConfigError
+from moprune.names import BACKENDS, PRUNERS
+from moprune.validation import bounded, check_ranges
+
+__all__ = ["HPOStage", "PipelineConfig", "PipelineResult", "run_pipeline"]
+
+STAGES = ("front", "knee", "compact", "hpo", "report")
+
+
+@dataclass(frozen=True)
+class HPOStage:
+    """The proxy HPO of the pipeline: trials train the compacted knee's shape."""
+
+    trials: int = bounded(16, ge=1)
+    backend: str = "optuna"
+    sampler: str = "tpe"
+    pruner: str = "none"
+    epochs: int = bounded(2, ge=1)  # of a trial
+    final_epochs: int | None = bounded(None, ge=1, integer=True)  # of a transfer run
+    top_k: int = bounded(3, ge=1)  # configurations transferred to the base network
+    workers: int = bounded(1, ge=1)
+    space: str | None = None  # a YAML search space (default: moprune.hpo.DEFAULT_SPACE)
+
+    def __post_init__(self) -> None:
+        check_ranges(self)
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"hpo.backend must be one of {list(BACKENDS)}, "
+                              f"got {self.backend!r}")
+        if self.pruner not in PRUNERS:
+            raise ConfigError(f"hpo.pruner must be one of {list(PRUNERS)}, "
+                              f"got {self.pruner!r}")
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """``moprune run``'s config: the front (with its model, data and training) and the HPO."""
+
+    front: FrontConfig = field(default_factory=FrontConfig)
+    hpo: HPOStage = field(default_factory=HPOStage)
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    """What the pipeline made: the knee, its compacted size, the tuned configuration."""
+
+    out: Path
+    knee: dict[str, Any]
+    compaction: dict[str, Any]
+    hpo: dict[str, Any]
+    seconds: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"out": str(self.out), "knee": self.knee, "compaction": self.compaction,
+                "hpo": self.hpo, "seconds": self.seconds}
+
+
+def run_pipeline(config: PipelineConfig, out: str | os.PathLike[str]) -> PipelineResult:
+    """Run (or resume) every stage into ``out``; refuses a directory made with other
+    settings (one line naming the setting).
+
+    Raises:
+        MopruneError: for a run directory with other settings, or bad input.
+    """
+    from moprune.data import prepare_data
+    from moprune.io import read_json, write_json
+    from moprune.rundir import RunDir
+    from moprune.validation import check_run
+
+    fc = config.front
+    out = check_run(out, fc.data, fc.train.device)
+    run = RunDir(out, config_to_dict(config), may_differ=("hpo.workers", "front.train.device"))
+    run.check()
+    splits = prepare_data(fc.data)
+    run.write()
+    done_file = out / "stages.json"
+    done: dict[str, Any] = read_json(done_file) if done_file.is_file() else {}
+
+    def stage(name: str, work: Any) -> Any:
+        if name in done:
+            return done[name]["result"]
+        start = time.perf_counter()
+        result = work()
+        done[name] = {"result": result, "seconds": time.perf_counter() - start}
+        write_json(done_file, done)
+        return result
+
+    front_dir = out / "front"
+    stage("front", lambda: _front(fc, splits, front_dir))
+    knee = stage("knee", lambda: _knee(fc, front_dir))
+    compaction = stage("compact", lambda: _compact(front_dir, knee, splits))
+    hpo = stage("hpo", lambda: _hpo(config, splits, out))
+    seconds = {k: float(v["seconds"]) for k, v in done.items()}
+    result = PipelineResult(out=out, knee=knee, compaction=compaction, hpo=hpo,
+                            seconds=seconds)
+    _report(config, result, out)
+    return result
+
+
+def _front(fc: FrontConfig, splits: Any, front_dir: Path) -> dict[str, Any]:
+    from moprune.front import train_front
+
+    front = train_front(
+        fc.model, splits, method=fc.method, budget=fc.budget,
+        explore_epochs=fc.explore_epochs, complexity=fc.complexity, scope=fc.scope,
+        tau=fc.tau, freeze_masks=fc.freeze_masks, prox=fc.prox, finetune=fc.finetune,
+        lams=fc.lams, smgd_variant=fc.smgd_variant, smgd_normalize=fc.smgd_normalize,
+        path_warmup=fc.path_warmup, path_max_drop=fc.path_max_drop,
+        path_start_lam=fc.path_start_lam, train_config=fc.train, model_args=fc.model_args,
+        knee=fc.knee, knee_axes=fc.knee_axes, knee_epochs=fc.knee_epochs, out_dir=front_dir)
+    axes = front.meta["knee_axes"]
+    front.plot(front_dir / "front.png", knee=front.final_version(front.knee(fc.knee,
+                                                                            axes=axes)))
+    return {"points": len(front), "non_dominated": len(front.non_dominated(axes=axes)),
+            "axes": axes, "hypervolume": front.hypervolume(axes=axes)}
+
+
+def _knee(fc: FrontConfig, front_dir: Path) -> dict[str, Any]:
+    from moprune.front import Front
+
+    front = Front.load(front_dir / "front.json")
+    axes = front.meta["knee_axes"]
+    point = front.final_version(front.knee(fc.knee, axes=axes))
+    return {"selector": fc.knee, "axes": axes, **point.to_dict()}
+
+
+def _compact(front_dir: Path, knee: dict[str, Any], splits: Any) -> dict[str, Any]:
+    """The knee made physically small, beside its front (``knee-SELECTOR-compact.pt``, where
+    the HPO's proxy source finds it and counts the front's seconds as its creation)."""
+    import torch
+
+    from moprune.front import Front
+    from moprune.io import write_json
+    from moprune.models import save_model
+    from moprune.pruning import compact, size_report
+    from moprune.training import evaluate
+
+    model = Front.load(front_dir / "front.json").model(knee["key"]).eval()
+    x = torch.randn(128, splits.in_channels, splits.image_size, splits.image_size,
+                    generator=torch.Generator().manual_seed(0))
+    start = time.perf_counter()
+    small, report = compact(model, example_inputs=x)
+    seconds = time.perf_counter() - start
+    before, after = size_report(model, x), size_report(small, x)
+    test = splits.loader("test")
+    before["test_acc"], after["test_acc"] = evaluate(model, test)[1], evaluate(small, test)[1]
+    target = front_dir / f"knee-{knee['selector']}-compact.pt"
+    save_model(small, target, meta={"point": knee["key"]})
+    summary = {"before": before, "after": after, "details": report.to_dict(),
+               "seconds": seconds}
+    write_json(target.with_suffix(".json"), summary)
+    return summary
+
+
+def _hpo(config: PipelineConfig, splits: Any, out: Path) -> dict[str, Any]:
+    from moprune.hpo import DEFAULT_SPACE, load_space, tune
+
+    h, fc = config.hpo, config.front
+    space = load_space(h.space) if h.space else DEFAULT_SPACE
+    result = tune(fc.model, splits, proxy=out / "front", selector=fc.knee, trials=h.trials,
+                  epochs=h.epochs, space=space, backend=h.backend, sampler=h.sampler,
+                  pruner=h.pruner, workers=h.workers, top_k=h.top_k,
+                  final_epochs=h.final_epochs, seed=fc.train.seed,
+                  train_config=dataclasses.replace(fc.train, epochs=h.epochs),
+                  out=out / "hpo")
+    return {"best_params": result.best_params, "val_acc": result.val_acc,
+            "test_acc": result.test_acc, "seconds": result.seconds,
+            "trials": len(result.trials)}
+
+
+def _report(config: PipelineConfig, result: PipelineResult, out: Path) -> Path:
+    """``report.md``: every stage's table and plot."""
+    from moprune.front import Front
+    from moprune.io import atomic_write
+    from moprune.report import format_table
+    from moprune.report.tables import front_table
+
+    front = Front.load(out / "front" / "front.json")
+    axes = front.meta["knee_axes"]
+    k, c, h = result.knee, result.compaction, result.hpo
+    rows = [[key, c["before"][key], c["after"][key],
+             c["before"][key] / c["after"][key] if c["after"][key] else None]
+            for key in ("parameters", "flops_per_image", "train_step_ms", "inference_ms",
+                        "test_acc") if key in c["before"]]
+    lines = [
+        f"# moprune run: {config.front.model} on {config.front.data.dataset}", "",
+        "## Front", "",
+        f"{len(front)} points ({config.front.method}, {config.front.complexity}), "
+        f"{len(front.non_dominated(axes=axes))} non-dominated in {axes} axes:", "",
+        front_table(front.non_dominated(axes=axes), markdown=True), "",
+        "![front](front/front.png)", "",
+        "## Knee", "",
+        f"{k['selector']} knee in {k['axes']} axes: `{k['key']}`, validation accuracy "
+        f"{k['val_acc']:.4f}, test accuracy {k['test_acc']:.4f}, kept {k['kept']:.2%}"
+        + (f", FLOPs share {k['flops_share']:.2%}" if k.get("flops_share") is not None
+           else ""), "",
+        "## Compaction", "",
+        format_table(["", "before", "after", "before / after"], rows, markdown=True), "",
+        "## Proxy HPO", "",
+        f"{h['trials']} trials on the compacted knee, the top {config.hpo.top_k} "
+        f"transferred to {config.front.model}: best {h['best_params']}, validation "
+        f"accuracy {h['val_acc']:.4f}, test accuracy "
+        + ("-" if h["test_acc"] is None else f"{h['test_acc']:.4f}"), "",
+        format_table(["phase", "seconds"], [[p, s] for p, s in h["seconds"].items()],
+                     markdown=True), "",
+        "![hpo](hpo/hpo.png)", "",
+        "## Seconds per stage", "",
+        format_table(["stage", "seconds"], [[s, v] for s, v in result.seconds.items()],
+                     markdown=True), "",
+    ]
+    text = "\n".join(lines)
+    return atomic_write(out / "report.md", lambda f: f.write(text.encode()))

@@ -1,0 +1,56 @@
+"""`moprune run`: the whole pipeline from one config, resumable stage by stage."""
+
+import json
+
+import pytest
+
+from moprune.cli import main
+from moprune.config import config_from_dict
+from moprune.errors import ConfigError, MopruneError
+from moprune.pipeline import PipelineConfig, run_pipeline
+
+
+def _config(root, **hpo):
+    return config_from_dict(PipelineConfig, {
+        "front": {"model": "lenet5", "method": "path", "budget": 3, "prox": True,
+                  "data": {"data_root": str(root), "val_fraction": 0.2},
+                  "train": {"epochs": 2, "batch_size": 32}},
+        "hpo": {"trials": 2, "epochs": 1, "sampler": "random", "top_k": 1, **hpo}})
+
+
+def test_run_pipeline_makes_every_stage_and_resumes(synthetic_root, tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    result = run_pipeline(_config(synthetic_root), out)
+    assert set(result.seconds) == {"front", "knee", "compact", "hpo"}
+    assert result.compaction["after"]["parameters"] <= result.compaction["before"]["parameters"]
+    assert result.hpo["trials"] == 2 and 0 <= result.hpo["val_acc"] <= 1
+    # the proxy's creation (the front's trainings and the compaction) is counted
+    assert {"proxy_front", "proxy_compaction"} <= set(result.hpo["seconds"])
+    report = (out / "report.md").read_text()
+    for section in ("## Front", "## Knee", "## Compaction", "## Proxy HPO",
+                    "## Seconds per stage", "front/front.png", "hpo/hpo.png"):
+        assert section in report
+    assert (out / "front" / "knee-chord-compact.pt").is_file()
+    stages = json.loads((out / "stages.json").read_text())
+    assert list(stages) == ["front", "knee", "compact", "hpo"]
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished stage was run again")
+
+    for where in ("moprune.front.path.train", "moprune.hpo.objective.train",
+                  "moprune.hpo.pipeline.train", "moprune.pipeline._compact"):
+        monkeypatch.setattr(where, no_training)
+    again = run_pipeline(_config(synthetic_root), out)
+    assert again.to_dict() == result.to_dict()
+    with pytest.raises(MopruneError, match="hpo.trials is 2 there, 3 now"):
+        run_pipeline(_config(synthetic_root, trials=3), out)
+
+
+def test_run_command_reads_a_yaml_file_and_names_bad_keys(synthetic_root, tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("front: {model: lenet5}\nhpo: {trials: 2, epoch: 1}\n")
+    assert main(["run", str(bad), "--out", str(tmp_path / "r")]) == 2
+    assert "unknown key 'hpo.epoch'" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="hpo.backend must be one of"):
+        config_from_dict(PipelineConfig, {"hpo": {"backend": "ray"}})
+    assert not (tmp_path / "r").exists()
