@@ -585,7 +585,7 @@ def _cmd_fidelity(args: argparse.Namespace) -> int:
 
 
 def _add_hpo_flags(p: argparse.ArgumentParser, *, proxy_none: bool = True) -> None:
-    from moprune.names import BACKENDS, PRUNERS
+    from moprune.names import BACKENDS, KNEES, PRUNERS
 
     _add_run_flags(p)
     p.add_argument("--proxy", required=True,
@@ -594,7 +594,7 @@ def _add_hpo_flags(p: argparse.ArgumentParser, *, proxy_none: bool = True) -> No
                    help="a front run (its compacted knee), a model file, or uniform:SHARE (the "
                         "base network thinned uniformly to SHARE of its FLOPs)"
                         + (", or none (trials train the base network)" if proxy_none else ""))
-    p.add_argument("--selector", default="chord", choices=["chord", "angle", "slope"],
+    p.add_argument("--selector", default="chord", choices=list(KNEES),
                    help="which knee of a front run")
     p.add_argument("--space", metavar="FILE", help="YAML search space (default: lr, weight "
                    "decay, momentum, batch size, label smoothing)")
@@ -698,6 +698,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The ``moprune`` argument parser (exposed for documentation and tests)."""
     from moprune import __version__
+    from moprune.names import KNEES
 
     parser = _Parser(prog="moprune", description="Multiobjective pruning and tuning: train "
                      "Pareto fronts of sparse networks, pick knees, compact them.")
@@ -734,7 +735,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("knee", help="write the knee model of a front")
     p.add_argument("run_dir", metavar="RUN_DIR", help="a directory written by moprune front")
-    p.add_argument("--selector", default="chord", choices=["chord", "angle", "slope"])
+    p.add_argument("--selector", default="chord", choices=list(KNEES))
     p.add_argument("--out", metavar="FILE", help="model file (default RUN_DIR/knee-SELECTOR.pt)")
     p.add_argument("--axes", choices=["objectives", "kept", "flops"], default=None,
                    help="the plane of the knee: (f1, f2), (validation error, kept share) or "
@@ -755,7 +756,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="prune structurally by group magnitude to this share of the FLOPs")
     p.add_argument("--mode", choices=["global", "uniform"], default="global",
                    help="with --keep-flops: one ranking over all layers, or the same share each")
-    p.add_argument("--selector", default="chord", choices=["chord", "angle", "slope"])
+    p.add_argument("--selector", default="chord", choices=list(KNEES))
     p.add_argument("--out", metavar="FILE", help="default: SOURCE-compact.pt beside it")
     p.set_defaults(func=_cmd_compact)
 

@@ -4,7 +4,7 @@ import these tuples, so a name is declared once."""
 
 from __future__ import annotations
 
-__all__ = ["BACKENDS", "HPO_BACKENDS", "PRUNERS", "SAMPLERS"]
+__all__ = ["BACKENDS", "HPO_BACKENDS", "KNEES", "PRUNERS", "SAMPLERS"]
 
 #: Optuna samplers by name (:func:`moprune.hpo.make_sampler`).
 SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc", "nsga2")
@@ -19,3 +19,5 @@ HPO_BACKENDS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 #: HPO backends and their samplers.
 BACKENDS = {name: samplers for name, (_, samplers) in HPO_BACKENDS.items()}
+#: Knee selectors (:data:`moprune.front.KNEE_SELECTORS`; a test keeps the two alike).
+KNEES = ("chord", "angle", "slope")

@@ -26,3 +26,12 @@ def test_unknown_name_lists_known_names():
     reg.register("a")(1)
     with pytest.raises(UnknownNameError, match=r"unknown thing 'zz'; known: a"):
         reg.get("zz")
+
+
+def test_the_command_lines_names_are_the_registries():
+    """moprune.names lists what the CLI offers without importing torch; it must match the
+    registries that implement them."""
+    from moprune.front import KNEE_SELECTORS
+    from moprune.names import KNEES
+
+    assert sorted(KNEE_SELECTORS.names()) == sorted(KNEES)
