@@ -71,8 +71,9 @@ def train_front(
     gives a point's trained network.
 
     Args:
-        model: A registered name, an ``nn.Module`` (deep-copied for every run), or a
-            factory returning a fresh module.
+        model: A registered name, an ``nn.Module`` (deep-copied and re-initialised for
+            every run: its own weights do not matter), or a factory returning a fresh
+            module.
         data: Splits, or a DataConfig to prepare them (default: Fashion-MNIST).
         method: ``dichotomic`` (adaptive weights), ``grid`` (``lams`` or a default grid),
             ``bisection``, ``smgd`` (``budget`` SMGD runs with seeds ``seed``,
@@ -136,6 +137,7 @@ def train_front(
     base = train_config or TrainConfig()
     epochs, seed = (_agree(name, given, getattr(base, name), train_config is not None)
                     for name, given in (("epochs", epochs), ("seed", seed)))
+    base = replace(base, epochs=epochs, seed=seed)  # what the front's meta records
     if epochs < 1:
         raise ConfigError(f"epochs must be >= 1, got {epochs}")
     explore = epochs if explore_epochs is None else explore_epochs
