@@ -228,7 +228,11 @@ def test_a_worker_killed_mid_trial_is_retried_on_restart(synthetic_root, tmp_pat
     while time.time() < deadline and killed_params is None:
         time.sleep(0.3)
         if (out / "study.journal").exists():
-            running = [t for t in _study(out).trials if t.state == TrialState.RUNNING
+            try:
+                trials = _study(out).trials
+            except KeyError:  # the journal is there, the study's record not yet
+                continue
+            running = [t for t in trials if t.state == TrialState.RUNNING
                        and "worker" in t.user_attrs and t.number >= 1]
             if running:
                 killed_params = running[0].params
