@@ -70,3 +70,16 @@ def test_every_module_imports_in_dependency_order_in_a_fresh_interpreter():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, cwd=PACKAGE.parent)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_command_line_parses_without_torch_or_optuna():
+    """`moprune --help` / `--version` answer at once because building the parser imports
+    neither torch nor Optuna (benchmarks/bench_cli.py times it)."""
+    code = ("import sys\n"
+            "from moprune.cli import build_parser\n"
+            "build_parser()\n"
+            "print(sorted(m for m in ('torch', 'optuna', 'numpy') if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, cwd=PACKAGE.parent)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
