@@ -11,7 +11,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -406,52 +405,26 @@ def _cmd_compact(args: argparse.Namespace) -> int:
 
 def _compact_file(model_file: Path, out: Path | None, *, threshold: float | None,
                   keep_flops: float | None, mode: str, data_config: Any) -> Path:
-    """Compact a model file, write ``*-compact.pt`` and its report, print the report."""
-    import torch
-
+    """:func:`moprune.pruning.compact_file`, and its report printed."""
     from moprune.data import prepare_data
-    from moprune.io import write_json
-    from moprune.models import load_model, model_recipe, save_model
-    from moprune.pruning import compact, prune_to_flops, size_report
+    from moprune.pruning import compact_file
     from moprune.report import format_table
-    from moprune.training import evaluate
 
-    model = load_model(model_file).eval()
-    recipe = model_recipe(model)
-    assert recipe is not None  # load_model always rebuilds from a recipe
-    x = torch.randn(128, recipe["in_channels"], recipe["image_size"], recipe["image_size"],
-                    generator=torch.Generator().manual_seed(0))
-    start = time.perf_counter()
-    if keep_flops is not None:
-        small, details = prune_to_flops(model, example_inputs=x, keep_flops=keep_flops, mode=mode)
-    else:
-        small, report = compact(model, example_inputs=x, threshold=threshold)
-        details = report.to_dict()
-    seconds = time.perf_counter() - start
-    before, after = size_report(model, x), size_report(small, x)
-    if data_config is not None:
-        test = prepare_data(data_config).loader("test")
-        before["test_acc"] = evaluate(model, test)[1]
-        after["test_acc"] = evaluate(small, test)[1]
-    out = out or model_file.with_name(f"{model_file.stem}-compact.pt")
-    save_model(small, out, meta={"source": str(model_file), "test_acc": after.get("test_acc")})
-    write_json(out.with_suffix(".json"), {"source": str(model_file), "before": before,
-                                          "after": after, "details": details,
-                                          "seconds": seconds})
-    rows = []
-    for key in ("parameters", "nonzero_parameters", "zero_fraction", "flops_per_image",
-                "train_step_ms", "inference_ms", "test_acc"):
-        if key in before:
-            ratio = before[key] / after[key] if after[key] else None
-            rows.append([key, before[key], after[key], ratio])
+    splits = prepare_data(data_config) if data_config is not None else None
+    result = compact_file(model_file, out, threshold=threshold, keep_flops=keep_flops,
+                          mode=mode, splits=splits)
+    before, after, details = result["before"], result["after"], result["details"]
+    rows = [[key, before[key], after[key], before[key] / after[key] if after[key] else None]
+            for key in ("parameters", "nonzero_parameters", "zero_fraction", "flops_per_image",
+                        "train_step_ms", "inference_ms", "test_acc") if key in before]
     print(format_table(["", "before", "after", "before / after"], rows))
     if details.get("kept_live"):
         print(f"kept (zero weights, but a live constant through a bias or batch norm): "
               f"{details['kept_live']}")
     if details.get("unshrinkable"):
         print(f"left whole: {details['unshrinkable']}")
-    print(f"timing: batch of {len(x)}, medians; wrote {out}")
-    return out
+    print(f"timing: batch of {before['batch_size']}, medians; wrote {result['out']}")
+    return Path(result["out"])
 
 
 def _retrain_knee(run: Path, front: Any, point: Any, config: Any) -> Any:

@@ -156,29 +156,10 @@ def _knee(fc: FrontConfig, front_dir: Path) -> dict[str, Any]:
 def _compact(front_dir: Path, knee: dict[str, Any], splits: Any) -> dict[str, Any]:
     """The knee made physically small, beside its front (``knee-SELECTOR-compact.pt``, where
     the HPO's proxy source finds it and counts the front's seconds as its creation)."""
-    import torch
+    from moprune.pruning import compact_file
 
-    from moprune.front import Front
-    from moprune.io import write_json
-    from moprune.models import save_model
-    from moprune.pruning import compact, size_report
-    from moprune.training import evaluate
-
-    model = Front.load(front_dir / "front.json").model(knee["key"]).eval()
-    x = torch.randn(128, splits.in_channels, splits.image_size, splits.image_size,
-                    generator=torch.Generator().manual_seed(0))
-    start = time.perf_counter()
-    small, report = compact(model, example_inputs=x)
-    seconds = time.perf_counter() - start
-    before, after = size_report(model, x), size_report(small, x)
-    test = splits.loader("test")
-    before["test_acc"], after["test_acc"] = evaluate(model, test)[1], evaluate(small, test)[1]
-    target = front_dir / f"knee-{knee['selector']}-compact.pt"
-    save_model(small, target, meta={"point": knee["key"]})
-    summary = {"before": before, "after": after, "details": report.to_dict(),
-               "seconds": seconds}
-    write_json(target.with_suffix(".json"), summary)
-    return summary
+    return compact_file(front_dir / knee["checkpoint"],
+                        front_dir / f"knee-{knee['selector']}-compact.pt", splits=splits)
 
 
 def _hpo(config: PipelineConfig, splits: Any, out: Path) -> dict[str, Any]:

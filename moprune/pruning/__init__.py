@@ -7,6 +7,7 @@ from moprune.pruning.compact import (
     prune_to_flops,
     rebuild_pruned,
 )
+from moprune.pruning.files import compact_file
 from moprune.pruning.masks import MagnitudePruner
 from moprune.pruning.stats import count_flops, flops_share, model_size, size_report, time_model
 
@@ -15,6 +16,7 @@ __all__ = [
     "CompactionReport",
     "MagnitudePruner",
     "compact",
+    "compact_file",
     "count_flops",
     "flops_share",
     "model_size",

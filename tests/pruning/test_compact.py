@@ -149,3 +149,34 @@ def test_constant_neurons_before_a_linear_layer_are_folded_into_its_bias():
     probe = torch.randn(6, 1, 28, 28)
     assert torch.allclose(model(probe), small(probe), atol=1e-5)
     assert not torch.equal(small[3].bias, second.bias)  # the constants moved there
+
+
+def test_compact_file_of_a_users_module(tmp_path):
+    """compact_file: one library call for what `moprune compact` writes, a user's module
+    included (loaded with its factory, traced on the inputs given)."""
+    import json
+
+    from moprune.errors import ConfigError
+    from moprune.models import load_model, save_model
+    from moprune.pruning import compact_file
+
+    def make():
+        return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 8),
+                                   torch.nn.ReLU(), torch.nn.Linear(8, 3))
+
+    net = make()
+    with torch.no_grad():
+        net[1].weight[:5] = 0
+        net[1].bias[:5] = -1.0  # five dead neurons
+    save_model(net, tmp_path / "mine.pt")
+    x = torch.randn(4, 1, 4, 4)
+    with pytest.raises(ConfigError, match="give example_inputs"):
+        compact_file(tmp_path / "mine.pt", factory=make)
+    result = compact_file(tmp_path / "mine.pt", factory=make, example_inputs=x)
+    assert result["out"] == str(tmp_path / "mine-compact.pt")
+    assert result["after"]["parameters"] < result["before"]["parameters"]
+    assert json.loads((tmp_path / "mine-compact.json").read_text())["details"][
+        "channels_removed"] == 5
+    small = load_model(tmp_path / "mine-compact.pt", factory=make)
+    assert small[1].out_features == 3
+    assert torch.allclose(small.eval()(x), net.eval()(x), atol=1e-6)
