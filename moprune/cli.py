@@ -356,7 +356,9 @@ def _cmd_knee(args: argparse.Namespace) -> int:
     point = front.final_version(front.knee(args.selector, include_empty=args.include_empty,
                                            axes=axes))
     if point.epochs < front.meta.get("epochs", point.epochs) and not point.finetune_epochs:
-        point = _retrain_knee(run, front, point, _front_config(run))
+        from moprune.front.train import retrain_knee
+
+        point = retrain_knee(front, point, _front_config(run), run)
     if point.checkpoint is None:
         raise MopruneError(f"the knee {point.key} has no model file in {run}")
     model = load_model(run / point.checkpoint)
@@ -425,25 +427,6 @@ def _compact_file(model_file: Path, out: Path | None, *, threshold: float | None
         print(f"left whole: {details['unshrinkable']}")
     print(f"timing: batch of {before['batch_size']}, medians; wrote {result['out']}")
     return Path(result["out"])
-
-
-def _retrain_knee(run: Path, front: Any, point: Any, config: Any) -> Any:
-    """Train the knee's weight for the full epochs (the search used fewer)."""
-    from moprune.data import prepare_data
-    from moprune.front.train import model_factory, train_point
-    from moprune.solvers import WeightedSumSolver
-
-    if point.lam is None:
-        return point
-    print(f"retraining {point.key} for {config.train.epochs} epochs", file=sys.stderr)
-    data = prepare_data(config.data)
-    solver = WeightedSumSolver(point.lam, complexity=config.complexity, scope=config.scope,
-                               tau=config.tau, freeze_masks=config.freeze_masks)
-    final = train_point(model_factory(config.model, data, config.model_args), data, config.train,
-                        solver, out_dir=run, retrained=True)
-    front.add(final)
-    front.save(run / "front.json")
-    return final
 
 
 def _hpo_job(args: argparse.Namespace) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from moprune.config import DataConfig, TrainConfig, config_to_dict
+from moprune.config import DataConfig, FrontConfig, TrainConfig, config_to_dict
 from moprune.data import DataSplits, prepare_data
 from moprune.errors import ConfigError
 from moprune.front.path import debias, debias_knee, path_epochs, train_path
@@ -25,7 +25,8 @@ from moprune.progress import progress_line
 from moprune.solvers import SMGDSolver, Solver, WeightedSumSolver
 from moprune.training import evaluate, train
 
-__all__ = ["METHODS", "measure_point", "model_factory", "train_front", "train_point"]
+__all__ = ["METHODS", "measure_point", "model_factory", "retrain_knee", "train_front",
+           "train_point"]
 
 METHODS = ("dichotomic", "grid", "bisection", "smgd", "path")
 ModelSpec = str | nn.Module | Callable[[], nn.Module]
@@ -226,6 +227,28 @@ def train_front(
                                   scope=scope, out_dir=out, progress=progress))
     front.save(out / "front.json")
     return front
+
+
+def retrain_knee(front: Front, point: Point, config: FrontConfig,
+                 out_dir: str | os.PathLike[str], *, data: DataSplits | None = None,
+                 progress: bool | None = None) -> Point:
+    """``point``'s weight trained for ``config.train.epochs`` (a knee of a search whose
+    runs used fewer epochs, chosen by another selector than the one ``train_front``
+    retrained), added to ``front`` and saved in ``out_dir``; a point without a weight
+    (SMGD, the path) is returned as it is."""
+    if point.lam is None:
+        return point
+    out = Path(out_dir)
+    splits = data if data is not None else prepare_data(config.data)
+    progress_line(f"retraining {point.key} for {config.train.epochs} epochs")
+    tau = (None if config.prox else 1e-3) if config.tau is None else config.tau
+    solver = WeightedSumSolver(point.lam, prox=config.prox, complexity=config.complexity,
+                               scope=config.scope, tau=tau, freeze_masks=config.freeze_masks)
+    final = train_point(model_factory(config.model, splits, config.model_args), splits,
+                        config.train, solver, out_dir=out, retrained=True, progress=progress)
+    front.add(final)
+    front.save(out / "front.json")
+    return final
 
 
 def _agree(name: str, given: int | None, configured: int, has_config: bool) -> int:
