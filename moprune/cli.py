@@ -273,7 +273,7 @@ _FRONT_KEYS = {key for _, key, _, _ in _FRONT_FLAGS}
 
 def _cmd_front(args: argparse.Namespace) -> int:
     from moprune.config import FrontConfig, config_to_dict
-    from moprune.front import train_front
+    from moprune.front.train import front_from_config
     from moprune.report import front_table, plot_front
     from moprune.rundir import RunDir
 
@@ -284,18 +284,7 @@ def _cmd_front(args: argparse.Namespace) -> int:
     run.check()
     data = _load_data(config)
     run.write()
-    front = train_front(
-        model=config.model, data=data, method=config.method, budget=config.budget,
-        explore_epochs=config.explore_epochs,
-        complexity=config.complexity, scope=config.scope, tau=config.tau,
-        freeze_masks=config.freeze_masks, prox=config.prox, finetune=config.finetune,
-        lams=config.lams, smgd_variant=config.smgd_variant,
-        smgd_normalize=config.smgd_normalize, path_warmup=config.path_warmup,
-        path_max_drop=config.path_max_drop, path_start_lam=config.path_start_lam,
-        train_config=config.train,
-        model_args=config.model_args, knee=config.knee, knee_axes=config.knee_axes,
-        knee_epochs=config.knee_epochs,
-        out_dir=out)
+    front = front_from_config(config, data, out_dir=out)
     axes = front.meta["knee_axes"]
     knee = front.final_version(front.knee(config.knee, axes=axes))
     front.meta["hypervolume"] = front.hypervolume(axes=axes)
@@ -456,16 +445,10 @@ def _quiet_optuna() -> None:
 
 def _load_proxy(args: argparse.Namespace, config: Any, splits: Any
                 ) -> tuple[dict[str, Any] | None, dict[str, float]]:
-    if args.proxy == "none":
-        return None, {}
-    from moprune.hpo import proxy_source
+    from moprune.hpo.tune import resolve_proxy
 
-    base = None
-    if args.proxy.startswith("uniform:"):  # the base network's recipe, for its data's shape
-        base = {"model": config.model, "args": dict(config.model_args),
-                "in_channels": splits.in_channels, "num_classes": splits.num_classes,
-                "image_size": splits.image_size}
-    return proxy_source(args.proxy, selector=args.selector, base=base)
+    return resolve_proxy(None if args.proxy == "none" else args.proxy, config.model, splits,
+                         selector=args.selector, model_args=config.model_args)
 
 
 def _cmd_hpo(args: argparse.Namespace) -> int:

@@ -127,16 +127,9 @@ def run_pipeline(config: PipelineConfig, out: str | os.PathLike[str]) -> Pipelin
 
 
 def _front(fc: FrontConfig, splits: Any, front_dir: Path) -> dict[str, Any]:
-    from moprune.front import train_front
+    from moprune.front.train import front_from_config
 
-    front = train_front(
-        fc.model, splits, method=fc.method, budget=fc.budget,
-        explore_epochs=fc.explore_epochs, complexity=fc.complexity, scope=fc.scope,
-        tau=fc.tau, freeze_masks=fc.freeze_masks, prox=fc.prox, finetune=fc.finetune,
-        lams=fc.lams, smgd_variant=fc.smgd_variant, smgd_normalize=fc.smgd_normalize,
-        path_warmup=fc.path_warmup, path_max_drop=fc.path_max_drop,
-        path_start_lam=fc.path_start_lam, train_config=fc.train, model_args=fc.model_args,
-        knee=fc.knee, knee_axes=fc.knee_axes, knee_epochs=fc.knee_epochs, out_dir=front_dir)
+    front = front_from_config(fc, splits, out_dir=front_dir)
     axes = front.meta["knee_axes"]
     front.plot(front_dir / "front.png", knee=front.final_version(front.knee(fc.knee,
                                                                             axes=axes)))

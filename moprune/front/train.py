@@ -25,8 +25,8 @@ from moprune.progress import progress_line
 from moprune.solvers import SMGDSolver, Solver, WeightedSumSolver
 from moprune.training import evaluate, train
 
-__all__ = ["METHODS", "measure_point", "model_factory", "retrain_knee", "train_front",
-           "train_point"]
+__all__ = ["METHODS", "front_from_config", "measure_point", "model_factory", "retrain_knee",
+           "train_front", "train_point"]
 
 METHODS = ("dichotomic", "grid", "bisection", "smgd", "path")
 ModelSpec = str | nn.Module | Callable[[], nn.Module]
@@ -227,6 +227,25 @@ def train_front(
                                   scope=scope, out_dir=out, progress=progress))
     front.save(out / "front.json")
     return front
+
+
+def front_from_config(config: FrontConfig, data: DataSplits | DataConfig | None = None, *,
+                      out_dir: str | os.PathLike[str] | None = None,
+                      progress: bool | None = None) -> Front:
+    """:func:`train_front` with the settings of a :class:`~moprune.config.FrontConfig`
+    (what ``moprune front`` and ``moprune run`` read from their YAML or flags); ``data``
+    default: ``config.data``."""
+    return train_front(
+        config.model, data if data is not None else config.data, method=config.method,
+        budget=config.budget, explore_epochs=config.explore_epochs,
+        complexity=config.complexity, scope=config.scope, tau=config.tau,
+        freeze_masks=config.freeze_masks, prox=config.prox, finetune=config.finetune,
+        lams=config.lams, smgd_variant=config.smgd_variant,
+        smgd_normalize=config.smgd_normalize, path_warmup=config.path_warmup,
+        path_max_drop=config.path_max_drop, path_start_lam=config.path_start_lam,
+        train_config=config.train, model_args=config.model_args, knee=config.knee,
+        knee_axes=config.knee_axes, knee_epochs=config.knee_epochs, out_dir=out_dir,
+        progress=progress)
 
 
 def retrain_knee(front: Front, point: Point, config: FrontConfig,

@@ -23,7 +23,7 @@ from moprune.hpo.pipeline import HPOJob, proxy_source, run_hpo
 from moprune.hpo.space import DEFAULT_SPACE, SearchSpace
 from moprune.hpo.study import StudySettings
 
-__all__ = ["HPOResult", "tune"]
+__all__ = ["HPOResult", "resolve_proxy", "tune"]
 
 ModelSpec = str | nn.Module | Callable[[], nn.Module]
 
@@ -70,9 +70,13 @@ class HPOResult:
                    raw=dict(results))
 
 
-def _proxy(proxy: Any, model: ModelSpec, splits: DataSplits, selector: str
-           ) -> tuple[dict[str, Any] | None, dict[str, float]]:
-    """The proxy's recipe and its creation seconds, from whatever the user gave."""
+def resolve_proxy(proxy: Any, model: ModelSpec, splits: DataSplits, *,
+                  selector: str = "chord", model_args: Mapping[str, Any] | None = None
+                  ) -> tuple[dict[str, Any] | None, dict[str, float]]:
+    """The proxy's recipe and its creation seconds, from what a user gives: None (trials
+    train the base network), an ``nn.Module`` (its shape), a recipe, a model file, a front
+    run directory or ``"uniform:SHARE"`` (the registered ``model`` with ``model_args``
+    thinned; see :func:`moprune.hpo.proxy_source`)."""
     if proxy is None:
         return None, {}
     if isinstance(proxy, nn.Module):  # e.g. a compacted knee: its shape, fresh weights
@@ -85,9 +89,9 @@ def _proxy(proxy: Any, model: ModelSpec, splits: DataSplits, selector: str
             if not isinstance(model, str):
                 raise ConfigError("a uniform proxy thins a registered model; give a module "
                                   "of your own as proxy= instead")
-            base = {"model": model, "in_channels": splits.in_channels,
-                    "num_classes": splits.num_classes, "image_size": splits.image_size,
-                    "args": {}}
+            base = {"model": model, "args": dict(model_args or {}),
+                    "in_channels": splits.in_channels, "num_classes": splits.num_classes,
+                    "image_size": splits.image_size}
         return proxy_source(proxy, selector=selector, base=base)
     raise ConfigError(f"proxy must be None, an nn.Module, a model file, a front run "
                       f"directory or 'uniform:SHARE', got {type(proxy).__name__}")
@@ -134,7 +138,7 @@ def tune(model: ModelSpec, data: DataSplits, *, proxy: Any = None, trials: int =
         import tempfile
 
         out = tempfile.mkdtemp(prefix="moprune-tune-")
-    recipe, creation = _proxy(proxy, model, data, selector)
+    recipe, creation = resolve_proxy(proxy, model, data, selector=selector)
     settings = StudySettings(backend=backend, sampler=sampler, pruner=pruner, trials=trials,
                              seed=seed, storage=storage, study=study, workers=workers)
     job = HPOJob(model=model, data=data.config, train=config, space=space.to_dict(),

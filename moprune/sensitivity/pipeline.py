@@ -186,8 +186,8 @@ def run_sensitivity(model: str, data: DataConfig, base: TrainConfig, space: Sear
 
     noise = seed_noise(runs, diverged)
     temperature, temperature_source = _temperature(settings, noise)
-    distribution: dict[str, Any] = {"method": settings.distribution, "temperature": temperature,
-                    "quantile": settings.quantile}
+    distribution: dict[str, Any] = {"method": settings.distribution,
+                                    "temperature": temperature, "quantile": settings.quantile}
     comparisons, significant = {}, {}
     for i, level in enumerate(settings.levels):
         label = _label(level)
