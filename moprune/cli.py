@@ -434,7 +434,8 @@ def _hpo_job(args: argparse.Namespace) -> Any:
     space = load_space(args.space)
     return config, HPOJob(model=config.model, data=config.data, train=config.train,
                           space=space.to_dict(), settings=settings, out=args.out,
-                          objectives=tuple(args.objectives.split(",")))
+                          objectives=tuple(args.objectives.split(",")),
+                          lr_transfer=args.lr_transfer)
 
 
 def _quiet_optuna() -> None:
@@ -448,7 +449,8 @@ def _load_proxy(args: argparse.Namespace, config: Any, splits: Any
     from moprune.hpo.tune import resolve_proxy
 
     return resolve_proxy(None if args.proxy == "none" else args.proxy, config.model, splits,
-                         selector=args.selector, model_args=config.model_args)
+                         selector=args.selector, model_args=config.model_args,
+                         flops_floor=args.proxy_flops_floor)
 
 
 def _cmd_hpo(args: argparse.Namespace) -> int:
@@ -471,7 +473,8 @@ def _cmd_hpo(args: argparse.Namespace) -> int:
         "study": {k: v for k, v in asdict(job.settings).items()
                   if k not in ("trials", "workers", "grace")},
         "proxy": proxy, "objectives": list(job.objectives), "top_k": args.top_k,
-        "final_epochs": args.final_epochs}, may_differ=("top_k",), legacy=("hpo.json",))
+        "final_epochs": args.final_epochs, "lr_transfer": args.lr_transfer},
+        may_differ=("top_k",), legacy=("hpo.json",))
     run.check()
     run.write()
     results = run_hpo(job, top_k=args.top_k, final_epochs=args.final_epochs,
@@ -506,25 +509,39 @@ def _cmd_fidelity(args: argparse.Namespace) -> int:
     splits = _load_data(config)
     proxy, _ = _load_proxy(args, config, splits)
     assert proxy is not None  # fidelity's --proxy has no "none"
+    # more configurations or seeds extend a run (its trainings are kept)
     run = RunDir(out, {"run": config_to_dict(config), "space": job.space, "proxy": proxy,
-                       "configs": args.configs}, legacy=("fidelity-settings.json",))
+                       "configs": args.configs, "seeds": args.seeds,
+                       "lr_transfer": args.lr_transfer, "bootstrap": args.bootstrap},
+                 may_differ=("configs", "seeds", "bootstrap"),
+                 legacy=("fidelity-settings.json",))
     run.check()
     run.write()
     r = fidelity(proxy, config.model, config.data, config.train,
-                 SearchSpace.from_dict(job.space), configs=args.configs,
-                 seed=config.train.seed, top_k=args.top_k, out=out, splits=splits)
+                 SearchSpace.from_dict(job.space), configs=args.configs, seeds=args.seeds,
+                 seed=config.train.seed, top_k=args.top_k, lr_transfer=args.lr_transfer,
+                 bootstrap=args.bootstrap, out=out, splits=splits)
+    ci = r["intervals"]
+
+    def show(key: str) -> str:
+        value = r[key]
+        if value is None:
+            return "undefined (constant scores)"
+        interval = f" [{ci[key][0]:.2f}, {ci[key][1]:.2f}]" if ci.get(key) else ""
+        return f"{value:.3f}{interval}"
+
     overlap = r[f"top{r['top_k']}_overlap"]
-    rho, tau = (("undefined (constant scores)" if v is None else f"{v:.3f}")
-                for v in (r["spearman_rho"], r["kendall_tau"]))
-    print(f"{args.configs} configurations: Spearman rho {rho}, Kendall tau "
-          f"{tau}, top-{r['top_k']} overlap {overlap:.2f}"
-          f"; proxy {r['seconds']['proxy']:.0f} s, base {r['seconds']['base']:.0f} s; "
+    print(f"{args.configs} configurations x {args.seeds} seeds (95% bootstrap intervals): "
+          f"Spearman rho {show('spearman_rho')}, Kendall tau {show('kendall_tau')}, "
+          f"top-{r['top_k']} overlap {overlap:.2f}, regret of the proxy's top-1 "
+          f"{show('regret_top1_points')} points, top-3 {show('regret_top3_points')} points; "
+          f"proxy {r['seconds']['proxy']:.0f} s, base {r['seconds']['base']:.0f} s; "
           f"wrote {out}")
     return 0
 
 
 def _add_hpo_flags(p: argparse.ArgumentParser, *, proxy_none: bool = True) -> None:
-    from moprune.names import BACKENDS, KNEES, PRUNERS
+    from moprune.names import BACKENDS, KNEES, LR_TRANSFERS, PRUNERS
 
     _add_run_flags(p)
     p.add_argument("--proxy", required=True,
@@ -535,6 +552,15 @@ def _add_hpo_flags(p: argparse.ArgumentParser, *, proxy_none: bool = True) -> No
                         + (", or none (trials train the base network)" if proxy_none else ""))
     p.add_argument("--selector", default="chord", choices=list(KNEES),
                    help="which knee of a front run")
+    p.add_argument("--proxy-flops-floor", type=_float("--proxy-flops-floor", ge=0, lt=1),
+                   default=None, metavar="SHARE",
+                   help="with a front run: its knee in (validation error, FLOPs share) among "
+                        "the points keeping at least SHARE of the FLOPs, compacted, not "
+                        "retrained")
+    p.add_argument("--lr-transfer", choices=list(LR_TRANSFERS), default="none",
+                   help="mup: scale the proxy's learning rate, weight decay and "
+                        "initialisation per layer by muP's width factors, so that its best "
+                        "lr is the base network's (default none)")
     p.add_argument("--space", metavar="FILE", help="YAML search space (default: lr, weight "
                    "decay, momentum, batch size, label smoothing)")
     p.add_argument("--top-k", type=_int("--top-k", ge=1), default=3,
@@ -709,6 +735,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_hpo_flags(p, proxy_none=False)
     p.add_argument("--configs", type=_int("--configs", ge=3), default=16,
                    help="configurations (default 16)")
+    p.add_argument("--seeds", type=_int("--seeds", ge=1), default=1,
+                   help="seeds per configuration and network; scores are their means "
+                        "(default 1)")
+    p.add_argument("--bootstrap", type=_int("--bootstrap", ge=2), default=1000,
+                   help="bootstrap replicates of the 95%% intervals (default 1000)")
     p.set_defaults(func=_cmd_fidelity)
 
     p = sub.add_parser("sensitivity", help="how pruning moves the best hyperparameters "

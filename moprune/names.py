@@ -21,3 +21,6 @@ HPO_BACKENDS: dict[str, tuple[str, tuple[str, ...]]] = {
 BACKENDS = {name: samplers for name, (_, samplers) in HPO_BACKENDS.items()}
 #: Knee selectors (:data:`moprune.front.KNEE_SELECTORS`; a test keeps the two alike).
 KNEES = ("chord", "angle", "slope")
+#: Learning-rate transfer of proxy trials (:mod:`moprune.hpo.lr_transfer`): none, or muP's
+#: per-layer width factors.
+LR_TRANSFERS = ("none", "mup")

@@ -1,13 +1,21 @@
 """Proxy pipelines against the full pipeline, per HPO method: wall time, saving, regret.
 
-    python experiments/proxy_hpo/compare.py RUN/hpo [--fidelity RUN/fidelity/*] \
-        [--out docs/results]
+    python experiments/proxy_hpo/compare.py RUN/hpo [RUN/hpo-s1 ...] \
+        [--fidelity RUN/fidelity/*] [--out docs/results/...] [--summary summary.json]
 
-RUN/hpo holds `moprune hpo` run directories named full-METHOD (trials on the base
-network) and PROXY-METHOD (trials on the proxy PROXY, e.g. knee-tpe, uniform25-tpe).
-Regret = the full pipeline's test accuracy minus the proxy pipeline's (positive: the
-proxy's choice is worse). Time = everything the pipeline trained: the proxy's creation
-(front and compaction), the trials, and the final training on the base network.
+Each HPO folder holds `moprune hpo` run directories named full-METHOD (trials on the base
+network) and PROXY-METHOD (trials on the proxy PROXY, e.g. knee-tpe, uniform25-tpe); give
+one folder per seed (the same pipelines run with --seed 0, 1, 2) to get regret per seed
+and its mean. Regret = the full pipeline's test accuracy minus the proxy pipeline's
+(positive: the proxy's choice is worse). Time = everything the pipeline trained: the
+proxy's creation (front and compaction), the trials, and the final training on the base
+network (a transfer read from an identical trial counts only its evaluation).
+
+Break-even is the number of trials from which the proxy pipeline's total equals the full
+one's; the trials for a 50% saving, from which it takes half. Both from the mean seconds of
+a trial on each network, the creation and the final trainings of the same runs.
+`--summary FILE` merges this table into FILE (for each model, proxy and method at each
+trial count; the file of docs/results/proxy_hpo/summary.json).
 """
 
 from __future__ import annotations
@@ -28,7 +36,9 @@ from moprune.report import format_table
 from moprune.report.plots import new_figure, save_figure
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-parser.add_argument("hpo", type=Path)
+parser.add_argument("hpo", type=Path, nargs="+", help="one folder of runs per seed")
+parser.add_argument("--summary", type=Path, default=None,
+                    help="merge the table into this summary.json")
 parser.add_argument("--fidelity", type=Path, nargs="*", default=[],
                     help="`moprune fidelity` run directories, one per proxy")
 parser.add_argument("--out", type=Path, default=None, help="write compare.json and PNG here")
@@ -44,56 +54,86 @@ def _flops_share(recipe: dict, model: str) -> float:
     return count_flops(proxy, x) / count_flops(build_model(model, **shape, seed=0), x)
 
 
-rows, table, phases, histories = [], [], {}, []
-for proxy_dir in sorted(args.hpo.iterdir(), key=lambda d: d.name.partition("-")[::-2]):
-    proxy, _, method = proxy_dir.name.partition("-")
-    full_dir = args.hpo / f"full-{method}"
-    if proxy == "full":
-        continue
-    if not (proxy_dir / "results.json").is_file() or not (full_dir / "results.json").is_file():
-        continue
+def _pipeline(proxy_dir: Path, full_dir: Path) -> dict:
+    """One proxy pipeline against its full pipeline (one seed)."""
     p = json.loads((proxy_dir / "results.json").read_text())
     f = json.loads((full_dir / "results.json").read_text())
     tp, tf = p["time"]["total"], f["time"]["total"]
-    row = {"method": method, "proxy": proxy, "trials": len(p["trials"]),
-           "top_k": len(p["transfer"]),
-           "full_seconds": tf, "proxy_seconds": tp, "saving": 1 - tp / tf,
-           "full_test_acc": f["best"]["test_acc"], "proxy_test_acc": p["best"]["test_acc"],
-           "regret_points": 100 * (f["best"]["test_acc"] - p["best"]["test_acc"]),
-           "proxy_time": p["time"], "full_time": f["time"],
-           "proxy_parameters": p["trials"][0].get("parameters"),
-           "base_parameters": f["trials"][0].get("parameters"),
-           "proxy_choice": p["best"]["params"], "full_choice": f["best"]["params"]}
-    # Where the proxy's creation is paid back: mean seconds of a trial on each network, and
-    # the number of trials from which the proxy pipeline takes half the full one's time.
     n = len(p["trials"])
     creation = sum(v for k, v in p["time"].items() if k.startswith("proxy_"))
     t_p, t_b = p["time"]["hpo_trials"] / n, f["time"]["hpo_trials"] / len(f["trials"])
-    row["trial_seconds"] = {"proxy": t_p, "base": t_b}
-    row["search_saving"] = 1 - p["time"]["hpo_trials"] / f["time"]["hpo_trials"]
-    row["creation_seconds"] = creation
     final_p, final_f = p["time"]["transfer"], f["time"]["transfer"]
-    row["trials_for_half_time"] = (
-        (creation + final_p - 0.5 * final_f) / (0.5 * t_b - t_p) if 0.5 * t_b > t_p else None)
+    return {
+        "model": f.get("model"), "trials": n, "top_k": len(p["transfer"]),
+        "seed": p["settings"]["seed"], "lr_transfer": p.get("lr_transfer", "none"),
+        "full_seconds": tf, "proxy_seconds": tp, "saving": 1 - tp / tf,
+        "full_test_acc": f["best"]["test_acc"], "proxy_test_acc": p["best"]["test_acc"],
+        "regret_points": 100 * (f["best"]["test_acc"] - p["best"]["test_acc"]),
+        "proxy_time": p["time"], "full_time": f["time"],
+        "full_reused": f.get("reused", {}).get("transfer", []),
+        "proxy_parameters": p["trials"][0].get("parameters"),
+        "base_parameters": f["trials"][0].get("parameters"),
+        "proxy_choice": p["best"]["params"], "full_choice": f["best"]["params"],
+        "trial_seconds": {"proxy": t_p, "base": t_b},
+        "search_saving": 1 - p["time"]["hpo_trials"] / f["time"]["hpo_trials"],
+        "creation_seconds": creation,
+        # trials from which the proxy pipeline costs no more than the full one, and half
+        "break_even_trials": (creation + final_p - final_f) / (t_b - t_p) if t_b > t_p else None,
+        "trials_for_50pct_saving": ((creation + final_p - 0.5 * final_f) / (0.5 * t_b - t_p)
+                                    if 0.5 * t_b > t_p else None)}
+
+
+def _mean(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    return sum(values) / len(values) if values else None
+
+
+runs: dict[tuple[str, str], list[dict]] = {}
+phases, histories = {}, []
+for hpo in args.hpo:
+    for proxy_dir in sorted(hpo.iterdir(), key=lambda d: d.name.partition("-")[::-2]):
+        proxy, _, method = proxy_dir.name.partition("-")
+        full_dir = hpo / f"full-{method}"
+        if proxy == "full" or not (proxy_dir / "results.json").is_file() \
+                or not (full_dir / "results.json").is_file():
+            continue
+        runs.setdefault((method, proxy), []).append(_pipeline(proxy_dir, full_dir))
+        if hpo == args.hpo[0]:
+            phases.setdefault(method, {"full": runs[method, proxy][-1]["full_time"]})[proxy] = \
+                runs[method, proxy][-1]["proxy_time"]
+            histories += [proxy_dir, full_dir]
+rows, table = [], []
+for (method, proxy), per_seed in runs.items():
+    row = {"method": method, "proxy": proxy, "seeds": [r["seed"] for r in per_seed],
+           "per_seed": per_seed,
+           **{k: _mean([r[k] for r in per_seed])
+              for k in ("full_seconds", "proxy_seconds", "saving", "regret_points",
+                        "creation_seconds", "break_even_trials", "trials_for_50pct_saving",
+                        "full_test_acc", "proxy_test_acc")},
+           "trials": per_seed[0]["trials"], "top_k": per_seed[0]["top_k"],
+           "model": per_seed[0]["model"], "lr_transfer": per_seed[0]["lr_transfer"]}
     rows.append(row)
-    phases.setdefault(method, {"full": f["time"]})[proxy] = p["time"]
-    histories += [proxy_dir, full_dir]
-    table.append([method, proxy, row["trials"], row["top_k"], f"{tf:.0f}", f"{tp:.0f}",
-                  f"{row['saving']:.0%}",
-                  f"{row['full_test_acc']:.4f}", f"{row['proxy_test_acc']:.4f}",
-                  f"{row['regret_points']:+.2f}"])
-print(format_table(["method", "proxy", "trials", "top-k", "full s", "proxy s", "saving",
-                    "full test acc",
-                    "proxy test acc", "regret (points)"], table))
+
+    def fmt(v, spec):
+        return "-" if v is None else format(v, spec)
+
+    table.append([method, proxy, row["trials"], len(per_seed), fmt(row["full_seconds"], ".0f"),
+                  fmt(row["proxy_seconds"], ".0f"), fmt(row["saving"], ".0%"),
+                  " ".join(f"{r['regret_points']:+.2f}" for r in per_seed),
+                  fmt(row["regret_points"], "+.2f"), fmt(row["break_even_trials"], ".0f"),
+                  fmt(row["trials_for_50pct_saving"], ".0f")])
+print(format_table(["method", "proxy", "trials", "seeds", "full s", "proxy s", "saving",
+                    "regret per seed", "mean regret", "break-even trials",
+                    "trials for 50% saving"], table))
 for r in rows:
-    split = ", ".join(f"{k} {v:.0f} s" for k, v in r["proxy_time"].items()
+    one = r["per_seed"][0]
+    split = ", ".join(f"{k} {v:.0f} s" for k, v in one["proxy_time"].items()
                       if k not in ("total", "hpo_wall"))
-    half = r["trials_for_half_time"]
-    print(f"  {r['method']}, {r['proxy']}: proxy pipeline time = {split}; a trial takes "
-          f"{r['trial_seconds']['proxy']:.1f} s on the proxy, {r['trial_seconds']['base']:.1f} s "
-          f"on the base network (search alone {r['search_saving']:.0%} faster); the proxy "
-          f"pipeline takes half the time from "
-          f"{'never' if half is None else f'{half:.0f} trials'} on")
+    print(f"  {r['method']}, {r['proxy']} (seed {one['seed']}): proxy pipeline time = "
+          f"{split}; a trial takes {one['trial_seconds']['proxy']:.1f} s on the proxy, "
+          f"{one['trial_seconds']['base']:.1f} s on the base network (search alone "
+          f"{one['search_saving']:.0%} faster); transfers of the full pipeline read from "
+          f"its trials: {len(one['full_reused'])}")
 result = {"pipelines": rows}
 result["fidelity"] = {}
 for fid_dir in args.fidelity:
@@ -111,9 +151,11 @@ for fid_dir in args.fidelity:
         args.out.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(fid_dir / "fidelity.png",
                         args.out / f"proxy_hpo_fidelity-{fid_dir.name}.png")
-    print(f"fidelity of {fid_dir.name} ({share:.1%} of the FLOPs) over {n} configurations: "
-          f"Spearman rho "
-          f"{fid['spearman_rho']:.3f}, Kendall tau {fid['kendall_tau']:.3f}, top-{k} overlap "
+    ci = fid.get("intervals", {}).get("spearman_rho")
+    print(f"fidelity of {fid_dir.name} ({share:.1%} of the FLOPs) over {n} configurations x "
+          f"{fid.get('seeds', 1)} seeds: Spearman rho {fid['spearman_rho']:.3f}"
+          + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "") +
+          f", Kendall tau {fid['kendall_tau']:.3f}, top-{k} overlap "
           f"{fid[f'top{k}_overlap']:.2f}; a training takes {fid['seconds']['proxy'] / n:.1f} s "
           f"on the proxy, {fid['seconds']['base'] / n:.1f} s on the base network")
 if args.out and rows:
@@ -142,3 +184,22 @@ if args.out and rows:
     ax.set(xlabel="seconds (2 CPU cores)", title="time of the pipelines")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     save_figure(fig, args.out / "proxy_hpo_time.png")
+
+if args.summary and rows:
+    # summary[model][proxy][method][trials]: the figures a reader compares
+    summary = json.loads(args.summary.read_text()) if args.summary.is_file() else {}
+    for r in rows:
+        fid = result["fidelity"].get(r["proxy"], {})
+        summary.setdefault(r["model"], {}).setdefault(r["proxy"], {}).setdefault(
+            r["method"], {})[str(r["trials"])] = {
+            "seeds": r["seeds"], "lr_transfer": r["lr_transfer"],
+            "full_seconds": r["full_seconds"], "proxy_seconds": r["proxy_seconds"],
+            "saving": r["saving"], "creation_seconds": r["creation_seconds"],
+            "regret_points_per_seed": [x["regret_points"] for x in r["per_seed"]],
+            "regret_points_mean": r["regret_points"],
+            "break_even_trials": r["break_even_trials"],
+            "trials_for_50pct_saving": r["trials_for_50pct_saving"],
+            "spearman_rho": fid.get("spearman_rho"),
+            "spearman_rho_interval": fid.get("intervals", {}).get("spearman_rho"),
+            "fidelity_configs": fid.get("configs"), "fidelity_seeds": fid.get("seeds", 1)}
+    write_json(args.summary, summary)

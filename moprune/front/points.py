@@ -185,7 +185,7 @@ class Front:
         return float(HV(ref_point=np.array([ref, ref]))(F))
 
     def knee(self, selector: str = "chord", *, include_empty: bool = False,
-             axes: str = "objectives", supported: bool = True) -> Point:
+             axes: str = "objectives", supported: bool = True, floor: float = 0.0) -> Point:
         """The knee of the non-dominated points by a registered selector (see
         :mod:`moprune.front.knee`), on objectives normalised over the candidates.
 
@@ -201,6 +201,12 @@ class Front:
                 normalisation. By default it is left out: its cross-entropy (ln of the
                 number of classes) stretches the f1 axis so far that any loss of fit looks
                 cheap, and the knee lands on networks of ~1% of the weights.
+            floor: With ``axes`` ``kept`` or ``flops``: only points keeping at least this
+                share are candidates (a proxy must not be too small to rank
+                configurations); the knee is the bend of the front above the floor.
+
+        Raises:
+            MopruneError: when no point is left (none above the floor).
         """
         from moprune.front.knee import KNEE_SELECTORS, lower_hull
 
@@ -210,6 +216,15 @@ class Front:
         if not pts:
             raise MopruneError("the front has no points")
         F = self.objectives(pts, axes=axes)
+        if floor > 0:
+            if axes == "objectives":
+                raise ConfigError("a floor needs axes 'kept' or 'flops' (a share to bound)")
+            above = [i for i in range(len(pts)) if F[i, 1] >= floor]
+            if not above:
+                raise MopruneError(f"no non-dominated point keeps {floor:.0%} or more of the "
+                                   f"{'FLOPs' if axes == 'flops' else 'weights'} (the "
+                                   f"largest keeps {F[:, 1].max():.1%})")
+            pts, F = [pts[i] for i in above], F[above]
         F = self.normalize(F, (F.min(axis=0), F.max(axis=0)))
         if supported:
             hull = lower_hull(F)

@@ -1,11 +1,11 @@
 """Hyperparameter optimisation on a proxy network (Optuna and pymoo, one study format)."""
 
+from moprune.hpo.fidelity import fidelity, fidelity_intervals, rank_agreement, regret_points
+from moprune.hpo.lr_transfer import LR_TRANSFERS, LayerScale, mup_scales
 from moprune.hpo.objective import OBJECTIVES, TrialObjective, architecture, fresh_model
 from moprune.hpo.pipeline import (
     HPOJob,
-    fidelity,
     proxy_source,
-    rank_agreement,
     run_hpo,
     trial_table,
     uniform_proxy,
@@ -27,11 +27,13 @@ from moprune.hpo.tune import HPOResult, tune
 __all__ = [
     "BACKENDS",
     "DEFAULT_SPACE",
+    "LR_TRANSFERS",
     "OBJECTIVES",
     "PRUNERS",
     "SAMPLERS",
     "HPOJob",
     "HPOResult",
+    "LayerScale",
     "Param",
     "SearchSpace",
     "StudySettings",
@@ -39,13 +41,16 @@ __all__ = [
     "architecture",
     "counted",
     "fidelity",
+    "fidelity_intervals",
     "fresh_model",
     "load_space",
     "make_pruner",
     "make_sampler",
+    "mup_scales",
     "open_study",
     "proxy_source",
     "rank_agreement",
+    "regret_points",
     "run_hpo",
     "trial_table",
     "tune",

@@ -13,7 +13,7 @@ import copy
 import dataclasses
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from torch import nn
 from moprune.config import TrainConfig
 from moprune.data import DataSplits
 from moprune.errors import ConfigError, DivergedError
+from moprune.hpo.lr_transfer import ScaledSolver, mup_scales, scale_init
 from moprune.hpo.space import SearchSpace
 from moprune.models.serialization import build_from_recipe, read_model_file
 from moprune.training import Callback, train
@@ -126,14 +127,26 @@ class TrialObjective:
     ``epochs_run`` and ``parameters`` (network size) as user attributes; a diverged trial records
     ``failure``. An enqueued trial with a ``seed`` user attribute trains with that seed
     instead of the base one (a replicate of a sensitivity grid cell).
+
+    With ``weights_dir``, a completed trial's trained weights are saved there as
+    ``trial-NUMBER.pt`` (a state dict), so that a transfer identical to the trial (the
+    full pipeline's: same network, configuration, seed, epochs and data) reads them
+    instead of training again.
+    With ``mup_base`` (the base network's :func:`~moprune.hpo.lr_transfer.base_shapes`), every
+    trial's learning rate, weight decay and initialisation are scaled per layer by muP's
+    factors (:func:`~moprune.hpo.lr_transfer.mup_scales`, for the trial's optimizer).
     """
 
     def __init__(self, factory: Callable[[int], nn.Module], splits: DataSplits,
                  base: TrainConfig, space: SearchSpace,
-                 objectives: tuple[str, ...] = ("accuracy",)) -> None:
+                 objectives: tuple[str, ...] = ("accuracy",), *,
+                 weights_dir: str | os.PathLike[str] | None = None,
+                 mup_base: Mapping[str, Sequence[int]] | None = None) -> None:
         check_objectives(objectives)
         self.factory, self.splits, self.base, self.space = factory, splits, base, space
         self.objectives = tuple(objectives)
+        self.weights_dir = Path(weights_dir) if weights_dir is not None else None
+        self.mup_base = dict(mup_base) if mup_base else None
 
     @property
     def directions(self) -> list[str]:
@@ -145,11 +158,17 @@ class TrialObjective:
         if "seed" in trial.user_attrs:
             config = dataclasses.replace(config, seed=int(trial.user_attrs["seed"]))
         model = self.factory(config.seed)
+        solver = None
+        if self.mup_base is not None:
+            scales = mup_scales(model, self.mup_base, optimizer=config.optimizer)
+            scale_init(model, scales)
+            solver = ScaledSolver(scales)
         size = sum(p.numel() for p in model.parameters())
         report = _Report(trial, prunable=len(self.objectives) == 1)
         start = time.perf_counter()
         try:
-            result = train(model, self.splits, config, callbacks=[report], progress=False)
+            result = train(model, self.splits, config, callbacks=[report], progress=False,
+                           solver=solver)
         except DivergedError as e:
             trial.set_user_attr("failure", str(e))
             raise
@@ -159,6 +178,13 @@ class TrialObjective:
             trial.set_user_attr("parameters", size)
         seconds = time.perf_counter() - start
         trial.set_user_attr("val_acc", result.val_acc)
+        if self.weights_dir is not None:
+            from moprune.io import atomic_write
+
+            self.weights_dir.mkdir(parents=True, exist_ok=True)
+            state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+            atomic_write(self.weights_dir / f"trial-{trial.number}.pt",
+                         lambda f: torch.save(state, f))
         measured = {"accuracy": result.val_acc, "seconds": seconds, "params": float(size)}
         out = tuple(measured[o] for o in self.objectives)
         return out[0] if len(out) == 1 else out

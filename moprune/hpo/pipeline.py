@@ -1,5 +1,6 @@
 """The proxy HPO pipeline: search on the proxy, transfer the top configurations to the
-base network, and account for every second; and the proxy's fidelity.
+base network, and account for every second (the proxy's fidelity:
+:mod:`moprune.hpo.fidelity`).
 
 Lee & Yim's use of a pruned network N_P as the proxy of the base network N_B: trials
 train N_P (fresh weights, the trial's hyperparameters); the ``top_k`` configurations are
@@ -17,7 +18,7 @@ import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +32,16 @@ from moprune.data import DataSplits, prepare_data
 from moprune.data.tensors import TENSORS_PREFIX
 from moprune.errors import ConfigError, DivergedError
 from moprune.hpo.backends import get_backend
+from moprune.hpo.lr_transfer import LR_TRANSFERS, ScaledSolver, base_shapes, mup_scales, scale_init
 from moprune.hpo.objective import TrialObjective, architecture, check_objectives, fresh_model
 from moprune.hpo.space import SearchSpace
 from moprune.hpo.study import StudySettings, open_study, wait_for, work
 from moprune.io import read_json, write_json
+from moprune.progress import progress_line
 from moprune.training import train
 
-__all__ = ["HPOJob", "fidelity", "proxy_source", "rank_agreement", "run_hpo", "run_workers",
-           "trial_table", "uniform_proxy"]
+__all__ = ["HPOJob", "proxy_source", "run_hpo", "run_workers", "trial_table",
+           "uniform_proxy"]
 
 
 @dataclass(frozen=True)
@@ -56,9 +59,14 @@ class HPOJob:
     init_weights: str | None = None  # a model file: trials start from its weights instead
     threads: int | None = None  # torch threads per worker
     meta: dict[str, Any] = field(default_factory=dict)
+    lr_transfer: str = "none"  # "mup": muP's per-layer factors on proxy trials
+    keep_weights: bool = False  # save completed trials' weights (identical transfers)
 
     def __post_init__(self) -> None:
         check_objectives(tuple(self.objectives))
+        if self.lr_transfer not in LR_TRANSFERS:
+            raise ConfigError(f"lr transfer must be one of {', '.join(LR_TRANSFERS)}, got "
+                              f"{self.lr_transfer!r}")
 
     def recipe(self) -> dict[str, Any]:
         return self.proxy if self.proxy is not None else {"model": self.model}
@@ -77,7 +85,19 @@ def _objective(job: HPOJob, splits: Any) -> TrialObjective:
                            seed=seed)
 
     return TrialObjective(factory, splits, job.train, SearchSpace.from_dict(job.space),
-                          job.objectives)
+                          job.objectives,
+                          weights_dir=Path(job.out) / "weights" if job.keep_weights else None,
+                          mup_base=mup_base(job.model, job.proxy, job.lr_transfer, splits))
+
+
+def mup_base(model: Any, proxy: Mapping[str, Any] | None, lr_transfer: str,
+              splits: Any) -> dict[str, tuple[int, ...]] | None:
+    """The base network's parameter shapes when proxy trainings use muP's factors."""
+    if lr_transfer != "mup" or proxy is None:
+        return None
+    base = fresh_model({"model": model}, in_channels=splits.in_channels,
+                       num_classes=splits.num_classes, image_size=splits.image_size, seed=0)
+    return base_shapes(base)
 
 
 _START_TIMEOUT = 120.0  # seconds a worker waits for the others to be ready
@@ -130,15 +150,20 @@ def run_workers(job: HPOJob, budget: int, *, only_enqueued: bool = False,
 
 
 def proxy_source(source: str | os.PathLike[str], *, selector: str = "chord",
-                 base: Mapping[str, Any] | None = None
+                 base: Mapping[str, Any] | None = None, flops_floor: float | None = None
                  ) -> tuple[dict[str, Any], dict[str, float]]:
     """The proxy's recipe and the seconds its creation took, from a model file, a front
-    run directory (its compacted knee, ``knee-SELECTOR-compact.pt``), or ``uniform:SHARE``
-    (the base network thinned uniformly to SHARE of its FLOPs, see :func:`uniform_proxy`;
-    needs ``base``, the base network's recipe).
+    run directory, or ``uniform:SHARE`` (the base network thinned uniformly to SHARE of
+    its FLOPs, see :func:`uniform_proxy`; needs ``base``, the base network's recipe).
 
-    The creation time of a front run is the training time of all its points (search and
-    knee retraining) plus the compaction recorded beside the compacted file.
+    From a front run directory: without ``flops_floor``, its compacted knee
+    (``knee-SELECTOR-compact.pt``, made by ``moprune knee --compact``); with it, the knee
+    of the front in (validation error, FLOPs share) among the points keeping at least
+    ``flops_floor`` of the FLOPs, compacted here (``knee-SELECTOR-flopsF-compact.pt``; its
+    dead channels removed, no retraining: trials use only its shape).
+
+    The creation time of a front run is the training time of all its points (the whole
+    search, and a knee retraining if there is one) plus the compaction.
     """
     if str(source).startswith("uniform:"):
         if base is None:
@@ -156,14 +181,20 @@ def proxy_source(source: str | os.PathLike[str], *, selector: str = "chord",
         return recipe, {"compaction": time.perf_counter() - t0}
     path = Path(source)
     seconds: dict[str, float] = {}
+    if flops_floor is not None and not (path.is_dir() and 0 <= flops_floor < 1):
+        raise ConfigError("a FLOPs floor needs a front run directory as the proxy and a "
+                          f"share in [0, 1), got {str(source)!r} and {flops_floor}")
     if path.is_dir():
-        model_file = path / f"knee-{selector}-compact.pt"
-        if not model_file.is_file():
-            raise ConfigError(f"{str(path)!r} has no compacted knee {model_file.name}; run "
-                              f"`moprune knee {path} --selector {selector} --compact` first")
-        front = read_json(path / "front.json")  # its points include the retrained knee
+        run = path
+        path = run / f"knee-{selector}-compact.pt"
+        if flops_floor is None and not path.is_file():
+            raise ConfigError(f"{str(run)!r} has no compacted knee {path.name}; run "
+                              f"`moprune knee {run} --selector {selector} --compact` first, "
+                              "or give a FLOPs floor (--proxy-flops-floor)")
+        front = read_json(run / "front.json")  # its points include a retrained knee
         seconds["front"] = float(sum(p.get("seconds", 0.0) for p in front.get("points", [])))
-        path = model_file
+        if flops_floor is not None:
+            path = _floor_knee(run, selector, flops_floor)
     elif not path.is_file():
         raise ConfigError(f"proxy {str(source)!r} is neither a model file, a run directory "
                           "nor uniform:SHARE")
@@ -171,6 +202,28 @@ def proxy_source(source: str | os.PathLike[str], *, selector: str = "chord",
     if report.is_file():
         seconds["compaction"] = float(read_json(report).get("seconds", 0.0) or 0.0)
     return architecture(path), seconds
+
+
+def _floor_knee(run: Path, selector: str, floor: float) -> Path:
+    """The compacted model of ``run``'s knee in FLOPs terms above ``floor`` (made once)."""
+    from moprune.front import Front
+    from moprune.pruning import compact_file
+
+    out = run / f"knee-{selector}-flops{floor:g}-compact.pt"
+    front = Front.load(run / "front.json")
+    point = front.knee(selector, axes="flops", floor=floor)
+    if point.checkpoint is None:
+        raise ConfigError(f"the knee {point.key} of {str(run)!r} has no model file")
+    report = out.with_suffix(".json")
+    if not (out.is_file() and report.is_file()
+            and read_json(report).get("point") == point.key):
+        made = compact_file(run / point.checkpoint, out)
+        write_json(report, {**{k: v for k, v in made.items() if k != "out"},
+                            "point": point.key, "flops_share": point.flops_share,
+                            "val_acc": point.val_acc, "floor": floor})
+    progress_line(f"proxy: knee {point.key} of {run} above {floor:.0%} of the FLOPs "
+                  f"({point.flops_share:.1%} kept, val acc {point.val_acc:.4f})")
+    return out
 
 
 def uniform_proxy(base: Mapping[str, Any], share: float) -> dict[str, Any]:
@@ -209,7 +262,8 @@ def trial_table(study: optuna.Study) -> list[dict[str, Any]]:
                      "failure": t.user_attrs.get("failure") or (
                          "interrupted (its worker died)"
                          if t.user_attrs.get("interrupted") else None),
-                     "retry_of": t.user_attrs.get("retry_of")})
+                     "retry_of": t.user_attrs.get("retry_of"),
+                     "seed": t.user_attrs.get("seed")})
     return rows
 
 
@@ -256,6 +310,9 @@ def run_hpo(job: HPOJob, *, top_k: int = 3, final_epochs: int | None = None,
     space = SearchSpace.from_dict(job.space)
     splits = splits if splits is not None else prepare_data(job.data)
     require_test_split(splits)
+    epochs = final_epochs or job.train.epochs
+    # a full pipeline's transfer with a trial's epochs is that trial again: keep weights
+    job = replace(job, keep_weights=job.proxy is None and epochs == job.train.epochs)
     out = Path(job.out)
     out.mkdir(parents=True, exist_ok=True)
     objective = _objective(job, splits)
@@ -274,8 +331,12 @@ def run_hpo(job: HPOJob, *, top_k: int = 3, final_epochs: int | None = None,
     rows = trial_table(study)
     trial_seconds = float(sum(r["seconds"] or 0.0 for r in rows))
 
-    transfer = _transfer(job, splits, _top_configs(study, top_k), space,
-                         final_epochs or job.train.epochs, out)
+    top = _top_configs(study, top_k)
+    transfer = _transfer(job, splits, top, space, epochs, out,
+                         trials=rows if job.keep_weights else ())
+    _drop_weights(out / "weights", keep={r["reused_trial"] for r in transfer
+                                         if r.get("reused_trial") is not None}
+                  | _top_trials(study, max(top_k, 3)))
     best = max(transfer, key=lambda r: r["val_acc"]) if transfer else None
     creation = dict(creation_seconds or {})
     time_split = {**{f"proxy_{k}": v for k, v in creation.items()},
@@ -284,6 +345,7 @@ def run_hpo(job: HPOJob, *, top_k: int = 3, final_epochs: int | None = None,
     results = {
         "model": job.model if isinstance(job.model, str) else type(job.model).__name__,
         "proxy": _plain_recipe(job.proxy), "objectives": list(job.objectives),
+        "lr_transfer": job.lr_transfer,
         "settings": asdict(job.settings), "space": job.space,
         "train": config_to_dict(job.train), "data": config_to_dict(job.data),
         "trials": rows,
@@ -292,6 +354,11 @@ def run_hpo(job: HPOJob, *, top_k: int = 3, final_epochs: int | None = None,
         "transfer": transfer, "best": best,
         "time": {**time_split, "total": float(sum(time_split.values())),
                  "hpo_wall": hpo_wall},
+        # which phases' results were read instead of trained: a transfer identical to a
+        # finished trial costs only the evaluation of the trial's weights
+        "reused": {"transfer": [{"transfer": i, "trial": r["reused_trial"]}
+                                for i, r in enumerate(transfer)
+                                if r.get("reused_trial") is not None]},
     }
     write_json(out / "results.json", results)
     _plots(results, out)
@@ -312,35 +379,110 @@ def _plain_recipe(recipe: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _transfer(job: HPOJob, splits: Any, configs: Sequence[Mapping[str, Any]],
-              space: SearchSpace, epochs: int, out: Path) -> list[dict[str, Any]]:
+              space: SearchSpace, epochs: int, out: Path, *,
+              trials: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
     """Train the base network with each configuration (cached: a resumed run does not
-    train them again)."""
+    train them again). A configuration that a completed trial in ``trials`` already trained
+    identically (the base network, same parameters, seed and epochs; its weights kept)
+    is read from the trial: only its test accuracy is measured."""
     results = []
     for i, params in enumerate(configs):
         config = space.apply(job.train, params)
         config = TrainConfig(**{**config_to_dict(config), "epochs": epochs})
-        results.append({**_train_cached(out / "transfer" / f"{i}.json", {"model": job.model},
-                                        params, config, splits, evaluate_test=True),
-                        "epochs": epochs})
+        cache = out / "transfer" / f"{i}.json"
+        twin = _identical_trial(trials, params, epochs, out / "weights")
+        if twin is not None:
+            row = _evaluate_trial(cache, {"model": job.model}, params, config, splits,
+                                  twin)
+        else:
+            row = train_cached(cache, {"model": job.model}, params, config, splits,
+                                evaluate_test=True)
+        results.append({**row, "epochs": epochs})
     return results
 
 
-def _train_cached(cache: Path, recipe: Mapping[str, Any], params: Mapping[str, Any],
-                  config: TrainConfig, splits: Any, *, evaluate_test: bool = False
-                  ) -> dict[str, Any]:
-    """Train a fresh network of ``recipe`` with ``config`` (``params`` its tuned values),
-    or read the result back from ``cache`` when it was made with the same ``params``.
-    A diverged training scores validation accuracy 0 (it ranks last) with its reason."""
+def _identical_trial(trials: Sequence[Mapping[str, Any]], params: Mapping[str, Any],
+                     epochs: int, weights: Path) -> int | None:
+    """The number of a completed trial that trained ``params`` for ``epochs`` with the
+    base seed and whose weights are kept, or None."""
+    for t in trials:
+        if (t["state"] == "complete" and t["params"] == dict(params)
+                and t.get("epochs_run") == epochs and t.get("seed") is None
+                and (weights / f"trial-{t['number']}.pt").is_file()):
+            return int(t["number"])
+    return None
+
+
+def _evaluate_trial(cache: Path, recipe: Mapping[str, Any], params: Mapping[str, Any],
+                    config: TrainConfig, splits: Any, trial: int) -> dict[str, Any]:
+    """A transfer read from trial ``trial``: its weights loaded into the base network
+    and evaluated on the validation and test splits (cached like a training)."""
+    from moprune.training.loop import evaluate, resolve_device
+
     if cache.is_file():
         saved = read_json(cache)
-        if saved.get("params") == dict(params):
+        if saved.get("params") == dict(params) and saved.get("reused_trial") == trial:
+            return saved
+    t0 = time.perf_counter()
+    device = resolve_device(config.device)
+    net = fresh_model(recipe, in_channels=splits.in_channels, num_classes=splits.num_classes,
+                      image_size=splits.image_size, seed=config.seed)
+    state = torch.load(cache.parent.parent / "weights" / f"trial-{trial}.pt",
+                       map_location="cpu", weights_only=True)
+    net.load_state_dict(state)
+    net.to(device)
+    _, val_acc = evaluate(net, splits.loader("val", device=device))
+    _, test_acc = evaluate(net, splits.loader("test", device=device))
+    row = {"params": dict(params), "val_acc": val_acc, "test_acc": test_acc,
+           "seconds": time.perf_counter() - t0, "reused_trial": trial}
+    write_json(cache, row)
+    return row
+
+
+def _top_trials(study: optuna.Study, k: int) -> set[int]:
+    done = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
+    done.sort(key=lambda t: -t.values[0])
+    return {t.number for t in done[:k]}
+
+
+def _drop_weights(folder: Path, keep: set[int]) -> None:
+    """Delete kept trial weights that no transfer can need: a resumed study's top trials
+    are among these or new."""
+    if not folder.is_dir():
+        return
+    for f in folder.glob("trial-*.pt"):
+        if int(f.stem.split("-", 1)[1]) not in keep:
+            f.unlink(missing_ok=True)
+
+
+def train_cached(cache: Path, recipe: Mapping[str, Any], params: Mapping[str, Any],
+                 config: TrainConfig, splits: Any, *, evaluate_test: bool = False,
+                 mup_base: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Train a fresh network of ``recipe`` with ``config`` (``params`` its tuned values),
+    or read the result back from ``cache`` when it was made with the same ``params``,
+    seed and learning-rate transfer. ``mup_base``: the base network's shapes, for muP's
+    per-layer factors (:mod:`moprune.hpo.lr_transfer`). A diverged training scores
+    validation accuracy 0 (it ranks last) with its reason."""
+    lr_transfer = "mup" if mup_base is not None else "none"
+    if cache.is_file():
+        saved = read_json(cache)
+        if (saved.get("params") == dict(params)
+                and saved.get("seed", config.seed) == config.seed
+                and saved.get("lr_transfer", "none") == lr_transfer):
             return saved
     net = fresh_model(recipe, in_channels=splits.in_channels, num_classes=splits.num_classes,
                       image_size=splits.image_size, seed=config.seed)
+    solver = None
+    if mup_base is not None:
+        scales = mup_scales(net, mup_base, optimizer=config.optimizer)
+        scale_init(net, scales)
+        solver = ScaledSolver(scales)
     t0 = time.perf_counter()
-    row: dict[str, Any] = {"params": dict(params)}
+    row: dict[str, Any] = {"params": dict(params), "seed": config.seed,
+                           "lr_transfer": lr_transfer}
     try:
-        r = train(net, splits, config, evaluate_test=evaluate_test, progress=False)
+        r = train(net, splits, config, evaluate_test=evaluate_test, progress=False,
+                  solver=solver)
         row["val_acc"] = r.val_acc
         if evaluate_test:
             row["test_acc"] = r.test_acc
@@ -369,74 +511,3 @@ def _plots(results: Mapping[str, Any], out: Path) -> None:
     ax2.barh(list(phases), list(phases.values()), color="C0")
     ax2.set(xlabel="seconds", title=f"time: {results['time']['total']:.0f} s in all")
     save_figure(fig, out / "hpo.png")
-
-
-def fidelity(proxy: Mapping[str, Any], model: str, data: DataConfig, base: TrainConfig,
-             space: SearchSpace, *, configs: int = 16, seed: int = 0, top_k: int = 3,
-             out: str | os.PathLike[str], splits: DataSplits | None = None) -> dict[str, Any]:
-    """Train N_P and N_B on ``configs`` quasi-random configurations (scrambled Sobol) and
-    compare the rankings: Spearman rho, Kendall tau, top-k overlap (scipy).
-
-    Every (network, configuration) result is written as it finishes; a rerun resumes.
-    """
-    from scipy.stats import qmc
-
-    if configs < 3:
-        raise ConfigError(f"fidelity needs at least 3 configurations, got {configs}")
-    out = Path(out)
-    splits = splits if splits is not None else prepare_data(data)
-    require_test_split(splits)
-    points = qmc.Sobol(d=len(space), scramble=True, seed=seed).random(configs)
-    rows = []
-    for i, u in enumerate(points):
-        params = space.decode(u)
-        row: dict[str, Any] = {"index": i, "params": params}
-        for label, recipe in (("proxy", proxy), ("base", {"model": model})):
-            row[label] = _train_cached(out / "fidelity" / f"{label}-{i}.json", recipe, params,
-                                       space.apply(base, params), splits)
-        rows.append(row)
-    p = np.array([r["proxy"]["val_acc"] for r in rows])
-    b = np.array([r["base"]["val_acc"] for r in rows])
-    results = {"configs": rows, **rank_agreement(p, b, top_k=top_k),
-               "seconds": {"proxy": float(sum(r["proxy"]["seconds"] for r in rows)),
-                           "base": float(sum(r["base"]["seconds"] for r in rows))}}
-    write_json(out / "fidelity.json", results)
-    _fidelity_plot(p, b, results, out / "fidelity.png")
-    return results
-
-
-def rank_agreement(proxy: Sequence[float] | np.ndarray, base: Sequence[float] | np.ndarray,
-                   *, top_k: int = 3
-                   ) -> dict[str, Any]:
-    """How well the proxy's scores rank configurations as the base network's do: Spearman
-    rho, Kendall tau (scipy; ties averaged) and the overlap of the two top-k sets (ties
-    broken by order). Rho and tau are None when one network scores every configuration
-    the same."""
-    from scipy.stats import kendalltau, spearmanr
-
-    p, b = np.asarray(proxy, dtype=float), np.asarray(base, dtype=float)
-    if p.shape != b.shape or p.ndim != 1 or len(p) < 2:
-        raise ConfigError("rank agreement needs two score lists of the same length >= 2")
-    k = min(top_k, len(p))
-    top = len(set(np.argsort(-p, kind="stable")[:k]) & set(np.argsort(-b, kind="stable")[:k]))
-    if np.ptp(p) == 0 or np.ptp(b) == 0:  # no ranking to agree with: undefined, not NaN
-        rho = tau = None
-    else:
-        rho = float(spearmanr(p, b).statistic)
-        tau = float(kendalltau(p, b).statistic)
-    return {"spearman_rho": rho, "kendall_tau": tau, f"top{k}_overlap": top / k, "top_k": k}
-
-
-def _fidelity_plot(p: np.ndarray, b: np.ndarray, results: Mapping[str, Any], path: Path) -> None:
-    from moprune.report.plots import new_figure, save_figure
-
-    fig, (ax,) = new_figure(width=4.5, height=4.2)
-    ax.scatter(p, b, s=18)
-    ax.set(xlabel="proxy validation accuracy", ylabel="base validation accuracy",
-           title=f"Spearman rho {_fmt(results['spearman_rho'])}, "
-                 f"Kendall tau {_fmt(results['kendall_tau'])}")
-    save_figure(fig, path)
-
-
-def _fmt(value: float | None) -> str:
-    return "undefined" if value is None else f"{value:.2f}"

@@ -71,12 +71,14 @@ class HPOResult:
 
 
 def resolve_proxy(proxy: Any, model: ModelSpec, splits: DataSplits, *,
-                  selector: str = "chord", model_args: Mapping[str, Any] | None = None
+                  selector: str = "chord", model_args: Mapping[str, Any] | None = None,
+                  flops_floor: float | None = None
                   ) -> tuple[dict[str, Any] | None, dict[str, float]]:
     """The proxy's recipe and its creation seconds, from what a user gives: None (trials
     train the base network), an ``nn.Module`` (its shape), a recipe, a model file, a front
     run directory or ``"uniform:SHARE"`` (the registered ``model`` with ``model_args``
-    thinned; see :func:`moprune.hpo.proxy_source`)."""
+    thinned; see :func:`moprune.hpo.proxy_source`). ``flops_floor``: with a front run
+    directory, its knee in FLOPs terms above that share."""
     if proxy is None:
         return None, {}
     if isinstance(proxy, nn.Module):  # e.g. a compacted knee: its shape, fresh weights
@@ -92,7 +94,9 @@ def resolve_proxy(proxy: Any, model: ModelSpec, splits: DataSplits, *,
             base = {"model": model, "args": dict(model_args or {}),
                     "in_channels": splits.in_channels, "num_classes": splits.num_classes,
                     "image_size": splits.image_size}
-        return proxy_source(proxy, selector=selector, base=base)
+        return proxy_source(proxy, selector=selector, base=base, flops_floor=flops_floor)
+    if flops_floor is not None:
+        raise ConfigError("a FLOPs floor needs a front run directory as the proxy")
     raise ConfigError(f"proxy must be None, an nn.Module, a model file, a front run "
                       f"directory or 'uniform:SHARE', got {type(proxy).__name__}")
 
@@ -103,6 +107,7 @@ def tune(model: ModelSpec, data: DataSplits, *, proxy: Any = None, trials: int =
          storage: str | None = None, study: str = "moprune", workers: int = 1,
          top_k: int = 3, final_epochs: int | None = None, seed: int = 0,
          train_config: TrainConfig | None = None, selector: str = "chord",
+         flops_floor: float | None = None, lr_transfer: str = "none",
          out: str | os.PathLike[str] | None = None) -> HPOResult:
     """Search hyperparameters on ``proxy`` and transfer the best to ``model``.
 
@@ -117,6 +122,11 @@ def tune(model: ModelSpec, data: DataSplits, *, proxy: Any = None, trials: int =
         proxy: None (trials train ``model`` itself), an ``nn.Module`` (its shape, e.g. a
             compacted knee), a model file, a front run directory (its compacted knee) or
             ``"uniform:SHARE"``.
+        flops_floor: With a front run directory: its knee in (validation error, FLOPs
+            share) among the points keeping at least this share, compacted, no retrain.
+        lr_transfer: ``"mup"``: proxy trials scale learning rate, weight decay and
+            initialisation per layer by muP's width factors (:mod:`moprune.hpo.lr_transfer`),
+            so that the proxy's best learning rate is the base network's.
         trials: The study's budget.
         epochs: Epochs of a trial (default ``train_config.epochs``).
         space: The search space (default :data:`moprune.hpo.DEFAULT_SPACE`).
@@ -138,11 +148,12 @@ def tune(model: ModelSpec, data: DataSplits, *, proxy: Any = None, trials: int =
         import tempfile
 
         out = tempfile.mkdtemp(prefix="moprune-tune-")
-    recipe, creation = resolve_proxy(proxy, model, data, selector=selector)
+    recipe, creation = resolve_proxy(proxy, model, data, selector=selector,
+                                     flops_floor=flops_floor)
     settings = StudySettings(backend=backend, sampler=sampler, pruner=pruner, trials=trials,
                              seed=seed, storage=storage, study=study, workers=workers)
     job = HPOJob(model=model, data=data.config, train=config, space=space.to_dict(),
-                 settings=settings, out=str(out), proxy=recipe)
+                 settings=settings, out=str(out), proxy=recipe, lr_transfer=lr_transfer)
     results = run_hpo(job, top_k=top_k, final_epochs=final_epochs, creation_seconds=creation,
                       splits=data)
     return HPOResult.from_results(results, Path(out))

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The knee proxy, made and measured as issue 12 asks, on LeNet-5 (or MODEL=vgg):
+#   bash experiments/proxy_hpo/knee_proxy.sh [RUN]      (LeNet-5: about 45 minutes on 2
+#                                                        CPU cores; resumes when rerun)
+# Run it with nothing else on the machine: it reports timings.
+# 1. One continuation path with the flops complexity on the HPO's own training subset
+#    (LIMIT images); the proxy is its knee in (validation error, FLOPs share) among the
+#    points keeping at least FLOOR of the FLOPs, compacted, not retrained. Its creation
+#    time is the whole path.
+# 2. For each seed and each HPO method (TPE; TPE + Hyperband; pymoo GA), TRIALS trials:
+#      full-METHOD      trials on the base network, its best transferred (read from the
+#                       identical trial, not trained again)
+#      knee-METHOD      trials on the knee, top 3 trained on the base network
+#      kneemup-METHOD   the same with muP's per-layer lr factors (--lr-transfer mup)
+#      uniform25-METHOD the base thinned uniformly to 25% of its FLOPs, top 3
+# 3. Fidelity of each proxy: CONFIGS Sobol configurations x FSEEDS seeds, bootstrap
+#    intervals; the base network's trainings are shared.
+# 4. compare.py: the table (mean over seeds), docs/results/proxy_hpo/summary.json.
+set -euo pipefail
+RUN=${1:-runs}
+MODEL=${MODEL:-lenet5}
+LIMIT=${LIMIT:-10000}
+EPOCHS=${EPOCHS:-2}
+TRIALS=${TRIALS:-32}
+SEEDS=${SEEDS:-"0 1 2"}
+FLOOR=${FLOOR:-0.2}
+CONFIGS=${CONFIGS:-24}
+FSEEDS=${FSEEDS:-2}
+PATH_EPOCHS=${PATH_EPOCHS:-10}
+BUDGET=${BUDGET:-30}
+RESULTS=${RESULTS:-docs/results/proxy_hpo}
+DATA="--model $MODEL --dataset fashion-mnist --limit-train $LIMIT --epochs $EPOCHS"
+OUT=$RUN/knee_proxy/$MODEL
+
+moprune front --model "$MODEL" --dataset fashion-mnist --limit-train "$LIMIT" --method path \
+  --complexity flops --prox --budget "$BUDGET" --epochs "$PATH_EPOCHS" --out "$OUT/path"
+KNEE="--proxy $OUT/path --proxy-flops-floor $FLOOR"
+
+for s in $SEEDS; do
+  for method in tpe tpe-hyperband pymoo-ga; do
+    case $method in
+      tpe) how="--sampler tpe" ;;
+      tpe-hyperband) how="--sampler tpe --pruner hyperband" ;;
+      pymoo-ga) how="--backend pymoo --sampler ga" ;;
+    esac
+    hpo="moprune hpo $DATA --seed $s --trials $TRIALS $how"
+    $hpo --top-k 1 --proxy none --out "$OUT/hpo-s$s/full-$method"
+    $hpo --top-k 3 $KNEE --out "$OUT/hpo-s$s/knee-$method"
+    $hpo --top-k 3 $KNEE --lr-transfer mup --out "$OUT/hpo-s$s/kneemup-$method"
+    $hpo --top-k 3 --proxy uniform:0.25 --out "$OUT/hpo-s$s/uniform25-$method"
+  done
+done
+
+fidelity() {  # fidelity NAME ARGS...
+  local name=$1; shift
+  if [ "$name" != knee ]; then  # the base network's trainings: the same for every proxy
+    mkdir -p "$OUT/fidelity/$name/fidelity"
+    cp -n "$OUT"/fidelity/knee/fidelity/base-*.json "$OUT/fidelity/$name/fidelity/" 2>/dev/null || true
+  fi
+  moprune fidelity $DATA --configs "$CONFIGS" --seeds "$FSEEDS" "$@" --out "$OUT/fidelity/$name"
+}
+fidelity knee $KNEE
+fidelity kneemup $KNEE --lr-transfer mup
+fidelity uniform25 --proxy uniform:0.25
+
+dirs=""
+for s in $SEEDS; do dirs="$dirs $OUT/hpo-s$s"; done
+# shellcheck disable=SC2086
+python experiments/proxy_hpo/compare.py $dirs --fidelity "$OUT"/fidelity/*/ \
+  --out "$RESULTS/$MODEL-knee-proxy" --summary "$RESULTS/summary.json"
