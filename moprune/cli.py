@@ -427,6 +427,9 @@ def _hpo_job(args: argparse.Namespace) -> Any:
     config: RunConfig = resolve_config(RunConfig, args)
     if not isinstance(config.model, str):
         raise MopruneError("hpo needs a registered model name")
+    if args.proxy_flops_floor is not None and not os.path.isdir(args.proxy):
+        raise MopruneError(f"--proxy-flops-floor chooses the knee of a front run; --proxy "
+                           f"{args.proxy} is not a run directory")
     settings = StudySettings(
         backend=args.backend, sampler=args.sampler or ("ga" if args.backend == "pymoo" else "tpe"),
         pruner=args.pruner, trials=args.trials, seed=config.train.seed, storage=args.storage,

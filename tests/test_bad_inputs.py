@@ -146,10 +146,18 @@ CASES += [
     ("hpo pymoo with a pruner", [*HPO, "--backend", "pymoo", "--pruner", "hyperband"],
      "use --pruner none with --backend pymoo"),
     ("hpo --space missing", [*HPO, "--space", "missing.yaml"], "missing.yaml"),
+    ("hpo --proxy-flops-floor on uniform", [*HPO, "--proxy-flops-floor", "0.2"],
+     "--proxy-flops-floor chooses the knee of a front run"),
+    ("hpo --proxy-flops-floor 1", [*HPO, "--proxy-flops-floor", "1"],
+     "--proxy-flops-floor must be a number >= 0 and < 1"),
+    ("hpo --lr-transfer sp", [*HPO, "--lr-transfer", "sp"], "invalid choice: 'sp'"),
     # fidelity
     ("fidelity --proxy none", ["fidelity", "--proxy", "none", *RUN],
      "fidelity compares a proxy with the base network"),
     ("fidelity --configs 1", [*FID, "--configs", "1"], "--configs must be an integer >= 3"),
+    ("fidelity --seeds 0", [*FID, "--seeds", "0"], "--seeds must be an integer >= 1"),
+    ("fidelity --bootstrap 1", [*FID, "--bootstrap", "1"],
+     "--bootstrap must be an integer >= 2"),
     # sensitivity
     ("sensitivity --temperature 0", [*SEN, "--temperature", "0"],
      "--temperature must be a number > 0"),

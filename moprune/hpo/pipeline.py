@@ -165,6 +165,9 @@ def proxy_source(source: str | os.PathLike[str], *, selector: str = "chord",
     The creation time of a front run is the training time of all its points (the whole
     search, and a knee retraining if there is one) plus the compaction.
     """
+    if flops_floor is not None and not (Path(source).is_dir() and 0 <= flops_floor < 1):
+        raise ConfigError("a FLOPs floor needs a front run directory as the proxy and a "
+                          f"share in [0, 1), got {str(source)!r} and {flops_floor}")
     if str(source).startswith("uniform:"):
         if base is None:
             raise ConfigError("a uniform proxy needs the base network's recipe")
@@ -181,9 +184,6 @@ def proxy_source(source: str | os.PathLike[str], *, selector: str = "chord",
         return recipe, {"compaction": time.perf_counter() - t0}
     path = Path(source)
     seconds: dict[str, float] = {}
-    if flops_floor is not None and not (path.is_dir() and 0 <= flops_floor < 1):
-        raise ConfigError("a FLOPs floor needs a front run directory as the proxy and a "
-                          f"share in [0, 1), got {str(source)!r} and {flops_floor}")
     if path.is_dir():
         run = path
         path = run / f"knee-{selector}-compact.pt"

@@ -208,3 +208,25 @@ def test_flops_floor_in_knee_choice():
         Front(pts[1:]).knee("chord", axes="flops", floor=0.99)
     with pytest.raises(ConfigError, match="a floor needs axes"):
         front.knee("chord", floor=0.2)
+
+
+def test_proxy_from_a_flops_path_with_a_floor(synthetic_data, tmp_path):
+    from moprune.front.train import train_front
+    from moprune.hpo import proxy_source
+
+    front = train_front(model="lenet5", data=synthetic_data, method="path", budget=5,
+                        complexity="flops", prox=True,
+                        train_config=TrainConfig(epochs=4, batch_size=64), out_dir=tmp_path)
+    shares = sorted(p.flops_share for p in front.non_dominated(axes="flops"))
+    floor = shares[len(shares) // 2]  # half of the front's points are below it
+    recipe, seconds = proxy_source(tmp_path, flops_floor=floor)
+    knee = front.knee("chord", axes="flops", floor=floor)
+    assert knee.flops_share >= floor
+    made = json.loads((tmp_path / f"knee-chord-flops{floor:g}-compact.json").read_text())
+    assert made["point"] == knee.key and not any(p.retrained for p in front.points)
+    # the creation time is the whole path, and the compaction
+    assert seconds["front"] == pytest.approx(sum(p.seconds for p in front.points))
+    assert seconds["compaction"] >= 0 and recipe["model"] == "lenet5"
+    assert recipe.get("pruning_history") is not None or knee.flops_share == 1.0
+    with pytest.raises(ConfigError, match="FLOPs floor needs a front run directory"):
+        proxy_source("uniform:0.5", flops_floor=0.2, base={"model": "lenet5"})
