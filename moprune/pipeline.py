@@ -29,7 +29,7 @@ from typing import Any
 
 from moprune.config import FrontConfig, config_to_dict
 from moprune.errors import ConfigError
-from moprune.names import BACKENDS, PRUNERS
+from moprune.names import BACKENDS, LR_TRANSFERS, PRUNERS
 from moprune.validation import bounded, check_ranges
 
 __all__ = ["HPOStage", "PipelineConfig", "PipelineResult", "run_pipeline"]
@@ -50,9 +50,16 @@ class HPOStage:
     top_k: int = bounded(3, ge=1)  # configurations transferred to the base network
     workers: int = bounded(1, ge=1)
     space: str | None = None  # a YAML search space (default: moprune.hpo.DEFAULT_SPACE)
+    flops_floor: float | None = None  # the knee in FLOPs terms above this share, no retrain
+    lr_transfer: str = "none"  # "mup": muP's per-layer factors on the proxy's trials
 
     def __post_init__(self) -> None:
         check_ranges(self)
+        if self.flops_floor is not None and not 0 <= self.flops_floor < 1:
+            raise ConfigError(f"hpo.flops_floor must be in [0, 1), got {self.flops_floor}")
+        if self.lr_transfer not in LR_TRANSFERS:
+            raise ConfigError(f"hpo.lr_transfer must be one of {list(LR_TRANSFERS)}, "
+                              f"got {self.lr_transfer!r}")
         if self.backend not in BACKENDS:
             raise ConfigError(f"hpo.backend must be one of {list(BACKENDS)}, "
                               f"got {self.backend!r}")
@@ -164,6 +171,7 @@ def _hpo(config: PipelineConfig, splits: Any, out: Path) -> dict[str, Any]:
                   epochs=h.epochs, space=space, backend=h.backend, sampler=h.sampler,
                   pruner=h.pruner, workers=h.workers, top_k=h.top_k,
                   final_epochs=h.final_epochs, seed=fc.train.seed,
+                  flops_floor=h.flops_floor, lr_transfer=h.lr_transfer,
                   train_config=dataclasses.replace(fc.train, epochs=h.epochs),
                   out=out / "hpo")
     return {"best_params": result.best_params, "val_acc": result.val_acc,

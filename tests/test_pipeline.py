@@ -54,3 +54,13 @@ def test_run_command_reads_a_yaml_file_and_names_bad_keys(synthetic_root, tmp_pa
     with pytest.raises(ConfigError, match="hpo.backend must be one of"):
         config_from_dict(PipelineConfig, {"hpo": {"backend": "ray"}})
     assert not (tmp_path / "r").exists()
+
+
+def test_hpo_stage_checks_the_knee_proxy_settings():
+    from moprune.pipeline import HPOStage
+
+    assert HPOStage(flops_floor=0.2, lr_transfer="mup").flops_floor == 0.2
+    with pytest.raises(ConfigError, match=r"hpo.flops_floor must be in \[0, 1\)"):
+        HPOStage(flops_floor=1.0)
+    with pytest.raises(ConfigError, match="hpo.lr_transfer must be one of"):
+        HPOStage(lr_transfer="sp")
