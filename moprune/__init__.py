@@ -24,9 +24,10 @@ if TYPE_CHECKING:  # imported on first use (torch takes seconds): `moprune --ver
     from moprune.config import DataConfig, RunConfig, TrainConfig
     from moprune.data import DataSplits, from_tensors, load_dataset, prepare_data
     from moprune.front import Front, Point, train_front
-    from moprune.hpo import HPOResult, tune
+    from moprune.hpo import FidelityResult, HPOResult, fidelity, tune
     from moprune.models import build_model, load_model, register_model, save_model
     from moprune.pruning import CompactResult, compact
+    from moprune.sensitivity import SensitivityResult, SensitivitySettings, run_sensitivity
     from moprune.training import Callback, TrainResult, evaluate, train
 
 _LAZY = {
@@ -36,7 +37,10 @@ _LAZY = {
     "from_tensors": "moprune.data",
     "Front": "moprune.front", "Point": "moprune.front", "train_front": "moprune.front",
     "HPOResult": "moprune.hpo", "tune": "moprune.hpo",
+    "FidelityResult": "moprune.hpo", "fidelity": "moprune.hpo",
     "CompactResult": "moprune.pruning", "compact": "moprune.pruning",
+    "SensitivityResult": "moprune.sensitivity", "SensitivitySettings": "moprune.sensitivity",
+    "run_sensitivity": "moprune.sensitivity",
     "prepare_data": "moprune.data",
     "build_model": "moprune.models", "load_model": "moprune.models",
     "register_model": "moprune.models", "save_model": "moprune.models",
@@ -63,11 +67,14 @@ __all__ = [
     "DataNotFoundError",
     "DataSplits",
     "DivergedError",
+    "FidelityResult",
     "Front",
     "HPOResult",
     "MopruneError",
     "Point",
     "RunConfig",
+    "SensitivityResult",
+    "SensitivitySettings",
     "TrainConfig",
     "TrainResult",
     "UnknownNameError",
@@ -75,11 +82,13 @@ __all__ = [
     "build_model",
     "compact",
     "evaluate",
+    "fidelity",
     "from_tensors",
     "load_dataset",
     "load_model",
     "prepare_data",
     "register_model",
+    "run_sensitivity",
     "save_model",
     "train",
     "train_front",

@@ -523,7 +523,7 @@ def _cmd_fidelity(args: argparse.Namespace) -> int:
     r = fidelity(proxy, config.model, config.data, config.train,
                  SearchSpace.from_dict(job.space), configs=args.configs, seeds=args.seeds,
                  seed=config.train.seed, top_k=args.top_k, lr_transfer=args.lr_transfer,
-                 bootstrap=args.bootstrap, out=out, splits=splits)
+                 bootstrap=args.bootstrap, out=out, splits=splits).to_dict()
     ci = r["intervals"]
 
     def show(key: str) -> str:
@@ -649,7 +649,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     splits = _load_data(config)
     run.write()
     report = run_sensitivity(config.model, config.data, config.train, space, settings, out,
-                             splits=splits)
+                             splits=splits).to_dict()
     print(f"optimum of {config.model}: " + ", ".join(f"{k}={v:.3g}"
                                                      for k, v in report["optimum"].items()))
     print(format_table(*sensitivity_table(report)))

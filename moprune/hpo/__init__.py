@@ -1,6 +1,12 @@
 """Hyperparameter optimisation on a proxy network (Optuna and pymoo, one study format)."""
 
-from moprune.hpo.fidelity import fidelity, fidelity_intervals, rank_agreement, regret_points
+from moprune.hpo.fidelity import (
+    FidelityResult,
+    fidelity,
+    fidelity_intervals,
+    rank_agreement,
+    regret_points,
+)
 from moprune.hpo.lr_transfer import LR_TRANSFERS, LayerScale, mup_scales
 from moprune.hpo.objective import OBJECTIVES, TrialObjective, architecture, fresh_model
 from moprune.hpo.pipeline import (
@@ -31,6 +37,7 @@ __all__ = [
     "OBJECTIVES",
     "PRUNERS",
     "SAMPLERS",
+    "FidelityResult",
     "HPOJob",
     "HPOResult",
     "LayerScale",

@@ -23,6 +23,7 @@ import dataclasses
 import os
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,19 +36,81 @@ from moprune.hpo.pipeline import mup_base, require_test_split, train_cached
 from moprune.hpo.space import SearchSpace
 from moprune.io import write_json
 
-__all__ = ["fidelity", "fidelity_intervals", "rank_agreement", "regret_points"]
+__all__ = ["FidelityResult", "fidelity", "fidelity_intervals", "rank_agreement",
+           "regret_points"]
 
 #: Figures that get bootstrap intervals.
 FIGURES = ("spearman_rho", "kendall_tau", "regret_top1_points", "regret_top3_points")
+
+
+@dataclass(frozen=True)
+class FidelityResult:
+    """How a proxy ranks configurations against the base network (``fidelity.json``).
+
+    Attributes:
+        spearman_rho, kendall_tau: Rank agreement of the mean scores (None: a network
+            scored every configuration the same).
+        top_k, top_k_overlap: The overlap of the two top-k sets, as a share of k.
+        regret_top1_points, regret_top3_points: Points of base validation accuracy lost by
+            trusting the proxy's best (top-1) or best three (top-3).
+        intervals: Each figure's bootstrap 95% interval ``[low, high]`` (or None).
+        configs: Every configuration with its per-seed results on each network.
+        seeds, lr_transfer: How the trainings ran.
+        seconds: Training seconds on the proxy and on the base network.
+        out: The run directory.
+    """
+
+    spearman_rho: float | None
+    kendall_tau: float | None
+    top_k: int
+    top_k_overlap: float
+    regret_top1_points: float
+    regret_top3_points: float
+    intervals: dict[str, list[float] | None]
+    configs: list[dict[str, Any]]
+    seeds: int
+    lr_transfer: str
+    seconds: dict[str, float]
+    out: Path
+    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole ``fidelity.json`` content."""
+        return dict(self.raw)
+
+    @classmethod
+    def from_dict(cls, results: Mapping[str, Any], out: str | os.PathLike[str]
+                  ) -> FidelityResult:
+        k = int(results["top_k"])
+        return cls(spearman_rho=results["spearman_rho"], kendall_tau=results["kendall_tau"],
+                   top_k=k, top_k_overlap=float(results[f"top{k}_overlap"]),
+                   regret_top1_points=float(results["regret_top1_points"]),
+                   regret_top3_points=float(results["regret_top3_points"]),
+                   intervals=dict(results.get("intervals", {})),
+                   configs=list(results["configs"]), seeds=int(results.get("seeds", 1)),
+                   lr_transfer=str(results.get("lr_transfer", "none")),
+                   seconds=dict(results["seconds"]), out=Path(out), raw=dict(results))
 
 
 def fidelity(proxy: Mapping[str, Any], model: Any, data: DataConfig, base: TrainConfig,
              space: SearchSpace, *, configs: int = 16, seeds: int = 1, seed: int = 0,
              top_k: int = 3, lr_transfer: str = "none", bootstrap: int = 1000,
              out: str | os.PathLike[str], splits: DataSplits | None = None
-             ) -> dict[str, Any]:
+             ) -> FidelityResult:
     """Train N_P and N_B on ``configs`` configurations with ``seeds`` seeds each and
     compare the rankings (see the module's description).
+
+    Args:
+        proxy: The proxy's recipe (:func:`moprune.hpo.tune.resolve_proxy` makes one from a
+            module, a model file, a front run or ``"uniform:SHARE"``).
+        model: The base network (a registered name, a module or a factory).
+        data, base, space: The data, the base training settings, the space sampled.
+        out: The run directory (``fidelity.json``, ``fidelity.png``, every training).
+
+    Example:
+        >>> r = fidelity(uniform_proxy(base, 0.25), "lenet5", data, TrainConfig(epochs=2),
+        ...              DEFAULT_SPACE, configs=24, seeds=2, out="runs/fid")  # doctest: +SKIP
+        >>> r.spearman_rho, r.intervals["spearman_rho"]  # doctest: +SKIP
 
     Seeds are ``base.seed``, ``base.seed + 1``, ...; a rerun with more seeds or
     configurations trains only what is new (every training is written as it finishes).
@@ -89,7 +152,7 @@ def fidelity(proxy: Mapping[str, Any], model: Any, data: DataConfig, base: Train
                            for label in ("proxy", "base")}}
     write_json(out / "fidelity.json", results)
     _plot(p.mean(1), b.mean(1), results, out / "fidelity.png")
-    return results
+    return FidelityResult.from_dict(results, out)
 
 
 def rank_agreement(proxy: Sequence[float] | np.ndarray, base: Sequence[float] | np.ndarray,

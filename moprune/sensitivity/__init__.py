@@ -15,6 +15,7 @@ from moprune.sensitivity.landscape import (
 )
 from moprune.sensitivity.pipeline import (
     RERUN_MAY_CHANGE,
+    SensitivityResult,
     SensitivitySettings,
     check_sensitivity,
     grid_seeds,
@@ -28,6 +29,7 @@ __all__ = [
     "DISTRIBUTIONS",
     "RERUN_MAY_CHANGE",
     "Grid",
+    "SensitivityResult",
     "SensitivitySettings",
     "bootstrap_intervals",
     "check_sensitivity",

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +46,16 @@ from moprune.sensitivity.landscape import DISTRIBUTIONS, Grid, compare_landscape
 from moprune.training import train
 from moprune.validation import bounded, check_ranges
 
-__all__ = ["RERUN_MAY_CHANGE", "SensitivitySettings", "check_sensitivity", "grid_seeds",
-           "levels_from_text", "run_sensitivity", "verdicts"]
+__all__ = [
+    "RERUN_MAY_CHANGE",
+    "SensitivityResult",
+    "SensitivitySettings",
+    "check_sensitivity",
+    "grid_seeds",
+    "levels_from_text",
+    "run_sensitivity",
+    "verdicts",
+]
 
 
 @dataclass(frozen=True)
@@ -134,15 +143,59 @@ def check_sensitivity(space: SearchSpace, settings: SensitivitySettings) -> None
                               "lay a log grid over it")
 
 
+@dataclass(frozen=True)
+class SensitivityResult:
+    """What pruning does to the best hyperparameters (``sensitivity.json``).
+
+    Attributes:
+        summary: The worded answer ("lr: no significant move (...)").
+        moves: Per hyperparameter, whether it moves significantly and at which levels.
+        retune_from_level: The first pruning level from which retuning pays, or None.
+        optimum: The base network's HPO optimum (the grid's centre).
+        comparisons: Per pruned network, every figure with its bootstrap interval.
+        seeds: The grid's training seeds.
+        temperature: The softmax temperature used, and where it came from.
+        out: The run directory.
+    """
+
+    summary: str
+    moves: dict[str, dict[str, Any]]
+    retune_from_level: float | None
+    optimum: dict[str, Any]
+    comparisons: dict[str, dict[str, Any]]
+    seeds: list[int]
+    temperature: dict[str, Any]
+    out: Path
+    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole ``sensitivity.json`` content."""
+        return dict(self.raw)
+
+    @classmethod
+    def from_dict(cls, report: Mapping[str, Any], out: str | Path) -> SensitivityResult:
+        answer = report["answer"]
+        return cls(summary=answer["summary"], moves=dict(answer["hyperparameters"]),
+                   retune_from_level=answer["retune_from_level"],
+                   optimum=dict(report["optimum"]), comparisons=dict(report["comparisons"]),
+                   seeds=list(report["seeds"]), temperature=dict(report["temperature"]),
+                   out=Path(out), raw=dict(report))
+
+
 def run_sensitivity(model: str, data: DataConfig, base: TrainConfig, space: SearchSpace,
                     settings: SensitivitySettings, out: str | Path,
-                    splits: DataSplits | None = None) -> dict[str, Any]:
+                    splits: DataSplits | None = None) -> SensitivityResult:
     """Run (or resume) the analysis; write ``sensitivity.json``, heatmaps and plots.
 
     Args:
         model: The base network (registered name).
         data: The data; ``base.epochs`` is the epochs of every trial and grid cell.
         space: The HPO search space; ``settings.params`` must be log-scaled floats in it.
+
+    Example:
+        >>> r = run_sensitivity("lenet5", DataConfig(limit_train=20000), TrainConfig(epochs=2),
+        ...                     DEFAULT_SPACE, SensitivitySettings(), "runs/sens")  # doctest: +SKIP
+        >>> r.summary, r.moves["lr"]["moves"]  # doctest: +SKIP
     """
     check_sensitivity(space, settings)
     splits = splits if splits is not None else prepare_data(data)
@@ -221,7 +274,7 @@ def run_sensitivity(model: str, data: DataConfig, base: TrainConfig, space: Sear
     plot_heatmaps(grid, landscapes, out / "landscapes.png", significant=significant,
                   diverged=diverged, seeds=len(seeds))
     plot_distances(comparisons, settings.params, out / "distances.png")
-    return report
+    return SensitivityResult.from_dict(report, out)
 
 
 def _temperature(settings: SensitivitySettings, noise: dict[str, Any] | None
