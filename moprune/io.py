@@ -1,4 +1,5 @@
-"""Atomic file writes: a result file is either the old one or the complete new one."""
+"""Atomic file writes: a result file is either the old one or the complete new one; and
+the base of the typed results read from such a file."""
 
 from __future__ import annotations
 
@@ -6,10 +7,22 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_write", "read_json", "write_json", "write_text"]
+__all__ = ["JSONResult", "atomic_write", "read_json", "write_json", "write_text"]
+
+
+@dataclass(frozen=True)
+class JSONResult:
+    """Base of a typed result: its fields, and the whole JSON its run wrote (``raw``)."""
+
+    raw: dict[str, Any] = field(repr=False, default_factory=dict, kw_only=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole JSON content the run wrote."""
+        return dict(self.raw)
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> Path:

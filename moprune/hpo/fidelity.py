@@ -34,7 +34,7 @@ from moprune.data import DataSplits, prepare_data
 from moprune.errors import ConfigError
 from moprune.hpo.pipeline import mup_base, require_test_split, train_cached
 from moprune.hpo.space import SearchSpace
-from moprune.io import write_json
+from moprune.io import JSONResult, write_json
 
 __all__ = ["FidelityResult", "fidelity", "fidelity_intervals", "rank_agreement",
            "regret_points"]
@@ -44,7 +44,7 @@ FIGURES = ("spearman_rho", "kendall_tau", "regret_top1_points", "regret_top3_poi
 
 
 @dataclass(frozen=True)
-class FidelityResult:
+class FidelityResult(JSONResult):
     """How a proxy ranks configurations against the base network (``fidelity.json``).
 
     Attributes:
@@ -67,16 +67,11 @@ class FidelityResult:
     regret_top1_points: float
     regret_top3_points: float
     intervals: dict[str, list[float] | None]
-    configs: list[dict[str, Any]]
+    configs: list[dict[str, Any]] = field(repr=False)
     seeds: int
     lr_transfer: str
     seconds: dict[str, float]
     out: Path
-    raw: dict[str, Any] = field(repr=False, default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The whole ``fidelity.json`` content."""
-        return dict(self.raw)
 
     @classmethod
     def from_dict(cls, results: Mapping[str, Any], out: str | os.PathLike[str]

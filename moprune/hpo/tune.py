@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from moprune.errors import ConfigError
 from moprune.hpo.pipeline import HPOJob, proxy_source, run_hpo
 from moprune.hpo.space import DEFAULT_SPACE, SearchSpace
 from moprune.hpo.study import StudySettings
+from moprune.io import JSONResult
 
 __all__ = ["HPOResult", "resolve_proxy", "tune"]
 
@@ -29,7 +30,7 @@ ModelSpec = str | nn.Module | Callable[[], nn.Module]
 
 
 @dataclass(frozen=True)
-class HPOResult:
+class HPOResult(JSONResult):
     """What a proxy HPO found and what it cost.
 
     Attributes:
@@ -52,11 +53,6 @@ class HPOResult:
     seconds: dict[str, float]
     out: Path
     study: str
-    raw: dict[str, Any] = field(repr=False, default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The whole ``results.json`` content."""
-        return dict(self.raw)
 
     @classmethod
     def from_results(cls, results: Mapping[str, Any], out: Path) -> HPOResult:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ from moprune.errors import ConfigError
 from moprune.hpo import HPOJob, SearchSpace, StudySettings, architecture, counted, open_study
 from moprune.hpo.pipeline import run_workers
 from moprune.hpo.study import check_storage
-from moprune.io import write_json
+from moprune.io import JSONResult, write_json
 from moprune.models import build_model, load_model, save_model
 from moprune.sensitivity.bootstrap import bootstrap_intervals, seed_noise, significant_cells
 from moprune.sensitivity.landscape import DISTRIBUTIONS, Grid, compare_landscapes, log_grid
@@ -144,7 +144,7 @@ def check_sensitivity(space: SearchSpace, settings: SensitivitySettings) -> None
 
 
 @dataclass(frozen=True)
-class SensitivityResult:
+class SensitivityResult(JSONResult):
     """What pruning does to the best hyperparameters (``sensitivity.json``).
 
     Attributes:
@@ -166,11 +166,6 @@ class SensitivityResult:
     seeds: list[int]
     temperature: dict[str, Any]
     out: Path
-    raw: dict[str, Any] = field(repr=False, default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The whole ``sensitivity.json`` content."""
-        return dict(self.raw)
 
     @classmethod
     def from_dict(cls, report: Mapping[str, Any], out: str | Path) -> SensitivityResult:
