@@ -122,9 +122,9 @@ for (method, proxy), per_seed in runs.items():
                   " ".join(f"{r['regret_points']:+.2f}" for r in per_seed),
                   fmt(row["regret_points"], "+.2f"), fmt(row["break_even_trials"], ".0f"),
                   fmt(row["trials_for_50pct_saving"], ".0f")])
-print(format_table(["method", "proxy", "trials", "seeds", "full s", "proxy s", "saving",
-                    "regret per seed", "mean regret", "break-even trials",
-                    "trials for 50% saving"], table))
+HEADER = ["method", "proxy", "trials", "seeds", "full s", "proxy s", "saving",
+          "regret per seed", "mean regret", "break-even trials", "trials for 50% saving"]
+print(format_table(HEADER, table))
 for r in rows:
     one = r["per_seed"][0]
     split = ", ".join(f"{k} {v:.0f} s" for k, v in one["proxy_time"].items()
@@ -161,6 +161,7 @@ for fid_dir in args.fidelity:
 if args.out and rows:
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(args.out / "proxy_hpo.json", result)
+    (args.out / "table.md").write_text(format_table(HEADER, table, markdown=True) + "\n")
     for run in dict.fromkeys(histories):  # each study's optimisation history
         shutil.copyfile(run / "hpo.png", args.out / f"hpo-{run.name}.png")
     fig, (ax,) = new_figure(width=8.0, height=3.4)
