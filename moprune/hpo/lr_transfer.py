@@ -39,7 +39,7 @@ from moprune.names import LR_TRANSFERS
 from moprune.solvers.cross_entropy import CrossEntropySolver
 
 __all__ = ["LR_TRANSFERS", "LayerScale", "ScaledSolver", "base_shapes", "mup_scales",
-           "scale_init"]
+           "mup_solver", "scale_init"]
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,16 @@ def scale_init(model: nn.Module, scales: Mapping[str, LayerScale]) -> None:
         s = scales.get(name)
         if s is not None and s.init != 1.0:
             p.mul_(s.init)
+
+
+def mup_solver(model: nn.Module, base: nn.Module | Mapping[str, Sequence[int]], *,
+               optimizer: str = "sgd") -> ScaledSolver:
+    """Prepare a freshly initialised ``model`` for training with muP's factors against
+    ``base``: its initial values scaled (:func:`scale_init`), and the solver whose
+    optimizer applies the learning-rate and weight-decay factors."""
+    scales = mup_scales(model, base, optimizer=optimizer)
+    scale_init(model, scales)
+    return ScaledSolver(scales)
 
 
 class ScaledSolver(CrossEntropySolver):

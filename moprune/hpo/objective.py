@@ -24,7 +24,7 @@ from torch import nn
 from moprune.config import TrainConfig
 from moprune.data import DataSplits
 from moprune.errors import ConfigError, DivergedError
-from moprune.hpo.lr_transfer import ScaledSolver, mup_scales, scale_init
+from moprune.hpo.lr_transfer import mup_solver
 from moprune.hpo.space import SearchSpace
 from moprune.models.serialization import build_from_recipe, read_model_file
 from moprune.training import Callback, train
@@ -158,11 +158,8 @@ class TrialObjective:
         if "seed" in trial.user_attrs:
             config = dataclasses.replace(config, seed=int(trial.user_attrs["seed"]))
         model = self.factory(config.seed)
-        solver = None
-        if self.mup_base is not None:
-            scales = mup_scales(model, self.mup_base, optimizer=config.optimizer)
-            scale_init(model, scales)
-            solver = ScaledSolver(scales)
+        solver = (mup_solver(model, self.mup_base, optimizer=config.optimizer)
+                  if self.mup_base is not None else None)
         size = sum(p.numel() for p in model.parameters())
         report = _Report(trial, prunable=len(self.objectives) == 1)
         start = time.perf_counter()

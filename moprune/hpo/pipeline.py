@@ -32,7 +32,7 @@ from moprune.data import DataSplits, prepare_data
 from moprune.data.tensors import TENSORS_PREFIX
 from moprune.errors import ConfigError, DivergedError
 from moprune.hpo.backends import get_backend
-from moprune.hpo.lr_transfer import LR_TRANSFERS, ScaledSolver, base_shapes, mup_scales, scale_init
+from moprune.hpo.lr_transfer import LR_TRANSFERS, base_shapes, mup_solver
 from moprune.hpo.objective import TrialObjective, architecture, check_objectives, fresh_model
 from moprune.hpo.space import SearchSpace
 from moprune.hpo.study import StudySettings, open_study, wait_for, work
@@ -267,12 +267,16 @@ def trial_table(study: optuna.Study) -> list[dict[str, Any]]:
     return rows
 
 
+def _ranked(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """The completed trials, best validation accuracy (first objective) first."""
+    done = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
+    return sorted(done, key=lambda t: -t.values[0])
+
+
 def _top_configs(study: optuna.Study, k: int) -> list[dict[str, Any]]:
     """The ``k`` best completed trials' parameters, by validation accuracy (first objective)."""
-    done = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
-    done.sort(key=lambda t: -t.values[0])
     seen, top = set(), []
-    for t in done:
+    for t in _ranked(study):
         key = json.dumps(t.params, sort_keys=True)
         if key not in seen:
             seen.add(key)
@@ -336,7 +340,7 @@ def run_hpo(job: HPOJob, *, top_k: int = 3, final_epochs: int | None = None,
                          trials=rows if job.keep_weights else ())
     _drop_weights(out / "weights", keep={r["reused_trial"] for r in transfer
                                          if r.get("reused_trial") is not None}
-                  | _top_trials(study, max(top_k, 3)))
+                  | {t.number for t in _ranked(study)[:max(top_k, 3)]})
     best = max(transfer, key=lambda r: r["val_acc"]) if transfer else None
     creation = dict(creation_seconds or {})
     time_split = {**{f"proxy_{k}": v for k, v in creation.items()},
@@ -393,7 +397,7 @@ def _transfer(job: HPOJob, splits: Any, configs: Sequence[Mapping[str, Any]],
         twin = _identical_trial(trials, params, epochs, out / "weights")
         if twin is not None:
             row = _evaluate_trial(cache, {"model": job.model}, params, config, splits,
-                                  twin)
+                                  twin, out / "weights" / f"trial-{twin}.pt")
         else:
             row = train_cached(cache, {"model": job.model}, params, config, splits,
                                 evaluate_test=True)
@@ -414,9 +418,11 @@ def _identical_trial(trials: Sequence[Mapping[str, Any]], params: Mapping[str, A
 
 
 def _evaluate_trial(cache: Path, recipe: Mapping[str, Any], params: Mapping[str, Any],
-                    config: TrainConfig, splits: Any, trial: int) -> dict[str, Any]:
-    """A transfer read from trial ``trial``: its weights loaded into the base network
-    and evaluated on the validation and test splits (cached like a training)."""
+                    config: TrainConfig, splits: Any, trial: int, weights: Path
+                    ) -> dict[str, Any]:
+    """A transfer read from trial ``trial``: its weights (the file ``weights``) loaded
+    into the base network and evaluated on the validation and test splits (cached like a
+    training)."""
     from moprune.training.loop import evaluate, resolve_device
 
     if cache.is_file():
@@ -427,8 +433,7 @@ def _evaluate_trial(cache: Path, recipe: Mapping[str, Any], params: Mapping[str,
     device = resolve_device(config.device)
     net = fresh_model(recipe, in_channels=splits.in_channels, num_classes=splits.num_classes,
                       image_size=splits.image_size, seed=config.seed)
-    state = torch.load(cache.parent.parent / "weights" / f"trial-{trial}.pt",
-                       map_location="cpu", weights_only=True)
+    state = torch.load(weights, map_location="cpu", weights_only=True)
     net.load_state_dict(state)
     net.to(device)
     _, val_acc = evaluate(net, splits.loader("val", device=device))
@@ -437,12 +442,6 @@ def _evaluate_trial(cache: Path, recipe: Mapping[str, Any], params: Mapping[str,
            "seconds": time.perf_counter() - t0, "reused_trial": trial}
     write_json(cache, row)
     return row
-
-
-def _top_trials(study: optuna.Study, k: int) -> set[int]:
-    done = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
-    done.sort(key=lambda t: -t.values[0])
-    return {t.number for t in done[:k]}
 
 
 def _drop_weights(folder: Path, keep: set[int]) -> None:
@@ -472,11 +471,8 @@ def train_cached(cache: Path, recipe: Mapping[str, Any], params: Mapping[str, An
             return saved
     net = fresh_model(recipe, in_channels=splits.in_channels, num_classes=splits.num_classes,
                       image_size=splits.image_size, seed=config.seed)
-    solver = None
-    if mup_base is not None:
-        scales = mup_scales(net, mup_base, optimizer=config.optimizer)
-        scale_init(net, scales)
-        solver = ScaledSolver(scales)
+    solver = (mup_solver(net, mup_base, optimizer=config.optimizer)
+              if mup_base is not None else None)
     t0 = time.perf_counter()
     row: dict[str, Any] = {"params": dict(params), "seed": config.seed,
                            "lr_transfer": lr_transfer}
