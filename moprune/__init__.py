@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # imported on first use (torch takes seconds): `moprune --ver
     from moprune.config import DataConfig, RunConfig, TrainConfig
     from moprune.data import DataSplits, from_tensors, load_dataset, prepare_data
     from moprune.front import Front, Point, train_front
+    from moprune.front.runs import KneeFile, export_knee
     from moprune.hpo import FidelityResult, HPOResult, fidelity, tune
     from moprune.models import build_model, load_model, register_model, save_model
     from moprune.pruning import CompactResult, compact
@@ -36,6 +37,7 @@ _LAZY = {
     "DataSplits": "moprune.data", "load_dataset": "moprune.data",
     "from_tensors": "moprune.data",
     "Front": "moprune.front", "Point": "moprune.front", "train_front": "moprune.front",
+    "KneeFile": "moprune.front.runs", "export_knee": "moprune.front.runs",
     "HPOResult": "moprune.hpo", "tune": "moprune.hpo",
     "FidelityResult": "moprune.hpo", "fidelity": "moprune.hpo",
     "CompactResult": "moprune.pruning", "compact": "moprune.pruning",
@@ -70,6 +72,7 @@ __all__ = [
     "FidelityResult",
     "Front",
     "HPOResult",
+    "KneeFile",
     "MopruneError",
     "Point",
     "RunConfig",
@@ -82,6 +85,7 @@ __all__ = [
     "build_model",
     "compact",
     "evaluate",
+    "export_knee",
     "fidelity",
     "from_tensors",
     "load_dataset",

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from moprune.errors import MopruneError
+from moprune.names import FRONT_METHODS
 
 __all__ = ["main"]
 
@@ -244,7 +245,7 @@ def _float_list(text: str) -> list[float]:
 _float_list.__name__ = "comma-separated list of floats"
 
 _FRONT_FLAGS: list[tuple[str, str, Callable[[str], Any] | None, str]] = [
-    ("--method", "method", str, "dichotomic | grid | bisection | smgd | path"),
+    ("--method", "method", str, " | ".join(FRONT_METHODS)),
     ("--budget", "budget", int, "training runs of the search (default 8); path: points"),
     ("--explore-epochs", "explore_epochs", int, "epochs of the search's runs"),
     ("--complexity", "complexity", str, "l1 | group-l1 | flops"),
@@ -273,8 +274,9 @@ _FRONT_KEYS = {key for _, key, _, _ in _FRONT_FLAGS}
 
 def _cmd_front(args: argparse.Namespace) -> int:
     from moprune.config import FrontConfig, config_to_dict
+    from moprune.front.runs import finish_front
     from moprune.front.train import front_from_config
-    from moprune.report import front_table, plot_front
+    from moprune.report import front_table
     from moprune.rundir import RunDir
 
     config: FrontConfig = resolve_config(FrontConfig, args)
@@ -285,13 +287,9 @@ def _cmd_front(args: argparse.Namespace) -> int:
     data = _load_data(config)
     run.write()
     front = front_from_config(config, data, out_dir=out)
+    knee = finish_front(front, out, selector=config.knee,
+                        title=f"{config.model} on {config.data.dataset}: {config.method}")
     axes = front.meta["knee_axes"]
-    knee = front.final_version(front.knee(config.knee, axes=axes))
-    front.meta["hypervolume"] = front.hypervolume(axes=axes)
-    front.meta["knee"] = {"selector": config.knee, "point": knee.key, "axes": axes}
-    front.save(out / "front.json")
-    plot_front(front, out / "front.png", knee=knee, axes=axes,
-               title=f"{config.model} on {config.data.dataset}: {config.method}")
     nd = front.non_dominated(axes=axes)
     print(front_table(nd))
     runs = "points" if config.method == "path" else "runs"
@@ -299,14 +297,6 @@ def _cmd_front(args: argparse.Namespace) -> int:
           f"{front.meta['hypervolume']:.4f}; {config.knee} knee: {knee.key} (test acc "
           f"{knee.test_acc:.4f}, kept {knee.kept:.2%}); wrote {out}")
     return 0
-
-
-def _front_config(run: Path) -> Any:
-    """The resolved settings a ``moprune front`` run directory was made with."""
-    from moprune.config import FrontConfig, config_from_dict, load_config_file
-
-    return config_from_dict(FrontConfig, load_config_file(run / "config.yaml"),
-                            where=str(run / "config.yaml"))
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -329,34 +319,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_knee(args: argparse.Namespace) -> int:
-    from moprune.front import Front
-    from moprune.io import write_json
-    from moprune.models import load_model, save_model
-    from moprune.pruning import model_size
-    from moprune.validation import check_in_dir, check_out_file
+    from moprune.front.runs import export_knee, front_config
+    from moprune.validation import check_out_file
 
-    run = check_in_dir(args.run_dir, "RUN_DIR")
-    if not (run / "front.json").exists():
-        raise MopruneError(f"no front in {str(run)!r}; run 'moprune front --out {run}' first")
-    out = (check_out_file(args.out, "--out") if args.out
-           else run / f"knee-{args.selector}.pt")
-    front = Front.load(run / "front.json")
-    axes = args.axes or front.meta.get("knee_axes", "objectives")
-    point = front.final_version(front.knee(args.selector, include_empty=args.include_empty,
-                                           axes=axes))
-    if point.epochs < front.meta.get("epochs", point.epochs) and not point.finetune_epochs:
-        from moprune.front.train import retrain_knee
-
-        point = retrain_knee(front, point, _front_config(run), run)
-    if point.checkpoint is None:
-        raise MopruneError(f"the knee {point.key} has no model file in {run}")
-    model = load_model(run / point.checkpoint)
-    size = model_size(model)
-    summary = {"selector": args.selector, "axes": axes, "point": point.to_dict(), "size": size}
-    save_model(model, out, meta={"selector": args.selector, "point": point.key,
-                                 "test_acc": point.test_acc, "val_acc": point.val_acc,
-                                 "kept": point.kept})
-    write_json(out.with_suffix(".json"), summary)
+    run = Path(args.run_dir)
+    knee = export_knee(run, selector=args.selector, axes=args.axes,
+                       include_empty=args.include_empty,
+                       out=check_out_file(args.out, "--out") if args.out else None)
+    point, size, out = knee.point, knee.size, knee.path
     print(f"{args.selector} knee of {run}: {point.key}")
     print(f"  test accuracy {point.test_acc:.4f}, validation accuracy {point.val_acc:.4f}")
     print(f"  sparsity {point.sparsity:.2%} of {point.scope_size} weights in scope "
@@ -368,7 +338,7 @@ def _cmd_knee(args: argparse.Namespace) -> int:
     print(f"  wrote {out}")
     if args.compact:
         _compact_file(out, None, threshold=None, keep_flops=None, mode="global",
-                      data_config=_front_config(run).data)
+                      data_config=front_config(run).data)
     return 0
 
 
@@ -384,7 +354,9 @@ def _cmd_compact(args: argparse.Namespace) -> int:
             raise MopruneError(f"no {model_file.name} in {str(source)!r}; run 'moprune knee "
                                f"{source} --selector {args.selector}' first")
         if (source / "config.yaml").exists():
-            data_config = _front_config(source).data
+            from moprune.front.runs import front_config
+
+            data_config = front_config(source).data
     elif source.is_file():
         model_file = source
     else:

@@ -134,11 +134,12 @@ class FrontConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def __post_init__(self) -> None:
-        from moprune.front import AXES, KNEE_SELECTORS, METHODS
+        from moprune.front import AXES, FRONT_METHODS, KNEE_SELECTORS
         from moprune.objectives import KINDS, SCOPES
         from moprune.solvers.multi_gradient import NORMALIZATIONS
 
-        for name, allowed in (("method", METHODS), ("complexity", KINDS), ("scope", SCOPES),
+        for name, allowed in (("method", tuple(FRONT_METHODS.names())), ("complexity", KINDS),
+                              ("scope", SCOPES),
                               ("smgd_variant", ("sgd", "adam")),
                               ("smgd_normalize", NORMALIZATIONS),
                               ("knee", tuple(KNEE_SELECTORS.names())),

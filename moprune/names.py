@@ -4,7 +4,8 @@ import these tuples, so a name is declared once."""
 
 from __future__ import annotations
 
-__all__ = ["BACKENDS", "HPO_BACKENDS", "KNEES", "PRUNERS", "SAMPLERS"]
+__all__ = ["BACKENDS", "FRONT_METHODS", "HPO_BACKENDS", "KNEES", "LR_TRANSFERS", "PRUNERS",
+           "SAMPLERS"]
 
 #: Optuna samplers by name (:func:`moprune.hpo.make_sampler`).
 SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc", "nsga2")
@@ -19,6 +20,9 @@ HPO_BACKENDS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 #: HPO backends and their samplers.
 BACKENDS = {name: samplers for name, (_, samplers) in HPO_BACKENDS.items()}
+#: Ways to train a front (:data:`moprune.front.methods.FRONT_METHODS`; a test keeps the two
+#: alike).
+FRONT_METHODS = ("dichotomic", "grid", "bisection", "smgd", "path")
 #: Knee selectors (:data:`moprune.front.KNEE_SELECTORS`; a test keeps the two alike).
 KNEES = ("chord", "angle", "slope")
 #: Learning-rate transfer of proxy trials (:mod:`moprune.hpo.lr_transfer`): none, or muP's

@@ -134,14 +134,14 @@ def run_pipeline(config: PipelineConfig, out: str | os.PathLike[str]) -> Pipelin
 
 
 def _front(fc: FrontConfig, splits: Any, front_dir: Path) -> dict[str, Any]:
+    from moprune.front.runs import finish_front
     from moprune.front.train import front_from_config
 
     front = front_from_config(fc, splits, out_dir=front_dir)
+    finish_front(front, front_dir, selector=fc.knee)
     axes = front.meta["knee_axes"]
-    front.plot(front_dir / "front.png", knee=front.final_version(front.knee(fc.knee,
-                                                                            axes=axes)))
     return {"points": len(front), "non_dominated": len(front.non_dominated(axes=axes)),
-            "axes": axes, "hypervolume": front.hypervolume(axes=axes)}
+            "axes": axes, "hypervolume": front.meta["hypervolume"]}
 
 
 def _knee(fc: FrontConfig, front_dir: Path) -> dict[str, Any]:

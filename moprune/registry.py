@@ -58,6 +58,10 @@ class Registry(Generic[T]):
             known = ", ".join(self.names())
             raise UnknownNameError(f"unknown {self.kind} {name!r}; known: {known}") from None
 
+    def unregister(self, name: str) -> None:
+        """Remove ``name`` (a plug-in's tests register and remove their own)."""
+        self._items.pop(name.lower(), None)
+
     def names(self) -> list[str]:
         """The registered names, sorted."""
         return sorted(self._items)

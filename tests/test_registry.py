@@ -31,7 +31,9 @@ def test_unknown_name_lists_known_names():
 def test_the_command_lines_names_are_the_registries():
     """moprune.names lists what the CLI offers without importing torch; it must match the
     registries that implement them."""
-    from moprune.front import KNEE_SELECTORS
-    from moprune.names import KNEES
+    from moprune.front import KNEE_SELECTORS, METHODS
+    from moprune.front.methods import FRONT_METHODS as REGISTERED
+    from moprune.names import FRONT_METHODS, KNEES
 
     assert sorted(KNEE_SELECTORS.names()) == sorted(KNEES)
+    assert sorted(REGISTERED.names()) == sorted(FRONT_METHODS) == sorted(METHODS)

@@ -1,6 +1,7 @@
 """Fronts: points, weight searches, knee selectors, and ``train_front``."""
 
 from moprune.front.knee import KNEE_SELECTORS, AngleKnee, ChordKnee, KneeSelector, SlopeKnee
+from moprune.front.methods import FRONT_METHODS, FrontJob, FrontMethod
 from moprune.front.path import debias, train_path
 from moprune.front.points import AXES, Front, Point
 from moprune.front.search import (
@@ -15,6 +16,7 @@ from moprune.front.train import METHODS, measure_point, train_front, train_point
 
 __all__ = [
     "AXES",
+    "FRONT_METHODS",
     "KNEE_SELECTORS",
     "METHODS",
     "WEIGHT_SEARCHES",
@@ -23,6 +25,8 @@ __all__ = [
     "ChordKnee",
     "DichotomicSearch",
     "Front",
+    "FrontJob",
+    "FrontMethod",
     "GridSearch",
     "KneeSelector",
     "Point",

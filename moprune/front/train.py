@@ -4,31 +4,29 @@ from __future__ import annotations
 
 import copy
 import os
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
 from moprune.config import DataConfig, FrontConfig, TrainConfig, config_to_dict
 from moprune.data import DataSplits, prepare_data
 from moprune.errors import ConfigError
-from moprune.front.path import debias, debias_knee, path_epochs, train_path
+from moprune.front.methods import FRONT_METHODS, FrontJob, train_point
+from moprune.front.path import debias, debias_knee, path_epochs
 from moprune.front.points import AXES, Front, Point
-from moprune.front.search import WEIGHT_SEARCHES, GridSearch, WeightSearch
-from moprune.io import read_json, write_json
-from moprune.models import build_model, save_model
+from moprune.models import build_model
 from moprune.progress import progress_line
-from moprune.solvers import SMGDSolver, Solver, WeightedSumSolver
-from moprune.training import evaluate, train
+from moprune.solvers import WeightedSumSolver
+from moprune.training import evaluate
 
 __all__ = ["METHODS", "front_from_config", "measure_point", "model_factory", "retrain_knee",
            "train_front", "train_point"]
 
-METHODS = ("dichotomic", "grid", "bisection", "smgd", "path")
+#: The front methods' names (:data:`moprune.front.methods.FRONT_METHODS`).
+METHODS = tuple(FRONT_METHODS.names())
 ModelSpec = str | nn.Module | Callable[[], nn.Module]
 
 
@@ -133,8 +131,7 @@ def train_front(
         ...                     explore_epochs=2)  # doctest: +SKIP
         >>> front.final_version(front.knee("chord")).kept  # doctest: +SKIP
     """
-    if method not in METHODS:
-        raise ConfigError(f"method must be one of {METHODS}, got {method!r}")
+    runner = FRONT_METHODS.get(method)()  # an unknown name: one line listing the known
     base = train_config or TrainConfig()
     epochs, seed = (_agree(name, given, getattr(base, name), train_config is not None)
                     for name, given in (("epochs", epochs), ("seed", seed)))
@@ -144,23 +141,22 @@ def train_front(
     explore = epochs if explore_epochs is None else explore_epochs
     if not 1 <= explore <= epochs:
         raise ConfigError(f"explore_epochs must be in [1, epochs={epochs}], got {explore}")
-    if budget < (1 if method in ("smgd", "path") else 2):
-        raise ConfigError(f"budget must be >= {1 if method in ('smgd', 'path') else 2}, "
-                          f"got {budget}")
+    if budget < runner.min_budget:
+        raise ConfigError(f"budget must be >= {runner.min_budget}, got {budget}")
     if finetune < 0:
         raise ConfigError(f"finetune must be >= 0 epochs, got {finetune}")
-    if prox and method == "smgd":
-        raise ConfigError("prox is for the weighted sum and the path, not for smgd")
-    if method == "path" and explore < epochs:
-        raise ConfigError("explore_epochs is for the weighted-sum searches; the path is "
+    if prox and not runner.prox:
+        raise ConfigError(f"prox is for the weighted sum and the path, not for {method}")
+    if runner.one_run and explore < epochs:
+        raise ConfigError(f"explore_epochs is for the weighted-sum searches; {method} is "
                           "one run of --epochs")
-    if knee_epochs is not None and (method != "path" or knee is None):
+    if knee_epochs is not None and (not runner.knee_epochs or knee is None):
         raise ConfigError("knee_epochs is for the path, with a knee selector")
     if knee_axes not in ("auto", *AXES):
         raise ConfigError(f"knee_axes must be auto or one of {AXES}, got {knee_axes!r}")
     axes = knee_axes if knee_axes != "auto" else (
         "flops" if complexity == "flops" else
-        "kept" if method == "path" or finetune else "objectives")
+        "kept" if runner.one_run or finetune else "objectives")
     splits = data if isinstance(data, DataSplits) else prepare_data(data)
     tau = (None if prox else 1e-3) if tau is None else tau
     solver_kw: dict[str, Any] = dict(complexity=complexity, scope=scope, tau=tau,
@@ -182,38 +178,13 @@ def train_front(
     if (out / "front.json").exists():
         _check_resume(out / "front.json", meta)
 
-    def run(solver: Solver, run_seed: int, run_epochs: int, *, retrained: bool = False
-            ) -> Point:
-        config = replace(base, epochs=run_epochs, seed=run_seed)
-        point = train_point(factory, splits, config, solver, out_dir=out, retrained=retrained,
-                            progress=progress)
-        front.add(point)
-        if out is not None:
-            front.save(out / "front.json")
-        return point
-
-    if method == "smgd":
-        for i in range(budget):
-            run(SMGDSolver(variant=smgd_variant, normalize=smgd_normalize, **solver_kw),
-                seed + i, epochs)
-    elif method == "path":
-        for point in train_path(
-                factory, splits, replace(base, epochs=epochs, seed=seed), points=budget,
-                warmup_epochs=epochs / 4 if path_warmup is None else path_warmup,
-                max_drop=path_max_drop, start_lam=path_start_lam, prox=prox, out_dir=out,
-                progress=progress,
-                **solver_kw):
-            front.add(point)
-    else:
-        search: WeightSearch = GridSearch(lams) if method == "grid" else \
-            WEIGHT_SEARCHES.get(method)()
-        search.run(lambda lam: run(WeightedSumSolver(lam, prox=prox, **solver_kw), seed,
-                                   explore), budget=budget)
-        if knee is not None and explore < epochs and not finetune:
-            chosen = front.knee(knee, axes=axes)
-            if chosen.lam is not None:
-                run(WeightedSumSolver(chosen.lam, prox=prox, **solver_kw), seed, epochs,
-                    retrained=True)
+    job = FrontJob(factory=factory, splits=splits, train=base, front=front, out=out,
+                   budget=budget, explore=explore, solver_options=solver_kw, prox=prox,
+                   finetune=finetune, knee=knee, axes=axes, progress=progress,
+                   options={"lams": lams, "smgd_variant": smgd_variant,
+                            "smgd_normalize": smgd_normalize, "path_warmup": path_warmup,
+                            "path_max_drop": path_max_drop, "path_start_lam": path_start_lam})
+    runner.run(job)
     if finetune:  # each point's seconds: extras["finetune_seconds"]
         for point in list(front.search_points):
             front.add(debias(point, factory, splits, replace(base, seed=seed),
@@ -333,48 +304,6 @@ def model_factory(model: ModelSpec, splits: DataSplits, model_args: dict[str, An
     raise ConfigError(f"model must be a name, an nn.Module or a factory, got {model!r}")
 
 
-def train_point(factory: Callable[[], nn.Module], splits: DataSplits, config: TrainConfig,
-                solver: Solver, *, out_dir: Path | None = None, retrained: bool = False,
-                progress: bool | None = None) -> Point:
-    """Train one network with ``solver`` and measure it as a :class:`Point`.
-
-    With ``out_dir``, the point lives in ``out_dir/points/<key>/``: a finished point is
-    read back instead of retrained, an unfinished one resumes from its checkpoint.
-    """
-    settings = solver.describe()
-    probe = Point(method=_method(settings), f1=0, f2=0, val_acc=0, zeros=0, scope_size=0,
-                  lam=settings.get("lam"), epochs=config.epochs, seed=config.seed)
-    folder = out_dir / "points" / probe.key if out_dir is not None else None
-    if folder is not None and (folder / "point.json").exists():
-        return Point.from_dict(read_json(folder / "point.json"))
-    torch.manual_seed(config.seed)
-    model = factory()
-    start = time.perf_counter()
-    result = train(model, splits, config, solver=solver, evaluate_test=True,
-                   checkpoint=None if folder is None else folder / "checkpoint.pt",
-                   progress=progress)
-    f2 = solver.f2
-    assert f2 is not None
-    extras: dict[str, Any] = {"solver": settings, "dead_groups": f2.dead_groups(),
-                              "groups": f2.num_groups}
-    if result.history and "alpha" in result.history[-1].extras:
-        extras["alpha"] = result.history[-1].extras["alpha"]  # SMGD's mean a, last epoch
-    # the loop's final validation pass is f1: the same model on the same split
-    point = replace(probe, f1=result.val_loss, f2=f2.value(), val_acc=result.val_acc,
-                    zeros=f2.zeros(), scope_size=f2.n, test_acc=result.test_acc,
-                    test_loss=result.test_loss, retrained=retrained, extras=extras,
-                    seconds=sum(r.seconds for r in result.history) or
-                    time.perf_counter() - start)
-    if folder is not None:
-        model_file = folder / "model.pt"
-        save_model(model.cpu(), model_file, meta={"point": point.key})
-        point.checkpoint = str(model_file.relative_to(out_dir))  # type: ignore[arg-type]
-        write_json(folder / "point.json", point.to_dict())
-        (folder / "checkpoint.pt").unlink(missing_ok=True)
-    progress_line(f"front point {point.summary()}")
-    return point
-
-
 def measure_point(model: nn.Module, splits: DataSplits, *, method: str,
                   complexity: str = "l1", scope: str = "all", test: bool = True,
                   **fields: Any) -> Point:
@@ -390,9 +319,3 @@ def measure_point(model: nn.Module, splits: DataSplits, *, method: str,
     f2 = Complexity(model, kind=complexity, scope=scope)
     return Point(method=method, f1=f1, f2=f2.value(), val_acc=val_acc, zeros=f2.zeros(),
                  scope_size=f2.n, test_acc=test_acc, test_loss=test_loss, **fields)
-
-
-def _method(settings: dict[str, Any]) -> str:
-    if settings["solver"] == "smgd":
-        return "smgd" if settings.get("variant") == "sgd" else f"smgd-{settings['variant']}"
-    return str(settings["solver"])

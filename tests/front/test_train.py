@@ -39,7 +39,7 @@ def test_grid_front_writes_points_and_resumes(synthetic_data, tmp_path, monkeypa
     def no_training(*args, **kwargs):
         raise AssertionError("a finished point was trained again")
 
-    monkeypatch.setattr("moprune.front.train.train", no_training)
+    monkeypatch.setattr("moprune.front.methods.train", no_training)
     again = _front(synthetic_data, tmp_path)
     assert again.to_dict() == front.to_dict()
 
@@ -122,7 +122,7 @@ def test_epochs_and_seed_in_two_places_must_agree(synthetic_data):
 @pytest.mark.parametrize(
     ("kw", "message"),
     [
-        ({"method": "pareto"}, "method must be one of"),
+        ({"method": "pareto"}, "unknown front method .pareto.; known: "),
         ({"epochs": 0}, "epochs must be >= 1, got 0"),
         ({"epochs": 2, "explore_epochs": 3}, "explore_epochs must be in \\[1, epochs=2\\]"),
         ({"method": "dichotomic", "budget": 1}, "budget must be >= 2, got 1"),

@@ -1,0 +1,93 @@
+"""What a front's run directory gives: its summary (knee, hypervolume, plot) and knee files.
+
+``moprune front`` ends with :func:`finish_front`, ``moprune knee`` is :func:`export_knee`,
+and ``moprune run`` uses both; a library user calls them on a front of their own.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from moprune.config import FrontConfig, config_from_dict, load_config_file
+from moprune.errors import MopruneError
+from moprune.front.points import Front, Point
+from moprune.io import JSONResult, write_json
+from moprune.validation import check_in_dir
+
+__all__ = ["KneeFile", "export_knee", "finish_front", "front_config"]
+
+
+def finish_front(front: Front, out_dir: str | os.PathLike[str], *, selector: str = "chord",
+                 title: str | None = None) -> Point:
+    """The knee of a trained front (its final version: retrained or debiased when there is
+    one), chosen in the front's ``knee_axes``; records the hypervolume and the knee in
+    ``front.meta``, writes ``front.json`` and ``front.png`` into ``out_dir``, and returns the
+    knee."""
+    out = Path(out_dir)
+    axes = front.meta.get("knee_axes", "objectives")
+    knee = front.final_version(front.knee(selector, axes=axes))
+    front.meta["hypervolume"] = front.hypervolume(axes=axes)
+    front.meta["knee"] = {"selector": selector, "point": knee.key, "axes": axes}
+    front.save(out / "front.json")
+    front.plot(out / "front.png", knee=knee, title=title or "")
+    return knee
+
+
+def front_config(run_dir: str | os.PathLike[str]) -> FrontConfig:
+    """The resolved settings a ``moprune front`` run directory was made with."""
+    path = Path(run_dir) / "config.yaml"
+    return config_from_dict(FrontConfig, load_config_file(path), where=str(path))
+
+
+@dataclass(frozen=True)
+class KneeFile(JSONResult):
+    """A front's knee written as a model file (``to_dict()``: the JSON beside it)."""
+
+    selector: str
+    axes: str
+    point: Point
+    size: dict[str, Any]
+    path: Path
+
+
+def export_knee(run_dir: str | os.PathLike[str], *, selector: str = "chord",
+                axes: str | None = None, include_empty: bool = False,
+                out: str | os.PathLike[str] | None = None) -> KneeFile:
+    """Write the knee of the front in ``run_dir`` as a model file (default
+    ``RUN_DIR/knee-SELECTOR.pt``) with its summary beside it (``.json``).
+
+    The knee is chosen in ``axes`` (default: the front's ``knee_axes``) among the supported
+    non-dominated points; a weighted-sum knee whose runs had fewer epochs than the front's
+    is first retrained for the full epochs (:func:`~moprune.front.train.retrain_knee`).
+
+    Raises:
+        MopruneError: when ``run_dir`` holds no front, or the knee has no model file.
+    """
+    from moprune.models import load_model, save_model
+    from moprune.pruning import model_size
+
+    run = check_in_dir(run_dir, "RUN_DIR")
+    if not (run / "front.json").exists():
+        raise MopruneError(f"no front in {str(run)!r}; run 'moprune front --out {run}' first")
+    target = Path(out) if out is not None else run / f"knee-{selector}.pt"
+    front = Front.load(run / "front.json")
+    axes = axes or front.meta.get("knee_axes", "objectives")
+    point = front.final_version(front.knee(selector, include_empty=include_empty, axes=axes))
+    if point.epochs < front.meta.get("epochs", point.epochs) and not point.finetune_epochs:
+        from moprune.front.train import retrain_knee
+
+        point = retrain_knee(front, point, front_config(run), run)
+    if point.checkpoint is None:
+        raise MopruneError(f"the knee {point.key} has no model file in {run}")
+    model = load_model(run / point.checkpoint)
+    size = model_size(model)
+    summary = {"selector": selector, "axes": axes, "point": point.to_dict(), "size": size}
+    save_model(model, target, meta={"selector": selector, "point": point.key,
+                                    "test_acc": point.test_acc, "val_acc": point.val_acc,
+                                    "kept": point.kept})
+    write_json(target.with_suffix(".json"), summary)
+    return KneeFile(selector=selector, axes=axes, point=point, size=size, path=target,
+                    raw=summary)

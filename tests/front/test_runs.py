@@ -1,0 +1,36 @@
+"""A front's run directory through the library: its summary and its knee file."""
+
+import json
+
+import pytest
+
+from moprune import export_knee, train_front
+from moprune.config import TrainConfig
+from moprune.errors import MopruneError
+from moprune.front import Front
+from moprune.front.runs import finish_front
+from moprune.models import load_model
+
+
+def test_finish_front_and_export_knee(synthetic_data, tmp_path):
+    front = train_front("lenet5", synthetic_data, method="grid", lams=[0.0, 0.99, 1.0],
+                        budget=3, train_config=TrainConfig(lr=0.05, batch_size=32, epochs=1),
+                        out_dir=tmp_path)
+    knee = finish_front(front, tmp_path, selector="chord", title="grid")
+    saved = Front.load(tmp_path / "front.json")
+    assert saved.meta["knee"] == {"selector": "chord", "point": knee.key,
+                                  "axes": front.meta["knee_axes"]}
+    assert saved.meta["hypervolume"] == pytest.approx(front.hypervolume(
+        axes=front.meta["knee_axes"]))
+    assert (tmp_path / "front.png").stat().st_size > 0
+
+    exported = export_knee(tmp_path, selector="chord", out=tmp_path / "k.pt")
+    assert exported.point.key == knee.key and exported.path == tmp_path / "k.pt"
+    model = load_model(exported.path)
+    assert exported.size["parameters"] == sum(p.numel() for p in model.parameters())
+    assert json.loads((tmp_path / "k.json").read_text()) == exported.to_dict()
+
+
+def test_export_knee_without_a_front_says_so(tmp_path):
+    with pytest.raises(MopruneError, match="no front in .*; run 'moprune front --out"):
+        export_knee(tmp_path)
