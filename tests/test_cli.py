@@ -20,6 +20,27 @@ def run_cli(*args):
     return proc.returncode, proc.stdout, proc.stderr
 
 
+@pytest.fixture
+def cli(capsys):
+    """``main()`` in this process (an error path needs no interpreter of its own): returns
+    (code, stdout, stderr) of the call alone."""
+    def call(*args):
+        capsys.readouterr()
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as e:  # argparse's own errors
+            code = e.code
+        out, err = capsys.readouterr()
+        return code, out, err
+    return call
+
+
+def test_the_console_entry_refuses_bad_input_with_one_line_and_exit_2(tmp_path):
+    code, _, err = run_cli("train", "--epochs", "three", "--out", tmp_path / "run")
+    assert code == 2 and "--epochs takes a int, got 'three'" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
 def test_datasets_lists_fashion_mnist_as_available(fmnist_available, capsys):
     assert main(["datasets", "--json"]) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
@@ -67,12 +88,12 @@ def test_train_writes_a_run_directory(tmp_path, synthetic_root, capsys):
         (["--config", "UNKNOWN"], "unknown key 'train.epoch'"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
+def test_bad_input_is_one_line_and_exit_2(cli, tmp_path, args, message):
     (tmp_path / "bad.yaml").write_text("train: {epochs: [1}\n")
     (tmp_path / "unknown.yaml").write_text("train: {epoch: 1}\n")
     args = [{"BAD": tmp_path / "bad.yaml", "UNKNOWN": tmp_path / "unknown.yaml"}.get(a, a)
             for a in args]
-    code, _, err = run_cli("train", "--out", tmp_path / "run", *args)
+    code, _, err = cli("train", "--out", tmp_path / "run", *args)
     assert code == 2
     assert message in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
@@ -110,7 +131,7 @@ def test_sigkilled_training_resumes_to_the_same_weights(tmp_path, synthetic_root
     assert all(torch.equal(straight[k], resumed[k]) for k in straight)
 
 
-def test_front_and_knee_commands(tmp_path, synthetic_root, capsys):
+def test_front_and_knee_commands(tmp_path, synthetic_root, capsys, cli):
     out = tmp_path / "front"
     args = ["front", "--model", "lenet5", "--data-root", str(synthetic_root), "--method",
             "dichotomic", "--budget", "4", "--epochs", "2", "--explore-epochs", "1",
@@ -154,7 +175,7 @@ def test_front_and_knee_commands(tmp_path, synthetic_root, capsys):
     assert main([*args[:-6], "--budget", "5", *args[-6:]]) == 0
     assert len([p for p in json.loads((out / "front.json").read_text())["points"]
                 if not p["retrained"]]) == 5
-    code, _, err = run_cli(*[a for a in args if a != "--batch-size" and a != "32"])
+    code, _, err = cli(*[a for a in args if a != "--batch-size" and a != "32"])
     assert code == 2
     assert "other settings: train.batch_size is 32 there, 128 now" in err
 
@@ -197,8 +218,8 @@ def test_path_front_with_flops_and_its_knee(tmp_path, synthetic_root, capsys):
         (["front", "--knee-epochs", "12"], "knee_epochs is for the path"),
     ],
 )
-def test_front_bad_input(tmp_path, args, message):
-    code, _, err = run_cli(*args, "--out", tmp_path / "run")
+def test_front_bad_input(cli, tmp_path, args, message):
+    code, _, err = cli(*args, "--out", tmp_path / "run")
     assert code == 2 and message in err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()  # refused before anything was written
@@ -214,30 +235,30 @@ def test_front_bad_input(tmp_path, args, message):
         (["compact", "TEXT", "--threshold", "1", "--keep-flops", "0.5"], "not allowed with"),
     ],
 )
-def test_compact_bad_input(tmp_path, args, message):
+def test_compact_bad_input(cli, tmp_path, args, message):
     (tmp_path / "text.pt").write_text("not a model")
     (tmp_path / "dir").mkdir()
     swap = {"NOWHERE": tmp_path / "none", "TEXT": tmp_path / "text.pt", "DIR": tmp_path / "dir"}
-    code, _, err = run_cli(*[swap.get(a, a) for a in args])
+    code, _, err = cli(*[swap.get(a, a) for a in args])
     assert code == 2 and message in err
     assert len(err.strip().splitlines()) == 1
 
 
-def test_compact_refuses_a_negative_threshold(tmp_path):
+def test_compact_refuses_a_negative_threshold(cli, tmp_path):
     from moprune.models import build_model, save_model
 
     save_model(build_model("mlp", in_channels=1, num_classes=10, image_size=28),
                tmp_path / "m.pt")
-    code, _, err = run_cli("compact", tmp_path / "m.pt", "--threshold", "-1")
+    code, _, err = cli("compact", tmp_path / "m.pt", "--threshold", "-1")
     assert code == 2 and "--threshold must be a number >= 0, got '-1'" in err
 
 
-def test_knee_without_a_front(tmp_path):
-    code, _, err = run_cli("knee", tmp_path)
+def test_knee_without_a_front(cli, tmp_path):
+    code, _, err = cli("knee", tmp_path)
     assert code == 2 and "no front in" in err
 
 
-def test_hpo_and_fidelity_on_a_compacted_knee_proxy(tmp_path, synthetic_root, capsys):
+def test_hpo_and_fidelity_on_a_compacted_knee_proxy(tmp_path, synthetic_root, capsys, cli):
     front = tmp_path / "front"
     data = ["--model", "lenet5", "--data-root", str(synthetic_root), "--batch-size", "32"]
     assert main(["front", *data, "--method", "grid", "--lams", "0,0.9,0.99", "--epochs", "1",
@@ -261,9 +282,9 @@ def test_hpo_and_fidelity_on_a_compacted_knee_proxy(tmp_path, synthetic_root, ca
     # the same command resumes without new trials; other settings are refused
     assert main(hpo) == 0
     assert len(json.loads((tmp_path / "hpo" / "results.json").read_text())["trials"]) == 3
-    code, _, err = run_cli(*[a if a != "1" else "2" for a in hpo])  # 2 epochs a trial
+    code, _, err = cli(*[a if a != "1" else "2" for a in hpo])  # 2 epochs a trial
     assert code == 2 and "other settings: run.train.epochs is 1 there, 2 now" in err
-    code, _, err = run_cli(*hpo, "--sampler", "random")
+    code, _, err = cli(*hpo, "--sampler", "random")
     assert code == 2 and "other settings: study.sampler is 'tpe' there, 'random' now" in err
     # a larger --top-k trains only the configurations not transferred yet
     assert main([*hpo[:-2], "--top-k", "3", *hpo[-2:]]) == 0
@@ -297,11 +318,11 @@ def test_hpo_and_fidelity_on_a_compacted_knee_proxy(tmp_path, synthetic_root, ca
         (["--proxy", "none", "--pruner", "asha"], "invalid choice: 'asha'"),
     ],
 )
-def test_hpo_bad_input(tmp_path, synthetic_root, args, message):
+def test_hpo_bad_input(cli, tmp_path, synthetic_root, args, message):
     (tmp_path / "text.yaml").write_text("just text")
     (tmp_path / "dir").mkdir()
     swap = {"NOWHERE": tmp_path / "none", "TEXT": tmp_path / "text.yaml", "DIR": tmp_path / "dir"}
-    code, _, err = run_cli("hpo", "--data-root", synthetic_root, "--limit-train", "100",
+    code, _, err = cli("hpo", "--data-root", synthetic_root, "--limit-train", "100",
                            *[swap.get(a, a) for a in args], "--out", tmp_path / "run")
     assert code == 2 and message in err, err
     assert len(err.strip().splitlines()) == 1
@@ -316,8 +337,8 @@ def test_hpo_bad_input(tmp_path, synthetic_root, args, message):
         (["--params", "lr,momentum"], "'momentum' must be a log-scaled float"),
     ],
 )
-def test_sensitivity_bad_input(tmp_path, args, message):
-    code, _, err = run_cli("sensitivity", "--limit-train", "100", *args, "--out",
+def test_sensitivity_bad_input(cli, tmp_path, args, message):
+    code, _, err = cli("sensitivity", "--limit-train", "100", *args, "--out",
                            tmp_path / "run")
     assert code == 2 and message in err, err
     assert len(err.strip().splitlines()) == 1
