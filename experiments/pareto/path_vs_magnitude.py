@@ -1,12 +1,14 @@
 """Debiased path front vs. global magnitude pruning + fine-tuning, equal epochs per network.
 
 For every fine-tuned point of a path front (`moprune front --method path --finetune E`)
-whose sparsity is in [--min-sparsity, --max-sparsity]: the network saw T = ceil(its path
-epochs) + E epochs. Its magnitude twin: the dense network trained T - E epochs (cosine,
-the front's settings and seed), pruned with torch.nn.utils.prune.global_unstructured (L1)
-to the same share of weights in scope, then fine-tuned E epochs by the same recipe
-(moprune.front.debias: mask frozen, cosine from the front's lr). Compared in
-(test error, kept share), with the hypervolume of both on common bounds.
+whose sparsity is in [--min-sparsity, --max-sparsity]: the network took S mini-batch steps
+on the path, then E epochs of fine-tuning. Its magnitude twin: the dense network trained
+the same S steps (the front's optimizer and seed, cosine over the S steps), pruned with
+torch.nn.utils.prune.global_unstructured (L1) to the same share of weights in scope, then
+fine-tuned E epochs by the same recipe (moprune.front.debias: mask frozen, cosine from the
+front's lr). Compared in (test error, kept share), with the hypervolume of both on common
+bounds. With --whole-epochs the dense network trains ceil(S / steps per epoch) whole
+epochs instead (the rule before: up to one epoch more than the path point had).
 
     python experiments/pareto/path_vs_magnitude.py runs/lenet5-path-s0 \
         --out runs/path-vs-magnitude-s0
@@ -32,13 +34,17 @@ from moprune.front.train import model_factory
 from moprune.io import write_json
 from moprune.objectives import scope_parameters
 from moprune.report import format_table, plot_front
-from moprune.training import train
+from moprune.solvers import CrossEntropySolver
+from moprune.training import input_shape, train
+from moprune.training.loop import make_scheduler
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 parser.add_argument("front_dir", type=Path)
 parser.add_argument("--out", type=Path, required=True)
 parser.add_argument("--min-sparsity", type=float, default=0.5)
 parser.add_argument("--max-sparsity", type=float, default=0.995)
+parser.add_argument("--whole-epochs", action="store_true",
+                    help="train the dense network ceil(path epochs) whole epochs")
 args = parser.parse_args()
 
 config = config_from_dict(FrontConfig, yaml.safe_load((args.front_dir / "config.yaml").read_text()))
@@ -52,20 +58,48 @@ points = sorted((p for p in path.non_dominated(axes="kept")
                  if args.min_sparsity <= p.sparsity <= args.max_sparsity),
                 key=lambda p: p.sparsity)
 dense_cache: dict[int, dict[str, torch.Tensor]] = {}
+per_epoch = len(data.loader("train", batch_size=config.train.batch_size))
+
+
+def train_steps(model: torch.nn.Module, steps: int) -> None:
+    """``steps`` mini-batch steps on cross-entropy: the front's optimizer, seed and batch
+    order, the learning rate annealed (cosine) over exactly these steps."""
+    tc = config.train
+    solver = CrossEntropySolver()
+    optimizer = solver.bind(model, tc, input_shape=input_shape(data))
+    scheduler = make_scheduler(optimizer, replace(tc, epochs=1, warmup_epochs=0), steps)
+    loader = data.loader("train", batch_size=tc.batch_size, seed=tc.seed)
+    model.train()
+    done, epoch = 0, 0
+    while done < steps:
+        loader.set_epoch(epoch)
+        for x, y in loader:
+            solver.step(x, y, label_smoothing=tc.label_smoothing)
+            scheduler.step()
+            done += 1
+            if done == steps:
+                break
+        epoch += 1
+
+
 magnitude = Front(meta={"method": "magnitude", "finetune": E})
 rows = []
 for p in points:
-    total = path_epochs(p) + E
-    first = total - E
+    steps = (path_epochs(p) * per_epoch if args.whole_epochs
+             else int(p.extras["step"]))  # the path point's steps
+    total = round(steps / per_epoch + E, 2)  # epochs per network
     t0 = time.perf_counter()
-    if first not in dense_cache:  # the dense network, trained `first` epochs
+    if steps not in dense_cache:  # the dense network, trained `steps` steps
         torch.manual_seed(config.train.seed)
         dense = factory()
-        train(dense, data, replace(config.train, epochs=first))
-        dense_cache[first] = {k: v.clone() for k, v in dense.state_dict().items()}
+        if args.whole_epochs:
+            train(dense, data, replace(config.train, epochs=path_epochs(p)))
+        else:
+            train_steps(dense, steps)
+        dense_cache[steps] = {k: v.clone() for k, v in dense.state_dict().items()}
     torch.manual_seed(config.train.seed)
     model = factory()
-    model.load_state_dict(dense_cache[first])
+    model.load_state_dict(dense_cache[steps])
     names = {id(w) for _, w in scope_parameters(model, config.scope)}
     modules = [(m, "weight") for m in model.modules()
                if getattr(m, "weight", None) is not None and id(m.weight) in names]
@@ -74,7 +108,7 @@ for p in points:
     for m, name in modules:
         prune.remove(m, name)
     raw = measure(model, data, method="magnitude", complexity=config.complexity,
-                  scope=config.scope, tag=f"s{p.sparsity:.6f}", epochs=total,
+                  scope=config.scope, tag=f"s{p.sparsity:.6f}", epochs=path_epochs(p) + E,
                   seed=config.train.seed)
     save_point_model(model, raw, args.out)
     tuned = debias(raw, factory, data, replace(config.train, seed=config.train.seed),
@@ -106,7 +140,9 @@ print(f"path at least as accurate at {wins} of {len(rows)} sparsities; hypervolu
 args.out.mkdir(parents=True, exist_ok=True)
 magnitude.save(args.out / "magnitude_front.json")
 write_json(args.out / "comparison.json", {
-    "front": str(args.front_dir), "finetune": E, "rows": rows, "hypervolume": hv,
+    "front": str(args.front_dir), "finetune": E,
+    "dense_training": "whole epochs" if args.whole_epochs else "the path point's steps",
+    "rows": rows, "hypervolume": hv,
     "wins": wins, "compared": len(rows), "bounds": [b.tolist() for b in bounds]})
 (args.out / "comparison.md").write_text(table + "\n")
 plot_front(Front(points, meta={"method": "path (debiased)"}), args.out / "comparison.png",
