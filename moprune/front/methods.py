@@ -195,7 +195,7 @@ class PathMethod(FrontMethod):
         o = job.options
         warmup = o.get("path_warmup")
         for point in train_path(
-                job.factory, job.splits, replace(job.train), points=job.budget,
+                job.factory, job.splits, job.train, points=job.budget,
                 warmup_epochs=job.epochs / 4 if warmup is None else warmup,
                 max_drop=o.get("path_max_drop", 0.1), start_lam=o.get("path_start_lam", 0.5),
                 prox=job.prox, out_dir=job.out, **job.solver_options):
