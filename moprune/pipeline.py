@@ -23,14 +23,18 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moprune.config import FrontConfig, config_to_dict
 from moprune.errors import ConfigError
 from moprune.names import BACKENDS, LR_TRANSFERS, PRUNERS
 from moprune.validation import bounded, check_ranges
+
+if TYPE_CHECKING:
+    from moprune.data import DataSplits
+    from moprune.front.train import ModelSpec
 
 __all__ = ["HPOStage", "PipelineConfig", "PipelineResult", "run_pipeline"]
 
@@ -91,9 +95,20 @@ class PipelineResult:
                 "hpo": self.hpo, "seconds": self.seconds}
 
 
-def run_pipeline(config: PipelineConfig, out: str | os.PathLike[str]) -> PipelineResult:
+def run_pipeline(config: PipelineConfig, out: str | os.PathLike[str], *,
+                 model: ModelSpec | None = None, data: DataSplits | None = None
+                 ) -> PipelineResult:
     """Run (or resume) every stage into ``out``; refuses a directory made with other
     settings (one line naming the setting).
+
+    Args:
+        config: The stages' settings.
+        out: The run directory.
+        model: The network, instead of ``config.front.model``: a registered name, an
+            ``nn.Module`` of your own (deep-copied and re-initialised for every training)
+            or a callable returning one. ``config.yaml`` then records its class name.
+        data: The splits (:func:`moprune.data.from_tensors`), instead of
+            ``config.front.data``; ``config.yaml`` records their name and sizes.
 
     Raises:
         MopruneError: for a run directory with other settings, or bad input.
@@ -101,14 +116,28 @@ def run_pipeline(config: PipelineConfig, out: str | os.PathLike[str]) -> Pipelin
     from moprune.data import prepare_data
     from moprune.io import read_json, write_json
     from moprune.rundir import RunDir
-    from moprune.validation import check_run
+    from moprune.validation import check_device, check_out_dir, check_run
 
     fc = config.front
-    out = check_run(out, fc.data, fc.train.device)
-    run = RunDir(out, config_to_dict(config), may_differ=("hpo.workers", "front.train.device"))
+    if model is not None:
+        from torch import nn
+
+        label = (model if isinstance(model, str) else type(model).__name__
+                 if isinstance(model, nn.Module) else getattr(model, "__name__", "factory"))
+        fc = replace(fc, model=label if isinstance(model, str) else f"module:{label}")
+    config = replace(config, front=fc)
+    settings = config_to_dict(config)
+    if data is not None:
+        out = check_out_dir(out, "--out")
+        check_device(fc.train.device)
+        settings["front"]["data"] = {"splits": data.raw.name, "sizes": data.sizes}
+    else:
+        out = check_run(out, fc.data, fc.train.device)
+    run = RunDir(out, settings, may_differ=("hpo.workers", "front.train.device"))
     run.check()
-    splits = prepare_data(fc.data)
+    splits = data if data is not None else prepare_data(fc.data)
     run.write()
+    spec = model if model is not None else fc.model
     done_file = out / "stages.json"
     done: dict[str, Any] = read_json(done_file) if done_file.is_file() else {}
 
@@ -122,10 +151,10 @@ def run_pipeline(config: PipelineConfig, out: str | os.PathLike[str]) -> Pipelin
         return result
 
     front_dir = out / "front"
-    stage("front", lambda: _front(fc, splits, front_dir))
+    stage("front", lambda: _front(fc, spec, splits, front_dir))
     knee = stage("knee", lambda: _knee(fc, front_dir))
-    compaction = stage("compact", lambda: _compact(front_dir, knee, splits))
-    hpo = stage("hpo", lambda: _hpo(config, splits, out))
+    compaction = stage("compact", lambda: _compact(fc, spec, front_dir, knee, splits))
+    hpo = stage("hpo", lambda: _hpo(config, spec, splits, out))
     seconds = {k: float(v["seconds"]) for k, v in done.items()}
     result = PipelineResult(out=out, knee=knee, compaction=compaction, hpo=hpo,
                             seconds=seconds)
@@ -133,11 +162,12 @@ def run_pipeline(config: PipelineConfig, out: str | os.PathLike[str]) -> Pipelin
     return result
 
 
-def _front(fc: FrontConfig, splits: Any, front_dir: Path) -> dict[str, Any]:
+def _front(fc: FrontConfig, spec: ModelSpec, splits: Any, front_dir: Path
+           ) -> dict[str, Any]:
     from moprune.front.runs import finish_front
     from moprune.front.train import front_from_config
 
-    front = front_from_config(fc, splits, out_dir=front_dir)
+    front = front_from_config(fc, splits, model=spec, out_dir=front_dir)
     finish_front(front, front_dir, selector=fc.knee)
     axes = front.meta["knee_axes"]
     return {"points": len(front), "non_dominated": len(front.non_dominated(axes=axes)),
@@ -153,21 +183,25 @@ def _knee(fc: FrontConfig, front_dir: Path) -> dict[str, Any]:
     return {"selector": fc.knee, "axes": axes, **point.to_dict()}
 
 
-def _compact(front_dir: Path, knee: dict[str, Any], splits: Any) -> dict[str, Any]:
+def _compact(fc: FrontConfig, spec: ModelSpec, front_dir: Path, knee: dict[str, Any],
+             splits: Any) -> dict[str, Any]:
     """The knee made physically small, beside its front (``knee-SELECTOR-compact.pt``, where
     the HPO's proxy source finds it and counts the front's seconds as its creation)."""
+    from moprune.front.train import model_factory
     from moprune.pruning import compact_file
 
+    factory = None if isinstance(spec, str) else model_factory(spec, splits, fc.model_args)
     return compact_file(front_dir / knee["checkpoint"],
-                        front_dir / f"knee-{knee['selector']}-compact.pt", splits=splits)
+                        front_dir / f"knee-{knee['selector']}-compact.pt", splits=splits,
+                        factory=factory)
 
 
-def _hpo(config: PipelineConfig, splits: Any, out: Path) -> dict[str, Any]:
+def _hpo(config: PipelineConfig, spec: ModelSpec, splits: Any, out: Path) -> dict[str, Any]:
     from moprune.hpo import DEFAULT_SPACE, load_space, tune
 
     h, fc = config.hpo, config.front
     space = load_space(h.space) if h.space else DEFAULT_SPACE
-    result = tune(fc.model, splits, proxy=out / "front", selector=fc.knee, trials=h.trials,
+    result = tune(spec, splits, proxy=out / "front", selector=fc.knee, trials=h.trials,
                   epochs=h.epochs, space=space, backend=h.backend, sampler=h.sampler,
                   pruner=h.pruner, workers=h.workers, top_k=h.top_k,
                   final_epochs=h.final_epochs, seed=fc.train.seed,

@@ -64,3 +64,30 @@ def test_hpo_stage_checks_the_knee_proxy_settings():
         HPOStage(flops_floor=1.0)
     with pytest.raises(ConfigError, match="hpo.lr_transfer must be one of"):
         HPOStage(lr_transfer="sp")
+
+
+def test_run_pipeline_with_a_users_module_and_tensors(tmp_path):
+    """The whole pipeline on an nn.Sequential and tensors: no registered name, no dataset."""
+    import torch
+    from torch import nn
+
+    from moprune import from_tensors
+
+    g = torch.Generator().manual_seed(0)
+    y = torch.randint(0, 4, (400,), generator=g)
+    x = torch.randn(400, 1, 12, 12, generator=g)
+    for c, (r, s) in enumerate([(0, 0), (0, 6), (6, 0), (6, 6)]):
+        x[y == c, 0, r:r + 6, s:s + 6] += 0.8
+    data = from_tensors(x, y, val_fraction=0.2, seed=0)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(144, 48), nn.ReLU(), nn.Linear(48, 4))
+    config = config_from_dict(PipelineConfig, {
+        "front": {"method": "path", "budget": 4, "prox": True, "complexity": "group-l1",
+                  "path_start_lam": 0.99, "train": {"epochs": 4, "batch_size": 32}},
+        "hpo": {"trials": 2, "epochs": 1, "sampler": "random", "top_k": 1}})
+    result = run_pipeline(config, tmp_path / "run", model=net, data=data)
+    assert result.compaction["after"]["parameters"] <= result.compaction["before"]["parameters"]
+    trials = json.loads((tmp_path / "run" / "hpo" / "results.json").read_text())["trials"]
+    assert [t["parameters"] for t in trials] == [result.compaction["after"]["parameters"]] * 2
+    assert "proxy_front" in result.hpo["seconds"]  # the front counted as creation
+    assert "module:Sequential" in (tmp_path / "run" / "report.md").read_text()
+    assert all(p.grad is None for p in net.parameters())  # the user's module: never trained

@@ -7,6 +7,9 @@ RUN/lenet5-dichotomic, as experiments/pareto/path.sh writes them. Each knee is c
 with the dense network of its own seed.
 
     python experiments/pareto/path_summary.py runs --seeds 0 1 2 --out docs/results/path
+
+--paths and --magnitude name other fronts and comparisons (e.g. the fronts debiased three
+epochs per point: --paths lenet5-path-ft3-s --magnitude path-vs-magnitude-ft3-steps-s).
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 parser.add_argument("run", type=Path)
 parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
 parser.add_argument("--out", type=Path, required=True)
+parser.add_argument("--paths", metavar="PREFIX", default="lenet5-path-s",
+                    help="the path fronts RUN/PREFIX<seed>")
+parser.add_argument("--magnitude", metavar="PREFIX", default="path-vs-magnitude-s",
+                    help="their magnitude comparisons RUN/PREFIX<seed>")
 parser.add_argument("--make-knee", metavar="PREFIX",
                     help="also summarise the `make knee` runs RUN/PREFIX<seed> (and their "
                          "RUN/PREFIX<seed>.seconds wall times)")
@@ -43,7 +50,7 @@ dense_acc = {s: read_json(d / "results.json")["test_acc"] for s, d in dense_runs
              if (d / "results.json").exists()}
 dense = statistics.mean(dense_acc.values())  # the seeds' mean, for the plot
 dicho = Front.load(args.run / "lenet5-dichotomic" / "front.json")
-paths = {s: Front.load(args.run / f"lenet5-path-s{s}" / "front.json") for s in args.seeds}
+paths = {s: Front.load(args.run / f"{args.paths}{s}" / "front.json") for s in args.seeds}
 
 
 def knee_rows(prefix: str) -> tuple[list[list[object]], list[dict]]:
@@ -58,7 +65,7 @@ def knee_rows(prefix: str) -> tuple[list[list[object]], list[dict]]:
     return rows, knees
 
 
-rows, knees = knee_rows("lenet5-path-s")
+rows, knees = knee_rows(args.paths)
 kept_m, kept_sd = mean_sd([k["kept"] for k in knees])
 acc_m, acc_sd = mean_sd([k["test_acc"] for k in knees])
 knee_table = format_table(["seed", "knee", "kept", "test acc", "vs dense (points)",
@@ -108,7 +115,7 @@ counts["dichotomic (budget 16)"] = {"points": len(dicho),
 # the magnitude comparison, per seed
 magnitude = {}
 for s in args.seeds:
-    comp = args.run / f"path-vs-magnitude-s{s}" / "comparison.json"
+    comp = args.run / f"{args.magnitude}{s}" / "comparison.json"
     if comp.exists():
         c = read_json(comp)
         magnitude[s] = {"wins": c["wins"], "compared": c["compared"],

@@ -201,14 +201,16 @@ def train_front(
 
 
 def front_from_config(config: FrontConfig, data: DataSplits | DataConfig | None = None, *,
+                      model: ModelSpec | None = None,
                       out_dir: str | os.PathLike[str] | None = None,
                       progress: bool | None = None) -> Front:
     """:func:`train_front` with the settings of a :class:`~moprune.config.FrontConfig`
     (what ``moprune front`` and ``moprune run`` read from their YAML or flags); ``data``
-    default: ``config.data``."""
+    default: ``config.data``; ``model`` default: ``config.model``."""
     return train_front(
-        config.model, data if data is not None else config.data, method=config.method,
-        budget=config.budget, explore_epochs=config.explore_epochs,
+        config.model if model is None else model,
+        data if data is not None else config.data, method=config.method, budget=config.budget,
+        explore_epochs=config.explore_epochs,
         complexity=config.complexity, scope=config.scope, tau=config.tau,
         freeze_masks=config.freeze_masks, prox=config.prox, finetune=config.finetune,
         lams=config.lams, smgd_variant=config.smgd_variant,

@@ -17,7 +17,7 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ import numpy as np
 import optuna
 import torch
 from optuna.trial import TrialState
+from torch import nn
 
 from moprune.config import DataConfig, TrainConfig, config_to_dict
 from moprune.data import DataSplits, prepare_data
@@ -150,7 +151,8 @@ def run_workers(job: HPOJob, budget: int, *, only_enqueued: bool = False,
 
 
 def proxy_source(source: str | os.PathLike[str], *, selector: str = "chord",
-                 base: Mapping[str, Any] | None = None, flops_floor: float | None = None
+                 base: Mapping[str, Any] | None = None, flops_floor: float | None = None,
+                 factory: Callable[[], nn.Module] | None = None
                  ) -> tuple[dict[str, Any], dict[str, float]]:
     """The proxy's recipe and the seconds its creation took, from a model file, a front
     run directory, or ``uniform:SHARE`` (the base network thinned uniformly to SHARE of
@@ -164,6 +166,10 @@ def proxy_source(source: str | os.PathLike[str], *, selector: str = "chord",
 
     The creation time of a front run is the training time of all its points (the whole
     search, and a knee retraining if there is one) plus the compaction.
+
+    A front of a user's module (not a registered model) needs ``factory``, the callable
+    that builds that module: its files hold weights and the pruning history, and the
+    proxy is the compacted module rebuilt from them.
     """
     if flops_floor is not None and not (Path(source).is_dir() and 0 <= flops_floor < 1):
         raise ConfigError("a FLOPs floor needs a front run directory as the proxy and a "
@@ -194,17 +200,26 @@ def proxy_source(source: str | os.PathLike[str], *, selector: str = "chord",
         front = read_json(run / "front.json")  # its points include a retrained knee
         seconds["front"] = float(sum(p.get("seconds", 0.0) for p in front.get("points", [])))
         if flops_floor is not None:
-            path = _floor_knee(run, selector, flops_floor)
+            path = _floor_knee(run, selector, flops_floor, factory)
     elif not path.is_file():
         raise ConfigError(f"proxy {str(source)!r} is neither a model file, a run directory "
                           "nor uniform:SHARE")
     report = path.with_suffix(".json")
     if report.is_file():
         seconds["compaction"] = float(read_json(report).get("seconds", 0.0) or 0.0)
-    return architecture(path), seconds
+    recipe = architecture(path)
+    if recipe.get("model") is None:  # a user's module: its compacted shape, rebuilt
+        from moprune.models import load_model
+
+        if factory is None:
+            raise ConfigError(f"{str(path)!r} holds a module of your own; give the "
+                              "callable that builds it (the model of tune)")
+        recipe = {"model": load_model(path, factory=factory)}
+    return recipe, seconds
 
 
-def _floor_knee(run: Path, selector: str, floor: float) -> Path:
+def _floor_knee(run: Path, selector: str, floor: float,
+                factory: Callable[[], nn.Module] | None = None) -> Path:
     """The compacted model of ``run``'s knee in FLOPs terms above ``floor`` (made once)."""
     from moprune.front import Front
     from moprune.pruning import compact_file
@@ -217,7 +232,7 @@ def _floor_knee(run: Path, selector: str, floor: float) -> Path:
     report = out.with_suffix(".json")
     if not (out.is_file() and report.is_file()
             and read_json(report).get("point") == point.key):
-        made = compact_file(run / point.checkpoint, out)
+        made = compact_file(run / point.checkpoint, out, factory=factory)
         write_json(report, {**{k: v for k, v in made.items() if k != "out"},
                             "point": point.key, "flops_share": point.flops_share,
                             "val_acc": point.val_acc, "floor": floor})

@@ -90,7 +90,13 @@ def resolve_proxy(proxy: Any, model: ModelSpec, splits: DataSplits, *,
             base = {"model": model, "args": dict(model_args or {}),
                     "in_channels": splits.in_channels, "num_classes": splits.num_classes,
                     "image_size": splits.image_size}
-        return proxy_source(proxy, selector=selector, base=base, flops_floor=flops_floor)
+        factory = None
+        if not isinstance(model, str):  # a front of the user's module is rebuilt by it
+            from moprune.front.train import model_factory
+
+            factory = model_factory(model, splits, dict(model_args or {}))
+        return proxy_source(proxy, selector=selector, base=base, flops_floor=flops_floor,
+                            factory=factory)
     if flops_floor is not None:
         raise ConfigError("a FLOPs floor needs a front run directory as the proxy")
     raise ConfigError(f"proxy must be None, an nn.Module, a model file, a front run "
