@@ -1,12 +1,22 @@
 """Front methods and solvers are chosen by name: a new one is a class, a registration and
 this kind of test."""
 
+import numpy as np
 import pytest
 import torch
 
 from moprune.config import TrainConfig
 from moprune.errors import ConfigError
-from moprune.front import FRONT_METHODS, FrontJob, FrontMethod, train_front
+from moprune.front import (
+    FRONT_METHODS,
+    KNEE_SELECTORS,
+    Front,
+    FrontJob,
+    FrontMethod,
+    KneeSelector,
+    Point,
+    train_front,
+)
 from moprune.solvers import SOLVERS, WeightedSumSolver
 
 
@@ -72,3 +82,29 @@ def test_the_job_builds_registered_solvers_with_the_fronts_f2(synthetic_data, tm
     solver = job.solver("weighted-sum", lam=0.3)
     assert isinstance(solver, WeightedSumSolver)
     assert solver.describe()["complexity"] == "group-l1" and solver.lam == 0.3
+
+
+class UtopiaKnee(KneeSelector):
+    """The point nearest the ideal point in normalised objectives: a knee selector written
+    outside moprune."""
+
+    name = "utopia"
+
+    def _select(self, F: np.ndarray) -> int:
+        return int(np.argmin(np.hypot(F[:, 0], F[:, 1])))
+
+
+def test_a_registered_knee_selector_is_used_by_name():
+    KNEE_SELECTORS.register("utopia")(UtopiaKnee)
+    try:
+        pts = [Point(method="weighted-sum", f1=f1, f2=f2, val_acc=0.9, zeros=0, scope_size=10,
+                     lam=lam) for f1, f2, lam in
+               [(0.1, 1.0, 0.0), (0.2, 0.3, 0.3), (0.3, 0.2, 0.5), (0.45, 0.12, 0.6),
+                (1.0, 0.0, 0.9)]]
+        front = Front(pts)
+        assert front.knee("utopia").lam == 0.5  # nearest (0, 0) after normalising
+        assert front.knee("chord").lam == 0.3  # farthest from the chord
+    finally:
+        KNEE_SELECTORS.unregister("utopia")
+    with pytest.raises(ConfigError, match="unknown knee selector 'utopia'"):
+        front.knee("utopia")
