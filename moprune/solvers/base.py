@@ -26,7 +26,8 @@ class Solver(ABC):
         scope: Which weights f2 and pruning see: ``all``, ``dense`` or ``conv``.
         tau: Pruning threshold (weights with ``|w| <= tau`` become 0 after every step and
             once before training); ``None`` turns pruning off.
-        freeze_masks: Keep pruned weights at zero (gradients and optimizer state masked).
+        freeze_masks: Keep pruned weights at zero (gradients and optimizer state masked);
+            with ``tau=None`` the zeros of the prox step are kept.
         prox: Take f2 by its proximal operator after each optimizer step on f1
             (soft-thresholding: exact zeros without a threshold) instead of adding its
             gradient; for solvers with a weight of f2 (weighted sum).
@@ -94,8 +95,11 @@ class Solver(ABC):
 
     def _make_pruner(self) -> MagnitudePruner | None:
         assert self.f2 is not None
-        if self.tau is None:
-            return None
+        if self.tau is None:  # no threshold (the prox step makes exact zeros itself) ...
+            if not self.freeze_masks:
+                return None
+            # ... but frozen masks need a pruner that keeps the zeros at zero
+            return MagnitudePruner(self.f2.penalized, tau=0.0, freeze=True)
         return MagnitudePruner(self.f2.penalized, tau=self.tau, freeze=self.freeze_masks)
 
     def step(self, x: torch.Tensor, y: torch.Tensor, *, label_smoothing: float = 0.0

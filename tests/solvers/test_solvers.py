@@ -136,3 +136,22 @@ def test_set_lam_changes_the_weight_between_steps():
     assert solver.f2.zeros() > 0
     with pytest.raises(ConfigError, match="lam = 1 is solved from the start"):
         solver.set_lam(1.0)
+
+
+@pytest.mark.parametrize("freeze", [False, True])
+def test_frozen_masks_keep_the_prox_zeros_at_zero(freeze):
+    """With the prox step there is no threshold; frozen masks must still hold its zeros
+    when the weight of f2 is lowered (without freezing, f1's gradient revives some)."""
+    model, x, y = _problem()
+    solver = WeightedSumSolver(0.999, tau=None, prox=True, freeze_masks=freeze)
+    solver.bind(model, TrainConfig(lr=0.1, momentum=0.9, scheduler="none"))
+    for _ in range(5):
+        solver.step(x, y)
+    zeros = [p == 0 for p in solver.f2.params]
+    assert sum(int(z.sum()) for z in zeros) > 0
+    solver.set_lam(0.0)
+    for _ in range(20):
+        solver.step(x, y)
+    revived = sum(int((z & (p != 0)).sum()) for z, p in zip(zeros, solver.f2.params,
+                                                             strict=True))
+    assert (revived == 0) if freeze else (revived > 0)
