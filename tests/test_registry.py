@@ -37,3 +37,15 @@ def test_the_command_lines_names_are_the_registries():
 
     assert sorted(KNEE_SELECTORS.names()) == sorted(KNEES)
     assert sorted(REGISTERED.names()) == sorted(FRONT_METHODS) == sorted(METHODS)
+
+
+def test_the_samplers_and_pruners_offered_are_the_ones_built():
+    from moprune.hpo.study import PRUNER_FACTORIES, SAMPLER_FACTORIES, make_pruner, make_sampler
+    from moprune.names import PRUNERS, SAMPLERS
+
+    assert sorted(SAMPLER_FACTORIES) == sorted(SAMPLERS)
+    assert sorted(PRUNER_FACTORIES) == sorted(PRUNERS)
+    for name in SAMPLERS:
+        assert make_sampler(name, seed=0) is not None
+    for name in PRUNERS:
+        assert make_pruner(name, max_epochs=4) is not None

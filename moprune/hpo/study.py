@@ -99,34 +99,42 @@ def make_sampler(name: str, *, seed: int, multi: bool = False) -> optuna.sampler
         return _sampler(name, seed)
 
 
+#: Optuna samplers by name: each builds one from the study's seed (the names the command
+#: line offers are :data:`moprune.names.SAMPLERS`; a test keeps the two alike).
+SAMPLER_FACTORIES: dict[str, Callable[[int], optuna.samplers.BaseSampler]] = {
+    "tpe": lambda seed: optuna.samplers.TPESampler(seed=seed, multivariate=True),
+    "random": lambda seed: optuna.samplers.RandomSampler(seed=seed),
+    "cmaes": lambda seed: optuna.samplers.CmaEsSampler(seed=seed,
+                                                       warn_independent_sampling=False),
+    "gp": lambda seed: optuna.samplers.GPSampler(seed=seed),
+    "qmc": lambda seed: optuna.samplers.QMCSampler(seed=seed, scramble=True),
+    "nsga2": lambda seed: optuna.samplers.NSGAIISampler(seed=seed),
+}
+
+#: Optuna trial pruners by name, each built from a trial's most epochs (resources are
+#: epochs; :data:`moprune.names.PRUNERS`).
+PRUNER_FACTORIES: dict[str, Callable[[int], optuna.pruners.BasePruner]] = {
+    "hyperband": lambda max_epochs: optuna.pruners.HyperbandPruner(
+        min_resource=1, max_resource=max_epochs, reduction_factor=3),
+    "successive-halving": lambda max_epochs: optuna.pruners.SuccessiveHalvingPruner(
+        min_resource=1, reduction_factor=3),
+    "median": lambda max_epochs: optuna.pruners.MedianPruner(n_startup_trials=5,
+                                                             n_warmup_steps=1),
+    "none": lambda max_epochs: optuna.pruners.NopPruner(),
+}
+
+
 def _sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
-    if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, multivariate=True)
-    if name == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    if name == "cmaes":
-        return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
-    if name == "gp":
-        return optuna.samplers.GPSampler(seed=seed)
-    if name == "qmc":
-        return optuna.samplers.QMCSampler(seed=seed, scramble=True)
-    if name == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=seed)
-    raise ConfigError(f"sampler must be one of {list(SAMPLERS)}, got {name!r}")
+    if name not in SAMPLER_FACTORIES:
+        raise ConfigError(f"sampler must be one of {list(SAMPLERS)}, got {name!r}")
+    return SAMPLER_FACTORIES[name](seed)
 
 
 def make_pruner(name: str, *, max_epochs: int) -> optuna.pruners.BasePruner:
     """Trial pruner by name; resources are epochs."""
-    if name == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max_epochs,
-                                              reduction_factor=3)
-    if name == "successive-halving":
-        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
-    if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
-    if name == "none":
-        return optuna.pruners.NopPruner()
-    raise ConfigError(f"pruner must be one of {list(PRUNERS)}, got {name!r}")
+    if name not in PRUNER_FACTORIES:
+        raise ConfigError(f"pruner must be one of {list(PRUNERS)}, got {name!r}")
+    return PRUNER_FACTORIES[name](max_epochs)
 
 
 def _storage(url: str | None, run_dir: Path, grace: int) -> optuna.storages.BaseStorage:
