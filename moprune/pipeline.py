@@ -119,12 +119,14 @@ def run_pipeline(config: PipelineConfig, out: str | os.PathLike[str], *,
     from moprune.validation import check_device, check_out_dir, check_run
 
     fc = config.front
-    if model is not None:
+    if isinstance(model, str):
+        fc = replace(fc, model=model)
+    elif model is not None:  # recorded by name: a module's class, a factory's own name
         from torch import nn
 
-        label = (model if isinstance(model, str) else type(model).__name__
-                 if isinstance(model, nn.Module) else getattr(model, "__name__", "factory"))
-        fc = replace(fc, model=label if isinstance(model, str) else f"module:{label}")
+        name = (type(model).__name__ if isinstance(model, nn.Module)
+                else getattr(model, "__name__", "factory"))
+        fc = replace(fc, model=f"module:{name}")
     config = replace(config, front=fc)
     settings = config_to_dict(config)
     if data is not None:

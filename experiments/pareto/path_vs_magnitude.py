@@ -29,7 +29,7 @@ import yaml
 from moprune.config import FrontConfig, config_from_dict
 from moprune.data import prepare_data
 from moprune.front import Front, debias
-from moprune.front.path import measure, path_epochs, save_point_model
+from moprune.front.path import batch_stream, measure, path_epochs, save_point_model
 from moprune.front.train import model_factory
 from moprune.io import write_json
 from moprune.objectives import scope_parameters
@@ -68,18 +68,12 @@ def train_steps(model: torch.nn.Module, steps: int) -> None:
     solver = CrossEntropySolver()
     optimizer = solver.bind(model, tc, input_shape=input_shape(data))
     scheduler = make_scheduler(optimizer, replace(tc, epochs=1, warmup_epochs=0), steps)
-    loader = data.loader("train", batch_size=tc.batch_size, seed=tc.seed)
+    batches = batch_stream(data.loader("train", batch_size=tc.batch_size, seed=tc.seed), 0)
     model.train()
-    done, epoch = 0, 0
-    while done < steps:
-        loader.set_epoch(epoch)
-        for x, y in loader:
-            solver.step(x, y, label_smoothing=tc.label_smoothing)
-            scheduler.step()
-            done += 1
-            if done == steps:
-                break
-        epoch += 1
+    for _ in range(steps):
+        x, y = next(batches)
+        solver.step(x, y, label_smoothing=tc.label_smoothing)
+        scheduler.step()
 
 
 magnitude = Front(meta={"method": "magnitude", "finetune": E})

@@ -53,8 +53,8 @@ from moprune.pruning import flops_share
 from moprune.solvers import WeightedSumSolver
 from moprune.training import evaluate, input_shape, resolve_device, train
 
-__all__ = ["debias", "debias_knee", "measure", "path_epochs", "save_point_model",
-           "train_path"]
+__all__ = ["batch_stream", "debias", "debias_knee", "measure", "path_epochs",
+           "save_point_model", "train_path"]
 
 
 def train_path(
@@ -134,7 +134,7 @@ def train_path(
     recorded = [_read_point(out_dir, key) for key in state["keys"]] if out_dir else []
     if state["done"]:  # a finished path: read back
         return recorded
-    batches = _batches(loader, state["step"])
+    batches = batch_stream(loader, state["step"])
     progress_line(f"path: {len(recorded)} points so far, step {state['step']} of {total} "
                   f"({per_epoch} per epoch; the first {warm} at lam 0, then about {points} "
                   f"points of {corrector} steps)")
@@ -371,7 +371,7 @@ def _lam(log_ratio: float) -> float:
     return min(1.0 / (1.0 + math.exp(-log_ratio)), 1.0 - 1e-12)
 
 
-def _batches(loader: Any, start: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def batch_stream(loader: Any, start: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """The training batches from global step ``start`` on, epoch after epoch (the same
     stream as an uninterrupted run)."""
     per_epoch = len(loader)

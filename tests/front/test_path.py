@@ -113,7 +113,7 @@ def test_train_front_path_with_finetune_resumes_and_refuses_other_settings(
         raise AssertionError("a finished front was trained again")
 
     monkeypatch.setattr("moprune.front.path.train", no_training)
-    monkeypatch.setattr("moprune.front.path._batches", no_training)
+    monkeypatch.setattr("moprune.front.path.batch_stream", no_training)
     assert train_front(**kw).to_dict()["points"] == front.to_dict()["points"]
     with pytest.raises(ConfigError, match="complexity: 'l1' there, 'group-l1' now"):
         train_front(**{**kw, "complexity": "group-l1"})
