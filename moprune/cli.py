@@ -323,11 +323,13 @@ def _cmd_knee(args: argparse.Namespace) -> int:
     from moprune.validation import check_out_file
 
     run = Path(args.run_dir)
+    if args.max_share is not None and args.axes == "objectives":
+        raise MopruneError("--max-share bounds a share: use --axes flops or --axes kept")
     knee = export_knee(run, selector=args.selector, axes=args.axes,
-                       include_empty=args.include_empty,
+                       include_empty=args.include_empty, max_share=args.max_share,
                        out=check_out_file(args.out, "--out") if args.out else None)
     point, size, out = knee.point, knee.size, knee.path
-    print(f"{args.selector} knee of {run}: {point.key}")
+    print(f"{knee.selector} knee of {run}: {point.key}")
     print(f"  test accuracy {point.test_acc:.4f}, validation accuracy {point.val_acc:.4f}")
     print(f"  sparsity {point.sparsity:.2%} of {point.scope_size} weights in scope "
           f"(kept {point.scope_size - point.zeros})"
@@ -682,6 +684,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "(validation error, FLOPs share); default: the front's knee_axes")
     p.add_argument("--include-empty", action="store_true",
                    help="let the empty network (all weights 0) be a knee candidate")
+    p.add_argument("--max-share", type=_float("--max-share", gt=0, le=1), default=None,
+                   metavar="SHARE",
+                   help="a budget instead of a knee: the most accurate non-dominated point "
+                        "keeping at most SHARE of the FLOPs (--axes flops, the default "
+                        "here) or of the weights (--axes kept); file knee-max-AXESSHARE.pt")
     p.add_argument("--compact", action="store_true",
                    help="also write the knee with its dead channels removed (*-compact.pt)")
     p.set_defaults(func=_cmd_knee)

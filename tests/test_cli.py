@@ -10,6 +10,7 @@ import torch
 import yaml
 
 from moprune.cli import main
+from moprune.front import Front
 from moprune.models import load_model
 
 
@@ -197,6 +198,30 @@ def test_path_front_with_flops_and_its_knee(tmp_path, synthetic_root, capsys):
     assert summary["axes"] == "flops" and summary["point"]["key"] == front["meta"]["knee"]["point"]
     assert main(["knee", str(out), "--axes", "kept", "--out", str(tmp_path / "k.pt")]) == 0
     assert main(args) == 0  # a finished run resumes as it is
+
+
+def test_knee_within_a_flops_budget_is_debiased_to_the_knee_epochs(tmp_path, synthetic_root,
+                                                                   cli):
+    out = tmp_path / "path"
+    assert main(["front", "--model", "lenet5", "--data-root", str(synthetic_root),
+                 "--method", "path", "--budget", "5", "--epochs", "4", "--complexity",
+                 "flops", "--prox", "--finetune", "1", "--knee-epochs", "6",
+                 "--batch-size", "32", "--out", str(out)]) == 0
+    front = Front.load(out / "front.json")
+    nd = front.non_dominated(axes="flops")
+    share = sorted(p.flops_share for p in nd)[len(nd) // 2]
+    expected = min((p for p in nd if p.flops_share <= share), key=lambda p: -p.val_acc)
+    code, printed, _ = cli("knee", out, "--max-share", share)
+    assert code == 0 and f"max-flops{share:g} knee of" in printed
+    summary = json.loads((out / f"knee-max-flops{share:g}.json").read_text())
+    point = summary["point"]
+    assert point["key"] == f"{expected.key.rsplit('-e', 1)[0]}-e6"  # debiased to 6 in all
+    assert point["retrained"] and point["epochs"] == 6 and point["zeros"] == expected.zeros
+    assert Front.load(out / "front.json").final_version(expected).key == point["key"]
+    code, _, err = cli("knee", out, "--max-share", 1e-9)
+    assert code == 2 and "no non-dominated point keeps at most" in err
+    code, _, err = cli("knee", out, "--max-share", 0.5, "--axes", "objectives")
+    assert code == 2 and "--max-share bounds a share" in err
 
 
 @pytest.mark.parametrize(

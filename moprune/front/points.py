@@ -231,6 +231,32 @@ class Front:
             pts, F = [pts[i] for i in hull], F[hull]
         return pts[KNEE_SELECTORS.get(selector)().select(F)]
 
+    def best_within(self, max_share: float, *, axes: str = "flops",
+                    include_empty: bool = False) -> Point:
+        """The epsilon-constraint choice: the most accurate non-dominated point (lowest
+        validation error) that keeps at most ``max_share`` of the weights (``axes="kept"``)
+        or of the FLOPs (``axes="flops"``): a compute or size budget instead of a knee.
+
+        Raises:
+            ConfigError: for ``axes="objectives"`` or a share outside (0, 1].
+            MopruneError: when no non-dominated point is within the budget.
+        """
+        if axes not in ("kept", "flops"):
+            raise ConfigError(f"a budget needs axes 'kept' or 'flops', got {axes!r}")
+        if not 0 < max_share <= 1:
+            raise ConfigError(f"max_share must be in (0, 1], got {max_share}")
+        pts = self.non_dominated(axes=axes)
+        if not include_empty:
+            pts = [p for p in pts if p.kept > 0]
+        F = self.objectives(pts, axes=axes)
+        within = [i for i in range(len(pts)) if F[i, 1] <= max_share]
+        if not within:
+            what = "FLOPs" if axes == "flops" else "weights"
+            smallest = f" (the smallest keeps {F[:, 1].min():.1%})" if len(F) else ""
+            raise MopruneError(f"no non-dominated point keeps at most {max_share:.0%} of the "
+                               f"{what}{smallest}")
+        return pts[min(within, key=lambda i: F[i, 0])]
+
     def final_version(self, point: Point) -> Point:
         """The full-epoch retrain of ``point``'s weight if the front has one, else ``point``."""
         for p in self.points:

@@ -55,30 +55,42 @@ class KneeFile(JSONResult):
 
 def export_knee(run_dir: str | os.PathLike[str], *, selector: str = "chord",
                 axes: str | None = None, include_empty: bool = False,
+                max_share: float | None = None,
                 out: str | os.PathLike[str] | None = None) -> KneeFile:
     """Write the knee of the front in ``run_dir`` as a model file (default
     ``RUN_DIR/knee-SELECTOR.pt``) with its summary beside it (``.json``).
 
     The knee is chosen in ``axes`` (default: the front's ``knee_axes``) among the supported
-    non-dominated points; a weighted-sum knee whose runs had fewer epochs than the front's
-    is first retrained for the full epochs (:func:`~moprune.front.train.retrain_knee`).
+    non-dominated points; with ``max_share``, it is instead the most accurate
+    non-dominated point keeping at most that share of the weights or FLOPs
+    (:meth:`~moprune.front.Front.best_within`; ``axes`` then defaults to ``flops``, and
+    the default file is ``RUN_DIR/knee-max-AXES{max_share}.pt``). The point is then brought
+    to the front's full training (:func:`~moprune.front.train.retrain_knee`): a
+    weighted-sum point whose run had fewer epochs is retrained, a path point is debiased to
+    the front's ``knee_epochs`` (this needs the run's ``config.yaml``, which ``moprune
+    front`` writes; without it the point is written as it is).
 
     Raises:
-        MopruneError: when ``run_dir`` holds no front, or the knee has no model file.
+        MopruneError: when ``run_dir`` holds no front, no point is within ``max_share``, or
+            the knee has no model file.
     """
+    from moprune.front.train import retrain_knee
     from moprune.models import load_model, save_model
     from moprune.pruning import model_size
 
     run = check_in_dir(run_dir, "RUN_DIR")
     if not (run / "front.json").exists():
         raise MopruneError(f"no front in {str(run)!r}; run 'moprune front --out {run}' first")
-    target = Path(out) if out is not None else run / f"knee-{selector}.pt"
     front = Front.load(run / "front.json")
-    axes = axes or front.meta.get("knee_axes", "objectives")
-    point = front.final_version(front.knee(selector, include_empty=include_empty, axes=axes))
-    if point.epochs < front.meta.get("epochs", point.epochs) and not point.finetune_epochs:
-        from moprune.front.train import retrain_knee
-
+    if max_share is None:
+        axes = axes or front.meta.get("knee_axes", "objectives")
+        point = front.knee(selector, include_empty=include_empty, axes=axes)
+    else:
+        axes = axes or "flops"
+        point = front.best_within(max_share, axes=axes, include_empty=include_empty)
+        selector = f"max-{axes}{max_share:g}"
+    target = Path(out) if out is not None else run / f"knee-{selector}.pt"
+    if (run / "config.yaml").exists():  # a front of a user's own, without it: as it is
         point = retrain_knee(front, point, front_config(run), run)
     if point.checkpoint is None:
         raise MopruneError(f"the knee {point.key} has no model file in {run}")

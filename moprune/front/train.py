@@ -224,20 +224,44 @@ def front_from_config(config: FrontConfig, data: DataSplits | DataConfig | None 
 def retrain_knee(front: Front, point: Point, config: FrontConfig,
                  out_dir: str | os.PathLike[str], *, data: DataSplits | None = None,
                  progress: bool | None = None) -> Point:
-    """``point``'s weight trained for ``config.train.epochs`` (a knee of a search whose
-    runs used fewer epochs, chosen by another selector than the one ``train_front``
-    retrained), added to ``front`` and saved in ``out_dir``; a point without a weight
-    (SMGD, the path) is returned as it is."""
-    if point.lam is None:
-        return point
+    """``point`` brought to the front's full training, added to ``front`` and saved in
+    ``out_dir`` (a knee chosen by another selector or budget than the one
+    :func:`train_front` finished):
+
+    - a weighted-sum point whose run had fewer epochs than ``config.train.epochs`` (and no
+      debiasing) is trained again at its weight for the full epochs;
+    - a path point is debiased until it has seen ``config.knee_epochs`` epochs in all
+      (:func:`~moprune.front.path.debias_knee`), when the front asks for that.
+
+    Any other point (SMGD, one trained in full already, one already brought there) is
+    returned as it is.
+    """
+    final = front.final_version(point)
+    if final is not point or point.retrained:
+        return final
     out = Path(out_dir)
-    splits = data if data is not None else prepare_data(config.data)
-    progress_line(f"retraining {point.key} for {config.train.epochs} epochs")
-    tau = (None if config.prox else 1e-3) if config.tau is None else config.tau
-    solver = WeightedSumSolver(point.lam, prox=config.prox, complexity=config.complexity,
-                               scope=config.scope, tau=tau, freeze_masks=config.freeze_masks)
-    final = train_point(model_factory(config.model, splits, config.model_args), splits,
-                        config.train, solver, out_dir=out, retrained=True, progress=progress)
+    if "epochs_trained" in point.extras:  # a path point
+        total = config.knee_epochs
+        if total is None or path_epochs(point) + point.finetune_epochs >= total:
+            return point
+        splits = data if data is not None else prepare_data(config.data)
+        progress_line(f"debiasing {point.key} to {total} epochs in all")
+        final = debias_knee(point, model_factory(config.model, splits, config.model_args),
+                            splits, config.train, total_epochs=total,
+                            complexity=config.complexity, scope=config.scope, out_dir=out,
+                            progress=progress)
+    elif point.lam is None or point.finetune_epochs or point.epochs >= config.train.epochs:
+        return point
+    else:
+        splits = data if data is not None else prepare_data(config.data)
+        progress_line(f"retraining {point.key} for {config.train.epochs} epochs")
+        tau = (None if config.prox else 1e-3) if config.tau is None else config.tau
+        solver = WeightedSumSolver(point.lam, prox=config.prox, complexity=config.complexity,
+                                   scope=config.scope, tau=tau,
+                                   freeze_masks=config.freeze_masks)
+        final = train_point(model_factory(config.model, splits, config.model_args), splits,
+                            config.train, solver, out_dir=out, retrained=True,
+                            progress=progress)
     front.add(final)
     front.save(out / "front.json")
     return final

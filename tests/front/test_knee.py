@@ -127,3 +127,26 @@ def test_knee_in_kept_and_flops_axes():
 
     with pytest.raises(MopruneError, match="has no FLOPs share"):
         old.knee("chord", axes="flops")
+
+
+def test_best_within_a_budget_is_the_most_accurate_point_under_it():
+    pts = [Point(method="path", f1=0.3, f2=0.05, val_acc=acc, zeros=zeros, scope_size=100,
+                 lam=lam, flops_share=share)
+           for acc, zeros, share, lam in [(0.91, 0, 1.0, 0.0), (0.90, 60, 0.4, 0.5),
+                                          (0.885, 80, 0.15, 0.6), (0.89, 85, 0.18, 0.7),
+                                          (0.87, 95, 0.05, 0.8), (0.1, 100, 0.0, 0.9)]]
+    front = Front(pts)
+    assert front.best_within(0.2) is pts[3]  # pts[2] is dominated by pts[3]
+    assert front.best_within(0.1) is pts[4]  # the empty network stays out ...
+    assert front.best_within(0.01, include_empty=True) is pts[5]  # ... unless asked in
+    assert front.best_within(1.0) is pts[0]
+    assert front.best_within(0.2, axes="kept") is pts[3]  # kept 15%
+    from moprune.errors import MopruneError
+
+    with pytest.raises(MopruneError, match="no non-dominated point keeps at most 1% of the "
+                                           r"FLOPs \(the smallest keeps 5.0%\)"):
+        front.best_within(0.01)
+    with pytest.raises(ConfigError, match="a budget needs axes"):
+        front.best_within(0.2, axes="objectives")
+    with pytest.raises(ConfigError, match="max_share must be in"):
+        front.best_within(0.0)
