@@ -19,6 +19,7 @@ import statistics
 from pathlib import Path
 
 import numpy as np
+from scipy import stats
 
 from moprune.front import Front, Point
 from moprune.front.path import path_epochs
@@ -121,10 +122,46 @@ for s in args.seeds:
         magnitude[s] = {"wins": c["wins"], "compared": c["compared"],
                         "hypervolume": c["hypervolume"], "rows": c["rows"]}
 
+
+# path - magnitude in test accuracy points, by sparsity band: each seed's mean over its
+# points in the band, then the mean over seeds with a t interval (the seed is the unit:
+# the points of one seed share its networks' noise)
+BANDS = [(0.50, 0.80), (0.80, 0.90), (0.90, 0.95), (0.95, 0.97), (0.97, 0.985),
+         (0.985, 1.0)]
+
+
+def band_rows() -> list[list[object]]:
+    out = []
+    for lo, hi in BANDS:
+        per_seed = [float(np.mean(d)) for m in magnitude.values()
+                    if (d := [r[4] for r in m["rows"]
+                              if lo <= float(r[0].rstrip("%")) / 100 < hi])]
+        if not per_seed:
+            continue
+        mean = float(np.mean(per_seed))
+        if len(per_seed) > 1:
+            half = float(stats.t.ppf(0.975, len(per_seed) - 1)
+                         * np.std(per_seed, ddof=1) / np.sqrt(len(per_seed)))
+            interval = f"[{mean - half:+.2f}, {mean + half:+.2f}]"
+        else:
+            interval = ""
+        out.append([f"{lo:.1%}-{hi:.1%}", " ".join(f"{v:+.2f}" for v in per_seed),
+                    f"{mean:+.2f}", interval])
+    return out
+
+
+bands = band_rows()
+band_table = format_table(["sparsity", "path - magnitude per seed (points)", "mean",
+                           "95% interval (t, seeds)"], bands, markdown=True)
+(args.out / "magnitude_bands.md").parent.mkdir(parents=True, exist_ok=True)
+(args.out / "magnitude_bands.md").write_text(band_table + "\n")
+print(band_table)
+
 summary = {"dense_test_acc": dense_acc, "knees": rows, "knee_kept_mean": kept_m,
            "knee_kept_sd": kept_sd, "knee_test_acc_mean": acc_m, "knee_test_acc_sd": acc_sd,
            "hypervolume_kept_axes": hv, "bounds": [b.tolist() for b in bounds],
-           "counts": counts, "magnitude": magnitude, "make_knee": make_knee}
+           "counts": counts, "magnitude": magnitude, "magnitude_bands": bands,
+           "make_knee": make_knee}
 args.out.mkdir(parents=True, exist_ok=True)
 write_json(args.out / "summary.json", summary)
 (args.out / "knees.md").write_text(knee_table + "\n")
