@@ -9,6 +9,10 @@ Reports medians, the ratio, and the path's points (non-dominated in (f1, f2) and
     python benchmarks/bench_path.py --epochs 10 --repeats 3 \
         --json docs/results/bench_path.json
 
+With ``--finetune E`` every point of the path is debiased E epochs, and the dense training
+it is compared with gets the same epochs in all: the path's E + E x points (the path runs
+first in each repeat, so that its point count is known).
+
 Run it with nothing else on the machine: the ratio is the result.
 """
 
@@ -18,6 +22,7 @@ import argparse
 import statistics
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -35,6 +40,8 @@ parser.add_argument("--epochs", type=int, default=10)
 parser.add_argument("--budget", type=int, default=30, help="points the path aims at")
 parser.add_argument("--start-lam", type=float, default=0.5,
                     help="the path's first weight after the dense point (as `make knee`)")
+parser.add_argument("--finetune", type=int, default=0,
+                    help="epochs of debiasing per point (the dense run gets them too)")
 parser.add_argument("--repeats", type=int, default=3)
 parser.add_argument("--json", type=Path, default=None)
 args = parser.parse_args()
@@ -44,29 +51,33 @@ data = prepare_data(DataConfig())
 config = TrainConfig(epochs=args.epochs)
 times: dict[str, list[float]] = {"dense": [], "path": []}
 last = None
+total_epochs: list[int] = []
 for _ in range(args.repeats):
-    start = time.perf_counter()
-    model = build_model(args.model, in_channels=data.in_channels, num_classes=data.num_classes,
-                        image_size=data.image_size, seed=0)
-    train(model, data, config, evaluate_test=True)
-    times["dense"].append(time.perf_counter() - start)
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
         last = train_front(model=args.model, data=data, method="path", budget=args.budget,
-                           prox=True, path_start_lam=args.start_lam,
+                           prox=True, path_start_lam=args.start_lam, finetune=args.finetune,
                            train_config=config, out_dir=out)
         times["path"].append(time.perf_counter() - start)
+    total_epochs.append(args.epochs + args.finetune * len(last))
+    start = time.perf_counter()
+    model = build_model(args.model, in_channels=data.in_channels, num_classes=data.num_classes,
+                        image_size=data.image_size, seed=0)
+    train(model, data, replace(config, epochs=total_epochs[-1]), evaluate_test=True)
+    times["dense"].append(time.perf_counter() - start)
 assert last is not None
 dense, path = statistics.median(times["dense"]), statistics.median(times["path"])
 nd = {axes: len(last.non_dominated(axes=axes)) for axes in ("objectives", "kept")}
 result = {"model": args.model, "epochs": args.epochs, "budget": args.budget,
-          "start_lam": args.start_lam,
+          "start_lam": args.start_lam, "finetune": args.finetune,
+          "epochs_in_all": total_epochs,
           "repeats": args.repeats, "threads": torch.get_num_threads(), "seconds": times,
           "median_dense_s": dense, "median_path_s": path, "ratio": path / dense,
           "points": len(last), "non_dominated": nd,
           "kept_range": [min(p.kept for p in last), max(p.kept for p in last)],
           "ends": last.points[-1].extras.get("ends")}
-print(f"{args.model}, {args.epochs} epochs, {args.repeats} repeats, medians: dense "
+print(f"{args.model}, {args.epochs} epochs + {args.finetune} per point (in all "
+      f"{total_epochs}), {args.repeats} repeats, medians: dense "
       f"{dense:.1f} s, path {path:.1f} s, ratio {path / dense:.2f}")
 print(f"path: {len(last)} points, non-dominated {nd['objectives']} in (f1, f2), "
       f"{nd['kept']} in (val error, kept share); kept {result['kept_range'][0]:.2%} .. "
