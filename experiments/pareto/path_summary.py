@@ -153,9 +153,10 @@ def band_rows() -> list[list[object]]:
 bands = band_rows()
 band_table = format_table(["sparsity", "path - magnitude per seed (points)", "mean",
                            "95% interval (t, seeds)"], bands, markdown=True)
-(args.out / "magnitude_bands.md").parent.mkdir(parents=True, exist_ok=True)
-(args.out / "magnitude_bands.md").write_text(band_table + "\n")
-print(band_table)
+if bands:  # no magnitude comparison of these fronts: no table
+    (args.out / "magnitude_bands.md").parent.mkdir(parents=True, exist_ok=True)
+    (args.out / "magnitude_bands.md").write_text(band_table + "\n")
+    print(band_table)
 
 summary = {"dense_test_acc": dense_acc, "knees": rows, "knee_kept_mean": kept_m,
            "knee_kept_sd": kept_sd, "knee_test_acc_mean": acc_m, "knee_test_acc_sd": acc_sd,
