@@ -78,3 +78,17 @@ moprune knee "$RUN/vgg-flops-path-20" --selector chord --compact
 moprune train --model vgg --limit-train 20000 --epochs 22 --out "$RUN/vgg-dense-22"
 python experiments/pareto/vgg_flops_table.py "$RUN/vgg-flops-path-20" --dense "$RUN/vgg-dense-22" \
   --out docs/results/path/vgg_flops_path_20.md
+
+# 8b. The same front within a budget of 5x fewer FLOPs (moprune knee --max-share 0.2: the
+#     most accurate non-dominated point keeping <= 20% of the FLOPs, debiased to 22 epochs
+#     in all) on three seeds, each against the dense VGG of its seed and 22 epochs (about
+#     90 minutes per seed on 2 CPU cores; every step resumes)
+for s in 0 1 2; do
+  suffix=$([ "$s" = 0 ] || echo "-s$s")
+  moprune front --model vgg --limit-train 20000 --method path --complexity flops --prox \
+    --budget 20 --epochs 20 --path-start-lam 0.99 --path-max-drop 0.3 --finetune 1 \
+    --knee-epochs 22 --seed "$s" --out "$RUN/vgg-flops-path-20$suffix"
+  moprune knee "$RUN/vgg-flops-path-20$suffix" --max-share 0.2 --compact
+  moprune train --model vgg --limit-train 20000 --epochs 22 --seed "$s" \
+    --out "$RUN/vgg-dense-22$suffix"
+done
