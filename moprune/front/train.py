@@ -239,29 +239,31 @@ def retrain_knee(front: Front, point: Point, config: FrontConfig,
     final = front.final_version(point)
     if final is not point or point.retrained:
         return final
-    out = Path(out_dir)
-    if "epochs_trained" in point.extras:  # a path point
-        total = config.knee_epochs
+    on_path = "epochs_trained" in point.extras
+    total = config.knee_epochs
+    if on_path:
         if total is None or path_epochs(point) + point.finetune_epochs >= total:
             return point
-        splits = data if data is not None else prepare_data(config.data)
-        progress_line(f"debiasing {point.key} to {total} epochs in all")
-        final = debias_knee(point, model_factory(config.model, splits, config.model_args),
-                            splits, config.train, total_epochs=total,
-                            complexity=config.complexity, scope=config.scope, out_dir=out,
-                            progress=progress)
     elif point.lam is None or point.finetune_epochs or point.epochs >= config.train.epochs:
         return point
+    out = Path(out_dir)
+    splits = data if data is not None else prepare_data(config.data)
+    factory = model_factory(config.model, splits, config.model_args)
+    if on_path:
+        assert total is not None  # checked above
+        progress_line(f"debiasing {point.key} to {total} epochs in all")
+        final = debias_knee(point, factory, splits, config.train, total_epochs=total,
+                            complexity=config.complexity, scope=config.scope, out_dir=out,
+                            progress=progress)
     else:
-        splits = data if data is not None else prepare_data(config.data)
+        assert point.lam is not None  # checked above
         progress_line(f"retraining {point.key} for {config.train.epochs} epochs")
         tau = (None if config.prox else 1e-3) if config.tau is None else config.tau
         solver = WeightedSumSolver(point.lam, prox=config.prox, complexity=config.complexity,
                                    scope=config.scope, tau=tau,
                                    freeze_masks=config.freeze_masks)
-        final = train_point(model_factory(config.model, splits, config.model_args), splits,
-                            config.train, solver, out_dir=out, retrained=True,
-                            progress=progress)
+        final = train_point(factory, splits, config.train, solver, out_dir=out,
+                            retrained=True, progress=progress)
     front.add(final)
     front.save(out / "front.json")
     return final
