@@ -29,7 +29,13 @@ if TYPE_CHECKING:  # imported on first use (torch takes seconds): `moprune --ver
     from moprune.models import build_model, load_model, register_model, save_model
     from moprune.pruning import CompactResult, compact
     from moprune.sensitivity import SensitivityResult, SensitivitySettings, run_sensitivity
-    from moprune.training import Callback, TrainResult, evaluate, train
+    from moprune.training import (
+        Callback,
+        GradualMagnitudePruning,
+        TrainResult,
+        evaluate,
+        train,
+    )
 
 _LAZY = {
     "DataConfig": "moprune.config", "RunConfig": "moprune.config",
@@ -47,6 +53,7 @@ _LAZY = {
     "build_model": "moprune.models", "load_model": "moprune.models",
     "register_model": "moprune.models", "save_model": "moprune.models",
     "Callback": "moprune.training", "TrainResult": "moprune.training",
+    "GradualMagnitudePruning": "moprune.training",
     "evaluate": "moprune.training", "train": "moprune.training",
 }
 
@@ -71,6 +78,7 @@ __all__ = [
     "DivergedError",
     "FidelityResult",
     "Front",
+    "GradualMagnitudePruning",
     "HPOResult",
     "KneeFile",
     "MopruneError",

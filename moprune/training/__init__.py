@@ -2,6 +2,11 @@
 
 from moprune.training.callbacks import Callback
 from moprune.training.checkpoint import load_checkpoint, save_checkpoint
+from moprune.training.gradual import (
+    GradualMagnitudePruning,
+    cubic_sparsity,
+    global_magnitude_masks,
+)
 from moprune.training.loop import (
     EpochRecord,
     TrainResult,
@@ -16,8 +21,11 @@ from moprune.training.loop import (
 __all__ = [
     "Callback",
     "EpochRecord",
+    "GradualMagnitudePruning",
     "TrainResult",
+    "cubic_sparsity",
     "evaluate",
+    "global_magnitude_masks",
     "input_shape",
     "load_checkpoint",
     "make_optimizer",
