@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from moprune.errors import MopruneError
-from moprune.names import FRONT_METHODS
+from moprune.names import FRONT_METHODS, PATH_CORRECTORS
 
 __all__ = ["main"]
 
@@ -261,7 +261,11 @@ _FRONT_FLAGS: list[tuple[str, str, Callable[[str], Any] | None, str]] = [
     ("--path-max-drop", "path_max_drop", float,
      "path: stop this far below the dense accuracy (default 0.1)"),
     ("--path-start-lam", "path_start_lam", float,
-     "path: the first weight of f2 after the dense point (default 0.5)"),
+     "path: the first weight of f2 (magnitude: share cut) after the dense point "
+     "(default 0.5)"),
+    ("--path-corrector", "path_corrector", str,
+     "path: " + " | ".join(PATH_CORRECTORS) +
+     " (l1: raise lam; magnitude: cut the smallest weights, train f1)"),
     ("--knee", "knee", str, "chord | angle | slope: knee retrained for --epochs"),
     ("--knee-axes", "knee_axes", str, "auto | objectives | kept | flops"),
     ("--knee-epochs", "knee_epochs", int,

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from moprune.errors import ConfigError
 from moprune.io import write_text
+from moprune.names import PATH_CORRECTORS
 from moprune.validation import bounded, check_device, check_ranges
 
 __all__ = [
@@ -122,10 +123,11 @@ class FrontConfig:
     smgd_variant: str = "sgd"  # sgd | adam
     smgd_normalize: str = "none"  # none | l2 | loss: g1, g2 normalised before min-norm
     # path: epochs at lam = 0 first (None: epochs / 4); it ends this far (accuracy) below
-    # the dense point; the first weight of f2 after the dense point
+    # the dense point; the first weight of f2 after the dense point; how it corrects
     path_warmup: float | None = bounded(None, ge=0, integer=False)
     path_max_drop: float = bounded(0.1, gt=0, le=1)
-    path_start_lam: float = bounded(0.5, gt=0, lt=1)
+    path_start_lam: float = bounded(0.5, gt=0, lt=1)  # magnitude: the first share cut
+    path_corrector: str = "l1"  # l1 (lam raised) | magnitude (the smallest weights cut)
     knee: str = "chord"  # chord | angle | slope: the knee (retrained for train.epochs)
     knee_axes: str = "auto"  # auto | objectives | kept | flops: the plane of the knee
     knee_epochs: int | None = bounded(None, ge=1, integer=True)  # path: debias the knee
@@ -142,6 +144,7 @@ class FrontConfig:
                               ("scope", SCOPES),
                               ("smgd_variant", ("sgd", "adam")),
                               ("smgd_normalize", NORMALIZATIONS),
+                              ("path_corrector", PATH_CORRECTORS),
                               ("knee", tuple(KNEE_SELECTORS.names())),
                               ("knee_axes", ("auto", *AXES))):
             value = getattr(self, name)
@@ -152,6 +155,12 @@ class FrontConfig:
         _check(self.method != "path" or self.explore_epochs is None,
                "explore_epochs is for the weighted-sum searches; the path is one run of "
                "train.epochs; explore_epochs", self.explore_epochs)
+        _check(self.path_corrector == "l1" or self.method == "path",
+               "path_corrector is for the path; method", self.method)
+        _check(self.path_corrector != "magnitude" or not self.prox,
+               "the magnitude corrector cuts by rank, with no prox step; prox", self.prox)
+        _check(self.path_corrector != "magnitude" or self.tau is None,
+               "the magnitude corrector cuts by rank, with no threshold; tau", self.tau)
         _check(self.knee_epochs is None or self.method == "path",
                "knee_epochs is for the path; method", self.method)
         _check(self.lams is None or (len(self.lams) > 0 and all(

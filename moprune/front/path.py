@@ -16,6 +16,15 @@ scratch. :func:`train_path` does so for the weighted sum ``(1 - lam) f1 + lam f2
 5. stop when the validation accuracy has fallen ``max_drop`` below the dense point's
    (before the empty network), when no weight is left, or when the epochs are spent.
 
+With ``corrector="magnitude"`` the path is the epsilon-constraint method on (f1, l0)
+instead, solved by iterative hard thresholding: the predictor raises the share of weights
+cut (its odds by ``exp(step)``), the cut keeps the largest weights by magnitude over all
+layers in scope (:func:`moprune.training.global_magnitude_masks`), and the corrector
+trains f1 alone with the cut weights held at zero. No l1 pull shrinks the weights it
+keeps, so its points need no debiasing for that (gradual magnitude pruning, Zhu & Gupta,
+with a point recorded after every cut); it is unstructured, whatever ``complexity``
+measures.
+
 Every point is written (``points/<key>/model.pt`` and ``point.json``) and the path's state
 (``path/state.pt``: network, optimizer, weight, step, position in the data) is saved
 after it, atomically: a killed run resumes from its last point and gives the same
@@ -47,13 +56,17 @@ from moprune.front.points import Point
 from moprune.io import atomic_write, read_json, write_json
 from moprune.models import save_model
 from moprune.models.serialization import read_model_file
+from moprune.names import PATH_CORRECTORS
 from moprune.objectives import Complexity
 from moprune.progress import progress_line
 from moprune.pruning import flops_share
 from moprune.solvers import WeightedSumSolver
 from moprune.training import evaluate, input_shape, resolve_device, train
+from moprune.training.gradual import global_magnitude_masks, mask_optimizer_state
 
-__all__ = ["batch_stream", "debias", "debias_knee", "measure", "path_epochs",
+CORRECTORS = PATH_CORRECTORS
+
+__all__ = ["CORRECTORS", "batch_stream", "debias", "debias_knee", "measure", "path_epochs",
            "save_point_model", "train_path"]
 
 
@@ -71,6 +84,7 @@ def train_path(
     prox: bool = True,
     tau: float | None = None,
     freeze_masks: bool = False,
+    corrector: str = "l1",
     out_dir: Path | None = None,
     progress: bool | None = None,
 ) -> list[Point]:
@@ -85,11 +99,15 @@ def train_path(
         points: How many points the run aims at after the dense one: the corrector
             length is the path's steps over this.
         warmup_epochs: Epochs at lam = 0 before the path.
-        start_lam: The first weight of f2 after the dense point.
+        start_lam: The first value of the path's parameter after the dense point: the
+            weight of f2 (``l1``), or the share of weights cut (``magnitude``).
         max_drop: The path ends once the validation accuracy is this far below the dense
             point's (fraction, e.g. 0.1 = 10 points).
         complexity, scope, prox, tau, freeze_masks: The f2 objective and how it is taken
-            (see :class:`moprune.solvers.WeightedSumSolver`).
+            (see :class:`moprune.solvers.WeightedSumSolver`); the ``magnitude`` corrector
+            takes no ``prox`` or ``tau`` and always holds its cuts at zero.
+        corrector: ``l1`` (the weighted sum along lam) or ``magnitude`` (cuts by
+            magnitude along the share of weights cut; see the module's docstring).
         out_dir: The front's directory (point files and the resumable state).
         progress: Unused by the path itself; kept for the interface of the trainers.
 
@@ -106,22 +124,30 @@ def train_path(
         raise ConfigError(f"start_lam must be in (0, 1), got {start_lam}")
     if not 0 < max_drop <= 1:
         raise ConfigError(f"max_drop must be in (0, 1], got {max_drop}")
+    if corrector not in CORRECTORS:
+        raise ConfigError(f"corrector must be one of {CORRECTORS}, got {corrector!r}")
+    magnitude = corrector == "magnitude"
+    if magnitude and (prox or tau is not None):
+        raise ConfigError("the magnitude corrector cuts by rank, with no prox step and no "
+                          f"threshold; got prox={prox}, tau={tau}")
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     model = factory().to(device)
     solver = WeightedSumSolver(0.0, complexity=complexity, scope=scope, tau=tau,
-                               freeze_masks=freeze_masks, prox=prox)
+                               freeze_masks=freeze_masks or magnitude, prox=prox)
     optimizer = solver.bind(model, config, input_shape=input_shape(splits))
     loader = splits.loader("train", batch_size=config.batch_size, seed=config.seed,
                            device=device)
     per_epoch = len(loader)
     total = max(1, round(config.epochs * per_epoch))
     warm = round(warmup_epochs * per_epoch)
-    corrector = max(1, (total - warm) // points)
+    corrector_steps = max(1, (total - warm) // points)
     settings = {"train": {k: v for k, v in config_to_dict(config).items() if k != "device"},
                 "solver": solver.describe(), "points": points, "warmup_epochs": warmup_epochs,
                 "start_lam": start_lam, "max_drop": max_drop,
                 "splits": splits.sizes}
+    if magnitude:  # only then, so that the states of earlier l1 paths still resume
+        settings["corrector"] = corrector
     state: dict[str, Any] = {"step": 0, "index": 0, "log_ratio": None,
                              "log_step": math.log(2.0), "ref": None, "done": False,
                              "keys": []}
@@ -129,7 +155,7 @@ def train_path(
     if state_file is not None and state_file.exists():
         state = _load_state(state_file, settings, model, optimizer)
         solver.on_resume()
-        if state["log_ratio"] is not None:
+        if state["log_ratio"] is not None and not magnitude:
             solver.set_lam(_lam(state["log_ratio"]))
     recorded = [_read_point(out_dir, key) for key in state["keys"]] if out_dir else []
     if state["done"]:  # a finished path: read back
@@ -137,7 +163,7 @@ def train_path(
     batches = batch_stream(loader, state["step"])
     progress_line(f"path: {len(recorded)} points so far, step {state['step']} of {total} "
                   f"({per_epoch} per epoch; the first {warm} at lam 0, then about {points} "
-                  f"points of {corrector} steps)")
+                  f"points of {corrector_steps} steps)")
     spacing = 2.0 / points  # arc length of a front in these units: about 2
     model.train()
 
@@ -160,8 +186,8 @@ def train_path(
         if state["ref"] is None:  # the dense end
             run(warm)
             point = _measure_path(model, splits, solver, state, config, per_epoch, complexity,
-                                  scope)
-            state["ref"] = [1.0 - point.val_acc, max(point.f2, 1e-30)]
+                                  scope, magnitude)
+            state["ref"] = [1.0 - point.val_acc, max(_size(point, magnitude), 1e-30)]
         else:
             # predictor-corrector with step rejection: a corrector that lands farther than
             # 2.5 x spacing from the last point is undone and redone at half the step
@@ -170,14 +196,18 @@ def train_path(
                     if state["log_ratio"] is None else state["log_ratio"])
             for attempt in range(4):
                 state["log_ratio"] = base + state["log_step"]
-                solver.set_lam(_lam(state["log_ratio"]))
-                run(min(corrector, total - state["step"]))
+                if magnitude:
+                    _cut(solver, optimizer, _lam(state["log_ratio"]))
+                else:
+                    solver.set_lam(_lam(state["log_ratio"]))
+                run(min(corrector_steps, total - state["step"]))
                 point = _measure_path(model, splits, solver, state, config, per_epoch,
-                                      complexity, scope)
-                d = _distance(point, recorded[-1], state["ref"], max_drop)
+                                      complexity, scope, magnitude)
+                d = _distance(point, recorded[-1], state["ref"], max_drop, magnitude)
                 if d <= 2.5 * spacing or attempt == 3 or state["step"] >= total:
                     break
                 _restore(model, optimizer, snapshot)
+                solver.on_resume()  # frozen masks back to the snapshot's zeros
                 state["log_step"] *= 0.5
             point.extras["rejected"] = attempt
             state["log_step"] *= min(1.5, max(0.5, spacing / d)) if d > 0 else 1.5
@@ -199,22 +229,44 @@ def train_path(
 
 def _measure_path(model: nn.Module, splits: DataSplits, solver: WeightedSumSolver,
                   state: dict[str, Any], config: TrainConfig, per_epoch: int,
-                  complexity: str, scope: str) -> Point:
+                  complexity: str, scope: str, magnitude: bool) -> Point:
     assert solver.f2 is not None
+    extras = {"step": state["step"], "epochs_trained": state["step"] / per_epoch,
+              "dead_groups": solver.f2.dead_groups()}
+    if magnitude:
+        extras |= {"corrector": "magnitude", "cut": (0.0 if state["log_ratio"] is None
+                                                     else _lam(state["log_ratio"]))}
     return measure(model, splits, method="path", complexity=complexity, scope=scope,
-                   lam=solver.lam, epochs=config.epochs, seed=config.seed,
-                   tag=f"p{state['index']:03d}",
-                   extras={"step": state["step"], "epochs_trained": state["step"] / per_epoch,
-                           "dead_groups": solver.f2.dead_groups()})
+                   lam=None if magnitude else solver.lam, epochs=config.epochs,
+                   seed=config.seed, tag=f"p{state['index']:03d}", extras=extras)
 
 
-def _distance(point: Point, prev: Point, ref: list[float], max_drop: float) -> float:
+def _size(point: Point, magnitude: bool) -> float:
+    """What the path spreads its points along: f2 (l1), or the kept share (magnitude)."""
+    return point.kept if magnitude else point.f2
+
+
+def _distance(point: Point, prev: Point, ref: list[float], max_drop: float,
+              magnitude: bool = False) -> float:
     """Distance of two path points in normalised objectives: the validation error's
-    change over ``max_drop``, and f2's in decades over two decades (a front spans two to
-    three decades of f2; in linear units its sparse end, where the knee lies, would get
-    a few points only)."""
-    f2 = math.log10(max(point.f2, 1e-12 * ref[1]) / max(prev.f2, 1e-12 * ref[1])) / 2.0
-    return math.hypot((prev.val_acc - point.val_acc) / max_drop, f2)
+    change over ``max_drop``, and f2's (the kept share's, for the magnitude corrector)
+    in decades over two decades (a front spans two to three decades of f2; in linear
+    units its sparse end, where the knee lies, would get a few points only)."""
+    a, b = (max(_size(p, magnitude), 1e-12 * ref[1]) for p in (point, prev))
+    return math.hypot((prev.val_acc - point.val_acc) / max_drop, math.log10(a / b) / 2.0)
+
+
+@torch.no_grad()
+def _cut(solver: WeightedSumSolver, optimizer: torch.optim.Optimizer, share: float) -> None:
+    """Set the ``share`` of the weights in scope that are smallest in magnitude to zero,
+    with their optimizer state, and hold them there (the solver's frozen masks rebuilt)."""
+    assert solver.f2 is not None
+    params = solver.f2.penalized
+    masks = global_magnitude_masks(params, share)
+    for p, m in zip(params, masks, strict=True):
+        p.mul_(m)
+    mask_optimizer_state(optimizer, params, masks)
+    solver.on_resume()  # the frozen masks rebuilt from the new zeros
 
 
 def _snapshot(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:

@@ -258,10 +258,11 @@ class Front:
         return pts[min(within, key=lambda i: F[i, 0])]
 
     def final_version(self, point: Point) -> Point:
-        """The full-epoch retrain of ``point``'s weight if the front has one, else ``point``."""
+        """The full-epoch retrain of ``point``'s weight (of a path point: of that point,
+        by its tag) if the front has one, else ``point``."""
         for p in self.points:
-            if p.retrained and p.method == point.method and p.lam == point.lam \
-                    and p.seed == point.seed:
+            same = p.tag == point.tag if point.tag else p.lam == point.lam
+            if p.retrained and p.method == point.method and same and p.seed == point.seed:
                 return p
         return point
 

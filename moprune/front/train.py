@@ -15,7 +15,7 @@ from moprune.config import DataConfig, FrontConfig, TrainConfig, config_to_dict
 from moprune.data import DataSplits, prepare_data
 from moprune.errors import ConfigError
 from moprune.front.methods import FRONT_METHODS, FrontJob, train_point
-from moprune.front.path import debias, debias_knee, path_epochs
+from moprune.front.path import CORRECTORS, debias, debias_knee, path_epochs
 from moprune.front.points import AXES, Front, Point
 from moprune.models import build_model
 from moprune.progress import progress_line
@@ -50,6 +50,7 @@ def train_front(
     path_warmup: float | None = None,
     path_max_drop: float = 0.1,
     path_start_lam: float = 0.5,
+    path_corrector: str = "l1",
     train_config: TrainConfig | None = None,
     model_args: dict[str, Any] | None = None,
     knee: str | None = "chord",
@@ -104,7 +105,12 @@ def train_front(
             dense point's.
         path_start_lam: The path's first weight of f2 after the dense point: where the
             l1 pull starts to prune (lam 0.99 and up with the normalised f2), fewer
-            points are spent at the dense end.
+            points are spent at the dense end. With ``path_corrector="magnitude"``: the
+            first share of weights cut.
+        path_corrector: ``l1`` (the weighted sum, lam raised along the path) or
+            ``magnitude`` (the epsilon-constraint on the kept share: the smallest weights
+            cut step by step, f1 trained alone in between; no prox, no tau, no l1
+            shrinkage to debias; see :func:`moprune.front.path.train_path`).
         train_config: Optimizer and schedule (and, when not given here, epochs and seed).
         model_args: Options of a registered model.
         knee: Selector of the knee to retrain (``chord``, ``angle``, ``slope``), or None.
@@ -158,7 +164,13 @@ def train_front(
         "flops" if complexity == "flops" else
         "kept" if runner.one_run or finetune else "objectives")
     splits = data if isinstance(data, DataSplits) else prepare_data(data)
-    tau = (None if prox else 1e-3) if tau is None else tau
+    if path_corrector not in CORRECTORS:
+        raise ConfigError(f"path_corrector must be one of {CORRECTORS}, got "
+                          f"{path_corrector!r}")
+    if path_corrector != "l1" and method != "path":
+        raise ConfigError(f"path_corrector is for the path, not for {method}")
+    magnitude = path_corrector == "magnitude"
+    tau = (None if prox or magnitude else 1e-3) if tau is None else tau
     solver_kw: dict[str, Any] = dict(complexity=complexity, scope=scope, tau=tau,
                                      freeze_masks=freeze_masks)
     out = Path(out_dir) if out_dir is not None else _temporary_dir()
@@ -172,6 +184,7 @@ def train_front(
         "prox": prox, "finetune": finetune, "knee_axes": axes, "knee_epochs": knee_epochs,
         "smgd_variant": smgd_variant if method == "smgd" else None,
         "smgd_normalize": smgd_normalize if method == "smgd" else None,
+        "path_corrector": path_corrector if method == "path" else None,
         "train": config_to_dict(base), "seed": seed,
     }
     front = Front(meta=meta, root=out, factory=None if isinstance(model, str) else factory)
@@ -183,7 +196,8 @@ def train_front(
                    finetune=finetune, knee=knee, axes=axes, progress=progress,
                    options={"lams": lams, "smgd_variant": smgd_variant,
                             "smgd_normalize": smgd_normalize, "path_warmup": path_warmup,
-                            "path_max_drop": path_max_drop, "path_start_lam": path_start_lam})
+                            "path_max_drop": path_max_drop, "path_start_lam": path_start_lam,
+                            "path_corrector": path_corrector})
     runner.run(job)
     if finetune:  # each point's seconds: extras["finetune_seconds"]
         for point in list(front.search_points):
@@ -216,6 +230,7 @@ def front_from_config(config: FrontConfig, data: DataSplits | DataConfig | None 
         lams=config.lams, smgd_variant=config.smgd_variant,
         smgd_normalize=config.smgd_normalize, path_warmup=config.path_warmup,
         path_max_drop=config.path_max_drop, path_start_lam=config.path_start_lam,
+        path_corrector=config.path_corrector,
         train_config=config.train, model_args=config.model_args, knee=config.knee,
         knee_axes=config.knee_axes, knee_epochs=config.knee_epochs, out_dir=out_dir,
         progress=progress)

@@ -84,9 +84,11 @@ class Solver(ABC):
         return self.optimizer
 
     def on_resume(self) -> None:
-        """After weights were loaded from a checkpoint: rebuild frozen masks from them."""
+        """After weights were loaded from a checkpoint (or cut by a caller): rebuild frozen
+        masks from their zeros now, before the next step could move a zero weight."""
         if self.pruner is not None:
-            self.pruner.masks = None
+            self.pruner.masks = ([p != 0 for p in self.pruner.params] if self.pruner.freeze
+                                 else None)
 
     def _make_optimizer(self, model: nn.Module, config: TrainConfig
                         ) -> torch.optim.Optimizer | None:

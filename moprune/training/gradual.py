@@ -26,7 +26,8 @@ from moprune.errors import ConfigError
 from moprune.objectives import scope_parameters
 from moprune.training.callbacks import Callback
 
-__all__ = ["GradualMagnitudePruning", "cubic_sparsity", "global_magnitude_masks"]
+__all__ = ["GradualMagnitudePruning", "cubic_sparsity", "global_magnitude_masks",
+           "mask_optimizer_state"]
 
 _STATE_KEYS = ("momentum_buffer", "exp_avg", "exp_avg_sq")
 
@@ -63,6 +64,18 @@ def global_magnitude_masks(params: Sequence[torch.Tensor], sparsity: float
     if keep > 0:
         mask[torch.topk(flat, keep, sorted=False).indices] = True
     return [m.view_as(p) for m, p in zip(mask.split(sizes), params, strict=True)]
+
+
+@torch.no_grad()
+def mask_optimizer_state(optimizer: torch.optim.Optimizer, params: Sequence[torch.Tensor],
+                         masks: Sequence[torch.Tensor]) -> None:
+    """Zero the optimizer state (momentum, Adam's moments) of the masked weights, so that
+    a cut weight is not pushed back by the momentum it had."""
+    for p, m in zip(params, masks, strict=True):
+        state = optimizer.state.get(p, {})
+        for key in _STATE_KEYS:
+            if torch.is_tensor(state.get(key)):
+                state[key].mul_(m)
 
 
 class GradualMagnitudePruning(Callback):
@@ -132,10 +145,7 @@ class GradualMagnitudePruning(Callback):
             return
         for p, m in zip(self.params, self.masks, strict=True):
             p.mul_(m)
-            state = optimizer.state.get(p, {})
-            for key in _STATE_KEYS:
-                if torch.is_tensor(state.get(key)):
-                    state[key].mul_(m)
+        mask_optimizer_state(optimizer, self.params, self.masks)
 
     def describe(self) -> dict[str, Any]:
         """The settings, for a run's config."""

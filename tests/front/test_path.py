@@ -1,5 +1,6 @@
 import itertools
 import math
+import re
 from dataclasses import replace
 
 import pytest
@@ -143,3 +144,60 @@ def test_train_front_path_rejects_explore_epochs(synthetic_data):
     with pytest.raises(ConfigError, match="explore_epochs is for the weighted-sum"):
         train_front(model="lenet5", data=synthetic_data, method="path",
                     explore_epochs=2, train_config=FAST4)
+
+
+def _weights_in_scope(model):
+    return [m.weight for m in model.modules()
+            if isinstance(m, torch.nn.Conv2d | torch.nn.Linear)]
+
+
+def test_magnitude_path_cuts_more_at_every_point_and_never_revives_a_weight(
+        synthetic_data, tmp_path):
+    points = _path(synthetic_data, tmp_path, corrector="magnitude", prox=False)
+    assert len(points) >= 3 and points[0].kept == 1.0
+    cuts = [p.extras["cut"] for p in points]
+    assert cuts[0] == 0.0 and cuts[1] == pytest.approx(0.5)  # start_lam: the first cut
+    assert all(a < b for a, b in itertools.pairwise(cuts))
+    assert all(p.lam is None and p.extras["corrector"] == "magnitude" for p in points)
+    zeros = []
+    for p in points:
+        model = load_model(tmp_path / p.checkpoint)
+        zeros.append([w == 0 for w in _weights_in_scope(model)])
+        # exactly the share cut is zero: the corrector moved no cut weight off zero
+        assert p.zeros == round(p.extras["cut"] * p.scope_size)
+    for before, after in itertools.pairwise(zeros):
+        assert all(bool((a <= b).all()) for a, b in zip(before, after, strict=True))
+
+
+def test_magnitude_path_resumes_after_a_kill_with_the_same_points(
+        synthetic_data, tmp_path, monkeypatch):
+    kw = dict(corrector="magnitude", prox=False)
+    whole = _path(synthetic_data, tmp_path / "whole", **kw)
+    import moprune.front.path as path_module
+
+    save = path_module._save_state
+    calls = {"n": 0}
+
+    def killed_at_the_third_save(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        save(*args, **kwargs)
+
+    monkeypatch.setattr(path_module, "_save_state", killed_at_the_third_save)
+    with pytest.raises(KeyboardInterrupt):
+        _path(synthetic_data, tmp_path / "killed", **kw)
+    monkeypatch.setattr(path_module, "_save_state", save)
+    assert _summary(_path(synthetic_data, tmp_path / "killed", **kw)) == _summary(whole)
+    with pytest.raises(ConfigError, match="other settings"):  # nor resumed as an l1 path
+        _path(synthetic_data, tmp_path / "killed", prox=False)
+
+
+@pytest.mark.parametrize(("kw", "message"), [
+    ({"prox": True}, "no prox step and no threshold; got prox=True, tau=None"),
+    ({"prox": False, "tau": 1e-3}, "got prox=False, tau=0.001"),
+    ({"corrector": "lasso"}, "corrector must be one of ('l1', 'magnitude'), got 'lasso'"),
+])
+def test_magnitude_corrector_refuses_prox_and_thresholds(synthetic_data, kw, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        _path(synthetic_data, **{"corrector": "magnitude", **kw})
