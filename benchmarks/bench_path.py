@@ -9,9 +9,10 @@ Reports medians, the ratio, and the path's points (non-dominated in (f1, f2) and
     python benchmarks/bench_path.py --epochs 10 --repeats 3 \
         --json docs/results/bench_path.json
 
-With ``--finetune E`` every point of the path is debiased E epochs, and the dense training
-it is compared with gets the same epochs in all: the path's E + E x points (the path runs
-first in each repeat, so that its point count is known).
+With ``--corrector magnitude`` the path cuts the smallest weights instead of raising lam
+(no prox step). With ``--finetune E`` every point of the path is debiased E epochs, and
+the dense training it is compared with gets the same epochs in all: the path's E + E x
+points (the path runs first in each repeat, so that its point count is known).
 
 Run it with nothing else on the machine: the ratio is the result.
 """
@@ -32,6 +33,7 @@ from moprune.data import prepare_data
 from moprune.front import train_front
 from moprune.io import write_json
 from moprune.models import build_model
+from moprune.names import PATH_CORRECTORS
 from moprune.training import train
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -40,6 +42,8 @@ parser.add_argument("--epochs", type=int, default=10)
 parser.add_argument("--budget", type=int, default=30, help="points the path aims at")
 parser.add_argument("--start-lam", type=float, default=0.5,
                     help="the path's first weight after the dense point (as `make knee`)")
+parser.add_argument("--corrector", default="l1", choices=PATH_CORRECTORS,
+                    help="the path's corrector (magnitude: no prox)")
 parser.add_argument("--finetune", type=int, default=0,
                     help="epochs of debiasing per point (the dense run gets them too)")
 parser.add_argument("--repeats", type=int, default=3)
@@ -56,7 +60,8 @@ for _ in range(args.repeats):
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
         last = train_front(model=args.model, data=data, method="path", budget=args.budget,
-                           prox=True, path_start_lam=args.start_lam, finetune=args.finetune,
+                           prox=args.corrector == "l1", path_corrector=args.corrector,
+                           path_start_lam=args.start_lam, finetune=args.finetune,
                            train_config=config, out_dir=out)
         times["path"].append(time.perf_counter() - start)
     total_epochs.append(args.epochs + args.finetune * len(last))
@@ -69,7 +74,8 @@ assert last is not None
 dense, path = statistics.median(times["dense"]), statistics.median(times["path"])
 nd = {axes: len(last.non_dominated(axes=axes)) for axes in ("objectives", "kept")}
 result = {"model": args.model, "epochs": args.epochs, "budget": args.budget,
-          "start_lam": args.start_lam, "finetune": args.finetune,
+          "start_lam": args.start_lam, "corrector": args.corrector,
+          "finetune": args.finetune,
           "epochs_in_all": total_epochs,
           "repeats": args.repeats, "threads": torch.get_num_threads(), "seconds": times,
           "median_dense_s": dense, "median_path_s": path, "ratio": path / dense,
