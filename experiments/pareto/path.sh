@@ -92,3 +92,27 @@ for s in 0 1 2; do
   moprune train --model vgg --limit-train 20000 --epochs 22 --seed "$s" \
     --out "$RUN/vgg-dense-22$suffix"
 done
+python experiments/pareto/vgg_budget_summary.py "$RUN" --seeds 0 1 2 \
+  --out docs/results/path/vgg_flops_budget
+
+# 9. gradual magnitude pruning (Zhu & Gupta; moprune.GradualMagnitudePruning) against the
+#    dense LeNet-5, 12 epochs per network, 3 seeds: the stronger magnitude baseline at the
+#    knee's budget (about 25 minutes)
+python experiments/pareto/gmp_knee.py --sparsity 0.89 0.95 0.97 0.98 --out docs/results/path/gmp_knee
+python experiments/pareto/gmp_knee.py --sparsity 0.97 --begin 0 --end 6 --out docs/results/path/gmp_knee
+python experiments/pareto/gmp_knee.py --sparsity 0.97 --begin 2 --end 10 --out docs/results/path/gmp_knee
+
+# 10. the path with the magnitude corrector (the smallest weights cut, f1 trained alone in
+#     between): `make knee`'s settings without prox, budgets 30 and 40, 3 seeds; its knees
+#     and budget choices at 12 epochs in all; summary against the l1 fronts of step 0
+for s in $SEEDS; do
+  for b in 30 40; do
+    moprune front --model lenet5 --dataset fashion-mnist --method path \
+      --path-corrector magnitude --budget "$b" --epochs 10 --knee-epochs 12 --seed "$s" \
+      --out "$RUN/mag$b-s$s"
+    moprune knee "$RUN/mag$b-s$s" --selector chord
+    for share in 0.03 0.05 0.11; do
+      moprune knee "$RUN/mag$b-s$s" --max-share "$share" --axes kept
+    done
+  done
+done
