@@ -8,7 +8,8 @@ with the dense network of its own seed.
 
     python experiments/pareto/path_summary.py runs --seeds 0 1 2 --out docs/results/path
 
---paths and --magnitude name other fronts and comparisons (e.g. the fronts debiased three
+With --make-knee, those fronts join the hypervolume on common bounds. --paths and
+--magnitude name other fronts and comparisons (e.g. the fronts debiased three
 epochs per point: --paths lenet5-path-ft3-s --magnitude path-vs-magnitude-ft3-steps-s).
 """
 
@@ -103,13 +104,15 @@ def F(front: Front) -> np.ndarray:
     return front.objectives(front.non_dominated(axes="kept"), axes="kept")
 
 
-allF = np.vstack([F(dicho), *(F(f) for f in paths.values())])
+others = {f"make knee s{s}": Front.load(args.run / f"{args.make_knee}{s}" / "front.json")
+          for s in args.seeds} if args.make_knee else {}
+fronts = {**{f"path s{s}": f for s, f in paths.items()}, **others}
+allF = np.vstack([F(dicho), *(F(f) for f in fronts.values())])
 bounds = (allF.min(axis=0), allF.max(axis=0))
-hv = {f"path s{s}": f.hypervolume(axes="kept", bounds=bounds) for s, f in paths.items()}
+hv = {name: f.hypervolume(axes="kept", bounds=bounds) for name, f in fronts.items()}
 hv["dichotomic (budget 16)"] = dicho.hypervolume(axes="kept", bounds=bounds)
-counts = {f"path s{s}": {"points": len(f),
-                         "non_dominated_kept": len(f.non_dominated(axes="kept"))}
-          for s, f in paths.items()}
+counts = {name: {"points": len(f), "non_dominated_kept": len(f.non_dominated(axes="kept"))}
+          for name, f in fronts.items()}
 counts["dichotomic (budget 16)"] = {"points": len(dicho),
                                     "non_dominated_kept": len(dicho.non_dominated(axes="kept"))}
 
