@@ -111,8 +111,12 @@ for s in $SEEDS; do
       --path-corrector magnitude --budget "$b" --epochs 10 --knee-epochs 12 --seed "$s" \
       --out "$RUN/mag$b-s$s"
     moprune knee "$RUN/mag$b-s$s" --selector chord
-    for share in 0.03 0.05 0.11; do
-      moprune knee "$RUN/mag$b-s$s" --max-share "$share" --axes kept
-    done
+  done
+  for share in 0.03 0.05; do
+    moprune knee "$RUN/mag30-s$s" --max-share "$share" --axes kept
   done
 done
+python experiments/pareto/path_summary.py "$RUN" --seeds $SEEDS --paths mag30-s \
+  --magnitude none-s --make-knee knee-s --out docs/results/path/magnitude
+python benchmarks/bench_path.py --epochs 10 --budget 30 --corrector magnitude --repeats 3 \
+  --json docs/results/bench_path_magnitude.json
