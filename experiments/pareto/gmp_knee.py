@@ -53,7 +53,8 @@ def run(seed: int, sparsity: float | None) -> dict:
     schedule = f"gmp{sparsity}-from{args.begin}-to{args.end}-every{args.every}"
     key = f"{'dense' if sparsity is None else schedule}-e{args.epochs}-s{seed}"
     if key not in runs:
-        model = build_model(args.model, in_channels=1, num_classes=10, image_size=28,
+        model = build_model(args.model, in_channels=data.in_channels,
+                            num_classes=data.num_classes, image_size=data.image_size,
                             seed=seed)
         callbacks = [] if sparsity is None else [GradualMagnitudePruning(
             sparsity, begin_step=round(args.begin * per_epoch),

@@ -19,7 +19,7 @@ scratch. :func:`train_path` does so for the weighted sum ``(1 - lam) f1 + lam f2
 With ``corrector="magnitude"`` the path is the epsilon-constraint method on (f1, l0)
 instead, solved by iterative hard thresholding: the predictor raises the share of weights
 cut (its odds by ``exp(step)``), the cut keeps the largest weights by magnitude over all
-layers in scope (:func:`moprune.training.global_magnitude_masks`), and the corrector
+layers in scope (:func:`moprune.pruning.global_magnitude_masks`), and the corrector
 trains f1 alone with the cut weights held at zero. No l1 pull shrinks the weights it
 keeps, so its points need no debiasing for that (gradual magnitude pruning, Zhu & Gupta,
 with a point recorded after every cut); it is unstructured, whatever ``complexity``
@@ -59,14 +59,11 @@ from moprune.models.serialization import read_model_file
 from moprune.names import PATH_CORRECTORS
 from moprune.objectives import Complexity
 from moprune.progress import progress_line
-from moprune.pruning import flops_share
+from moprune.pruning import flops_share, global_magnitude_masks, mask_optimizer_state
 from moprune.solvers import WeightedSumSolver
 from moprune.training import evaluate, input_shape, resolve_device, train
-from moprune.training.gradual import global_magnitude_masks, mask_optimizer_state
 
-CORRECTORS = PATH_CORRECTORS
-
-__all__ = ["CORRECTORS", "batch_stream", "debias", "debias_knee", "measure", "path_epochs",
+__all__ = ["batch_stream", "debias", "debias_knee", "measure", "path_epochs",
            "save_point_model", "train_path"]
 
 
@@ -124,8 +121,8 @@ def train_path(
         raise ConfigError(f"start_lam must be in (0, 1), got {start_lam}")
     if not 0 < max_drop <= 1:
         raise ConfigError(f"max_drop must be in (0, 1], got {max_drop}")
-    if corrector not in CORRECTORS:
-        raise ConfigError(f"corrector must be one of {CORRECTORS}, got {corrector!r}")
+    if corrector not in PATH_CORRECTORS:
+        raise ConfigError(f"corrector must be one of {PATH_CORRECTORS}, got {corrector!r}")
     magnitude = corrector == "magnitude"
     if magnitude and (prox or tau is not None):
         raise ConfigError("the magnitude corrector cuts by rank, with no prox step and no "

@@ -15,9 +15,10 @@ from moprune.config import DataConfig, FrontConfig, TrainConfig, config_to_dict
 from moprune.data import DataSplits, prepare_data
 from moprune.errors import ConfigError
 from moprune.front.methods import FRONT_METHODS, FrontJob, train_point
-from moprune.front.path import CORRECTORS, debias, debias_knee, path_epochs
+from moprune.front.path import debias, debias_knee, path_epochs
 from moprune.front.points import AXES, Front, Point
 from moprune.models import build_model
+from moprune.names import PATH_CORRECTORS
 from moprune.progress import progress_line
 from moprune.solvers import WeightedSumSolver
 from moprune.training import evaluate
@@ -163,14 +164,13 @@ def train_front(
     axes = knee_axes if knee_axes != "auto" else (
         "flops" if complexity == "flops" else
         "kept" if runner.one_run or finetune else "objectives")
-    splits = data if isinstance(data, DataSplits) else prepare_data(data)
-    if path_corrector not in CORRECTORS:
-        raise ConfigError(f"path_corrector must be one of {CORRECTORS}, got "
+    if path_corrector not in PATH_CORRECTORS:
+        raise ConfigError(f"path_corrector must be one of {PATH_CORRECTORS}, got "
                           f"{path_corrector!r}")
     if path_corrector != "l1" and method != "path":
         raise ConfigError(f"path_corrector is for the path, not for {method}")
-    magnitude = path_corrector == "magnitude"
-    tau = (None if prox or magnitude else 1e-3) if tau is None else tau
+    splits = data if isinstance(data, DataSplits) else prepare_data(data)
+    tau = (None if prox or path_corrector == "magnitude" else 1e-3) if tau is None else tau
     solver_kw: dict[str, Any] = dict(complexity=complexity, scope=scope, tau=tau,
                                      freeze_masks=freeze_masks)
     out = Path(out_dir) if out_dir is not None else _temporary_dir()

@@ -8,7 +8,7 @@ from moprune.pruning.compact import (
     rebuild_pruned,
 )
 from moprune.pruning.files import compact_file
-from moprune.pruning.masks import MagnitudePruner
+from moprune.pruning.masks import MagnitudePruner, global_magnitude_masks, mask_optimizer_state
 from moprune.pruning.stats import count_flops, flops_share, model_size, size_report, time_model
 
 __all__ = [
@@ -19,6 +19,8 @@ __all__ = [
     "compact_file",
     "count_flops",
     "flops_share",
+    "global_magnitude_masks",
+    "mask_optimizer_state",
     "model_size",
     "prune_to_flops",
     "rebuild_pruned",

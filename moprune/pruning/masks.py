@@ -1,4 +1,5 @@
-"""Intra-training pruning: weights with |w| <= tau become exactly 0 after every step."""
+"""Intra-training pruning: weights with |w| <= tau become exactly 0 after every step;
+global magnitude masks (the importance of gradual magnitude pruning)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,37 @@ import torch
 
 from moprune.errors import ConfigError
 
-__all__ = ["MagnitudePruner"]
+__all__ = ["MagnitudePruner", "global_magnitude_masks", "mask_optimizer_state"]
 
 _STATE_KEYS = ("momentum_buffer", "exp_avg", "exp_avg_sq", "m1", "v1", "m2", "v2")
+
+
+@torch.no_grad()
+def global_magnitude_masks(params: Sequence[torch.Tensor], sparsity: float
+                           ) -> list[torch.Tensor]:
+    """Boolean masks that keep the ``round((1 - sparsity) * n)`` largest weights by
+    magnitude over all of ``params`` together (exactly that many: ties are broken by
+    position, not all kept or all cut)."""
+    sizes = [p.numel() for p in params]
+    total = sum(sizes)
+    keep = total - round(sparsity * total)
+    flat = torch.cat([p.detach().abs().flatten() for p in params])
+    mask = torch.zeros(total, dtype=torch.bool, device=flat.device)
+    if keep > 0:
+        mask[torch.topk(flat, keep, sorted=False).indices] = True
+    return [m.view_as(p) for m, p in zip(mask.split(sizes), params, strict=True)]
+
+
+@torch.no_grad()
+def mask_optimizer_state(optimizer: torch.optim.Optimizer, params: Sequence[torch.Tensor],
+                         masks: Sequence[torch.Tensor]) -> None:
+    """Zero the optimizer state (momentum, Adam's moments) of the masked weights, so that
+    a cut weight is not pushed back by the momentum it had."""
+    for p, m in zip(params, masks, strict=True):
+        state = optimizer.state.get(p, {})
+        for key in _STATE_KEYS:
+            if torch.is_tensor(state.get(key)):
+                state[key].mul_(m)
 
 
 class MagnitudePruner:
@@ -51,11 +80,8 @@ class MagnitudePruner:
             p.mul_(keep)
             if p.grad is not None:
                 p.grad.mul_(keep)
-            if optimizer is not None:
-                state = optimizer.state.get(p, {})
-                for key in _STATE_KEYS:
-                    if key in state and torch.is_tensor(state[key]):
-                        state[key].mul_(keep)
+        if optimizer is not None:
+            mask_optimizer_state(optimizer, self.params, self.masks)
 
     @torch.no_grad()
     def mask_grads(self) -> None:

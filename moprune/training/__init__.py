@@ -1,12 +1,9 @@
 """Training one network: the loop, callbacks and checkpoints."""
 
+from moprune.pruning.masks import global_magnitude_masks
 from moprune.training.callbacks import Callback
 from moprune.training.checkpoint import load_checkpoint, save_checkpoint
-from moprune.training.gradual import (
-    GradualMagnitudePruning,
-    cubic_sparsity,
-    global_magnitude_masks,
-)
+from moprune.training.gradual import GradualMagnitudePruning, cubic_sparsity
 from moprune.training.loop import (
     EpochRecord,
     TrainResult,

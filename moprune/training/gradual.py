@@ -9,14 +9,13 @@ magnitude baselines at high sparsity for a fixed budget of epochs, stronger than
 after training followed by fine-tuning.
 
 The three parts are kept apart as Torch-Pruning does: :func:`cubic_sparsity` says when
-(the schedule), :func:`global_magnitude_masks` says what (the importance: |w| over every
-layer in scope), and :class:`GradualMagnitudePruning` applies both inside
+(the schedule), :func:`moprune.pruning.global_magnitude_masks` says what (the importance:
+|w| over every layer in scope), and :class:`GradualMagnitudePruning` applies both inside
 :func:`moprune.train` as a callback.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -24,13 +23,10 @@ from torch import nn
 
 from moprune.errors import ConfigError
 from moprune.objectives import scope_parameters
+from moprune.pruning.masks import global_magnitude_masks, mask_optimizer_state
 from moprune.training.callbacks import Callback
 
-__all__ = ["GradualMagnitudePruning", "cubic_sparsity", "global_magnitude_masks",
-           "mask_optimizer_state"]
-
-_STATE_KEYS = ("momentum_buffer", "exp_avg", "exp_avg_sq")
-
+__all__ = ["GradualMagnitudePruning", "cubic_sparsity"]
 
 def cubic_sparsity(step: int, *, begin: int, end: int, final: float,
                    initial: float = 0.0) -> float:
@@ -48,34 +44,6 @@ def cubic_sparsity(step: int, *, begin: int, end: int, final: float,
         return final
     t = (step - begin) / (end - begin)
     return final + (initial - final) * (1.0 - t) ** 3
-
-
-@torch.no_grad()
-def global_magnitude_masks(params: Sequence[torch.Tensor], sparsity: float
-                           ) -> list[torch.Tensor]:
-    """Boolean masks that keep the ``round((1 - sparsity) * n)`` largest weights by
-    magnitude over all of ``params`` together (exactly that many: ties are broken by
-    position, not all kept or all cut)."""
-    sizes = [p.numel() for p in params]
-    total = sum(sizes)
-    keep = total - round(sparsity * total)
-    flat = torch.cat([p.detach().abs().flatten() for p in params])
-    mask = torch.zeros(total, dtype=torch.bool, device=flat.device)
-    if keep > 0:
-        mask[torch.topk(flat, keep, sorted=False).indices] = True
-    return [m.view_as(p) for m, p in zip(mask.split(sizes), params, strict=True)]
-
-
-@torch.no_grad()
-def mask_optimizer_state(optimizer: torch.optim.Optimizer, params: Sequence[torch.Tensor],
-                         masks: Sequence[torch.Tensor]) -> None:
-    """Zero the optimizer state (momentum, Adam's moments) of the masked weights, so that
-    a cut weight is not pushed back by the momentum it had."""
-    for p, m in zip(params, masks, strict=True):
-        state = optimizer.state.get(p, {})
-        for key in _STATE_KEYS:
-            if torch.is_tensor(state.get(key)):
-                state[key].mul_(m)
 
 
 class GradualMagnitudePruning(Callback):
@@ -146,10 +114,3 @@ class GradualMagnitudePruning(Callback):
         for p, m in zip(self.params, self.masks, strict=True):
             p.mul_(m)
         mask_optimizer_state(optimizer, self.params, self.masks)
-
-    def describe(self) -> dict[str, Any]:
-        """The settings, for a run's config."""
-        return {"final": self.final, "initial": self.initial, "begin_step": self.begin_step,
-                "end_step": self.end_step, "every": self.every, "scope": self.scope,
-                "rule": "cubic (Zhu & Gupta), global magnitude"}
-

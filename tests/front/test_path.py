@@ -43,8 +43,11 @@ def test_path_points_rise_in_lam_and_are_written(synthetic_data, tmp_path):
         assert 0.0 < p.flops_share <= 1.0
 
 
-def test_path_resumes_after_a_kill_with_the_same_points(synthetic_data, tmp_path, monkeypatch):
-    whole = _path(synthetic_data, tmp_path / "whole")
+@pytest.mark.parametrize("kw", [{}, {"corrector": "magnitude", "prox": False}],
+                         ids=["l1", "magnitude"])
+def test_path_resumes_after_a_kill_with_the_same_points(synthetic_data, tmp_path, monkeypatch,
+                                                         kw):
+    whole = _path(synthetic_data, tmp_path / "whole", **kw)
     import moprune.front.path as path_module
 
     save = path_module._save_state
@@ -58,9 +61,9 @@ def test_path_resumes_after_a_kill_with_the_same_points(synthetic_data, tmp_path
 
     monkeypatch.setattr(path_module, "_save_state", killed_after_three)
     with pytest.raises(KeyboardInterrupt):
-        _path(synthetic_data, tmp_path / "killed")
+        _path(synthetic_data, tmp_path / "killed", **kw)
     monkeypatch.setattr(path_module, "_save_state", save)
-    resumed = _path(synthetic_data, tmp_path / "killed")
+    resumed = _path(synthetic_data, tmp_path / "killed", **kw)
     assert _summary(resumed) == _summary(whole)
 
 
@@ -68,6 +71,11 @@ def test_path_refuses_a_state_made_with_other_settings(synthetic_data, tmp_path)
     _path(synthetic_data, tmp_path)
     with pytest.raises(ConfigError, match="other settings"):
         _path(synthetic_data, tmp_path, max_drop=0.2)
+    with pytest.raises(ConfigError, match="other settings"):  # nor as a magnitude path
+        _path(synthetic_data, tmp_path, corrector="magnitude", prox=False)
+    _path(synthetic_data, tmp_path / "magnitude", corrector="magnitude", prox=False)
+    with pytest.raises(ConfigError, match="other settings"):  # nor the other way round
+        _path(synthetic_data, tmp_path / "magnitude", prox=False)
 
 
 def test_path_with_prox_has_exact_zeros_without_a_threshold(synthetic_data):
@@ -167,30 +175,6 @@ def test_magnitude_path_cuts_more_at_every_point_and_never_revives_a_weight(
         assert p.zeros == round(p.extras["cut"] * p.scope_size)
     for before, after in itertools.pairwise(zeros):
         assert all(bool((a <= b).all()) for a, b in zip(before, after, strict=True))
-
-
-def test_magnitude_path_resumes_after_a_kill_with_the_same_points(
-        synthetic_data, tmp_path, monkeypatch):
-    kw = dict(corrector="magnitude", prox=False)
-    whole = _path(synthetic_data, tmp_path / "whole", **kw)
-    import moprune.front.path as path_module
-
-    save = path_module._save_state
-    calls = {"n": 0}
-
-    def killed_at_the_third_save(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        save(*args, **kwargs)
-
-    monkeypatch.setattr(path_module, "_save_state", killed_at_the_third_save)
-    with pytest.raises(KeyboardInterrupt):
-        _path(synthetic_data, tmp_path / "killed", **kw)
-    monkeypatch.setattr(path_module, "_save_state", save)
-    assert _summary(_path(synthetic_data, tmp_path / "killed", **kw)) == _summary(whole)
-    with pytest.raises(ConfigError, match="other settings"):  # nor resumed as an l1 path
-        _path(synthetic_data, tmp_path / "killed", prox=False)
 
 
 @pytest.mark.parametrize(("kw", "message"), [
