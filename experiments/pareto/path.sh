@@ -98,9 +98,14 @@ python experiments/pareto/vgg_budget_summary.py "$RUN" --seeds 0 1 2 \
 # 9. gradual magnitude pruning (Zhu & Gupta; moprune.GradualMagnitudePruning) against the
 #    dense LeNet-5, 12 epochs per network, 3 seeds: the stronger magnitude baseline at the
 #    knee's budget (about 25 minutes)
-python experiments/pareto/gmp_knee.py --sparsity 0.89 0.95 0.97 0.98 --out docs/results/path/gmp_knee
-python experiments/pareto/gmp_knee.py --sparsity 0.97 --begin 0 --end 6 --out docs/results/path/gmp_knee
-python experiments/pareto/gmp_knee.py --sparsity 0.97 --begin 2 --end 10 --out docs/results/path/gmp_knee
+#    (one thread per run, as measured; the same with two threads: gmp_knee_2threads)
+for args in "--sparsity 0.89 0.95 0.97 0.98" "--sparsity 0.97 --begin 0 --end 6" \
+            "--sparsity 0.97 --begin 2 --end 10"; do
+  # shellcheck disable=SC2086
+  OMP_NUM_THREADS=1 python experiments/pareto/gmp_knee.py $args --out docs/results/path/gmp_knee
+done
+python experiments/pareto/gmp_knee.py --sparsity 0.89 0.95 0.97 0.98 \
+  --out docs/results/path/gmp_knee_2threads
 
 # 10. the path with the magnitude corrector (the smallest weights cut, f1 trained alone in
 #     between): `make knee`'s settings without prox, budgets 30 and 40, 3 seeds; its knees
