@@ -3,8 +3,8 @@ hypervolume against the dichotomic front, and the magnitude comparison.
 
 Reads RUN/lenet5-path-sS (fronts and knee-chord.json), RUN/path-vs-magnitude-sS,
 RUN/lenet5-dense (seed 0) and RUN/lenet5-dense-s<seed> (the other seeds), and
-RUN/lenet5-dichotomic, as experiments/pareto/path.sh writes them. Each knee is compared
-with the dense network of its own seed.
+RUN/lenet5-dichotomic (optional), as experiments/pareto/path.sh writes them. Each knee is
+compared with the dense network of its own seed.
 
     python experiments/pareto/path_summary.py runs --seeds 0 1 2 --out docs/results/path
 
@@ -51,7 +51,8 @@ dense_runs = {s: args.run / ("lenet5-dense" if s == 0 else f"lenet5-dense-s{s}")
 dense_acc = {s: read_json(d / "results.json")["test_acc"] for s, d in dense_runs.items()
              if (d / "results.json").exists()}
 dense = statistics.mean(dense_acc.values())  # the seeds' mean, for the plot
-dicho = Front.load(args.run / "lenet5-dichotomic" / "front.json")
+dicho_file = args.run / "lenet5-dichotomic" / "front.json"  # optional: a reference
+dicho = Front.load(dicho_file) if dicho_file.exists() else None
 paths = {s: Front.load(args.run / f"{args.paths}{s}" / "front.json") for s in args.seeds}
 
 
@@ -107,14 +108,13 @@ def F(front: Front) -> np.ndarray:
 others = {f"make knee s{s}": Front.load(args.run / f"{args.make_knee}{s}" / "front.json")
           for s in args.seeds} if args.make_knee else {}
 fronts = {**{f"path s{s}": f for s, f in paths.items()}, **others}
-allF = np.vstack([F(dicho), *(F(f) for f in fronts.values())])
+if dicho is not None:
+    fronts["dichotomic (budget 16)"] = dicho
+allF = np.vstack([F(f) for f in fronts.values()])
 bounds = (allF.min(axis=0), allF.max(axis=0))
 hv = {name: f.hypervolume(axes="kept", bounds=bounds) for name, f in fronts.items()}
-hv["dichotomic (budget 16)"] = dicho.hypervolume(axes="kept", bounds=bounds)
 counts = {name: {"points": len(f), "non_dominated_kept": len(f.non_dominated(axes="kept"))}
           for name, f in fronts.items()}
-counts["dichotomic (budget 16)"] = {"points": len(dicho),
-                                    "non_dominated_kept": len(dicho.non_dominated(axes="kept"))}
 
 # the magnitude comparison, per seed
 magnitude = {}
@@ -137,7 +137,7 @@ def band_rows() -> list[list[object]]:
     out = []
     for lo, hi in BANDS:
         per_seed = [float(np.mean(d)) for m in magnitude.values()
-                    if (d := [r[4] for r in m["rows"]
+                    if (d := [r[-1] for r in m["rows"]
                               if lo <= float(r[0].rstrip("%")) / 100 < hi])]
         if not per_seed:
             continue
@@ -185,9 +185,10 @@ for i, (s, f) in enumerate(paths.items()):
     ax.plot([p.kept for p in nd], [p.test_acc for p in nd], "o-", ms=3, color=f"C{i}",
             label=f"path seed {s} (debiased)")
     ax.plot([knees[i]["kept"]], [knees[i]["test_acc"]], "*", ms=14, color=f"C{i}")
-nd = sorted(dicho.non_dominated(axes="kept"), key=lambda p: p.kept)
-ax.plot([p.kept for p in nd], [p.test_acc for p in nd], "s--", ms=4, color="gray",
-        label="dichotomic, budget 16 (4 epochs)")
+if dicho is not None:
+    nd = sorted(dicho.non_dominated(axes="kept"), key=lambda p: p.kept)
+    ax.plot([p.kept for p in nd], [p.test_acc for p in nd], "s--", ms=4, color="gray",
+            label="dichotomic, budget 16 (4 epochs)")
 ax.axhline(dense, color="black", lw=0.8, ls=":",
            label=f"dense, 12 epochs (mean of {len(dense_acc)} seeds, {dense:.4f})")
 ax.set(xscale="log", xlabel="fraction of weights kept", ylabel="test accuracy",

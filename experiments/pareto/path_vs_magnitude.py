@@ -10,6 +10,11 @@ front's lr). Compared in (test error, kept share), with the hypervolume of both 
 bounds. With --whole-epochs the dense network trains ceil(S / steps per epoch) whole
 epochs instead (the rule before: up to one epoch more than the path point had).
 
+With --sparsities, the comparison is at those sparsities instead of the path's own: at
+each sparsity s the path's answer is its non-dominated point with the smallest sparsity
+>= s (a network at least that sparse; on a front whose dense end is dominated, one point
+answers for a whole range), and its twin is pruned to exactly s after the same steps.
+
     python experiments/pareto/path_vs_magnitude.py runs/lenet5-path-s0 \
         --out runs/path-vs-magnitude-s0
 """
@@ -43,6 +48,8 @@ parser.add_argument("front_dir", type=Path)
 parser.add_argument("--out", type=Path, required=True)
 parser.add_argument("--min-sparsity", type=float, default=0.5)
 parser.add_argument("--max-sparsity", type=float, default=0.995)
+parser.add_argument("--sparsities", type=float, nargs="+", metavar="S",
+                    help="compare at these sparsities (see above) instead of the path's")
 parser.add_argument("--whole-epochs", action="store_true",
                     help="train the dense network ceil(path epochs) whole epochs")
 args = parser.parse_args()
@@ -57,6 +64,15 @@ factory = model_factory(config.model, data, config.model_args)
 points = sorted((p for p in path.non_dominated(axes="kept")
                  if args.min_sparsity <= p.sparsity <= args.max_sparsity),
                 key=lambda p: p.sparsity)
+if args.sparsities:  # (target sparsity, the path's answer) pairs
+    targets = [(t, next((p for p in points if p.sparsity >= t), None))
+               for t in sorted(args.sparsities)]
+    missing = [t for t, p in targets if p is None]
+    if missing:
+        print(f"no non-dominated path point is as sparse as {missing}: not compared")
+    pairs = [(t, p) for t, p in targets if p is not None]
+else:
+    pairs = [(p.sparsity, p) for p in points]
 dense_cache: dict[int, dict[str, torch.Tensor]] = {}
 per_epoch = len(data.loader("train", batch_size=config.train.batch_size))
 
@@ -78,7 +94,7 @@ def train_steps(model: torch.nn.Module, steps: int) -> None:
 
 magnitude = Front(meta={"method": "magnitude", "finetune": E})
 rows = []
-for p in points:
+for target, p in pairs:
     steps = (path_epochs(p) * per_epoch if args.whole_epochs
              else int(p.extras["step"]))  # the path point's steps
     total = round(steps / per_epoch + E, 2)  # epochs per network
@@ -98,24 +114,25 @@ for p in points:
     modules = [(m, "weight") for m in model.modules()
                if getattr(m, "weight", None) is not None and id(m.weight) in names]
     prune.global_unstructured(modules, pruning_method=prune.L1Unstructured,
-                              amount=p.zeros)
+                              amount=p.zeros if not args.sparsities
+                              else round(target * p.scope_size))
     for m, name in modules:
         prune.remove(m, name)
     raw = measure(model, data, method="magnitude", complexity=config.complexity,
-                  scope=config.scope, tag=f"s{p.sparsity:.6f}", epochs=path_epochs(p) + E,
+                  scope=config.scope, tag=f"s{target:.6f}", epochs=path_epochs(p) + E,
                   seed=config.train.seed)
     save_point_model(model, raw, args.out)
     tuned = debias(raw, factory, data, replace(config.train, seed=config.train.seed),
                    epochs=E, complexity=config.complexity, scope=config.scope, out_dir=args.out)
     tuned.seconds = time.perf_counter() - t0
     magnitude.add(tuned)
-    rows.append([f"{p.sparsity:.2%}", total, p.test_acc, tuned.test_acc,
-                 (p.test_acc - tuned.test_acc) * 100])
-    print(f"sparsity {p.sparsity:.4f} ({total} epochs): path {p.test_acc:.4f}, "
-          f"magnitude {tuned.test_acc:.4f}")
+    rows.append([f"{target:.2%}", *([f"{p.sparsity:.2%}"] if args.sparsities else []),
+                 total, p.test_acc, tuned.test_acc, (p.test_acc - tuned.test_acc) * 100])
+    print(f"sparsity {target:.4f} ({total} epochs): path {p.test_acc:.4f} (at sparsity "
+          f"{p.sparsity:.4f}), magnitude {tuned.test_acc:.4f}")
 
 # hypervolume in (test error, kept share) on the bounds of both sets together
-F_path = np.array([[1 - p.test_acc, p.kept] for p in points])
+F_path = np.array([[1 - p.test_acc, p.kept] for _, p in pairs])
 F_mag = np.array([[1 - p.test_acc, p.kept] for p in magnitude.points])
 both = np.vstack([F_path, F_mag])
 bounds = (both.min(axis=0), both.max(axis=0))
@@ -123,11 +140,12 @@ from pymoo.indicators.hv import HV  # noqa: E402
 
 hv = {name: float(HV(ref_point=np.array([1.1, 1.1]))(Front.normalize(F, bounds)))
       for name, F in (("path", F_path), ("magnitude", F_mag))}
-table = format_table(["sparsity", "epochs per network", "path (debiased) test acc",
+table = format_table(["sparsity", *(["path point's sparsity"] if args.sparsities else []),
+                      "epochs per network", "path (debiased) test acc",
                       "magnitude + fine-tune test acc", "difference (points)"], rows,
                      markdown=True)
 print(table)
-wins = sum(r[4] >= 0 for r in rows)
+wins = sum(r[-1] >= 0 for r in rows)
 print(f"path at least as accurate at {wins} of {len(rows)} sparsities; hypervolume "
       f"(test error, kept share), common bounds: path {hv['path']:.4f}, magnitude "
       f"{hv['magnitude']:.4f}")
@@ -139,6 +157,7 @@ write_json(args.out / "comparison.json", {
     "rows": rows, "hypervolume": hv,
     "wins": wins, "compared": len(rows), "bounds": [b.tolist() for b in bounds]})
 (args.out / "comparison.md").write_text(table + "\n")
-plot_front(Front(points, meta={"method": "path (debiased)"}), args.out / "comparison.png",
+answers = list({p.key: p for _, p in pairs}.values())
+plot_front(Front(answers, meta={"method": "path (debiased)"}), args.out / "comparison.png",
            others={"magnitude + fine-tune": magnitude}, axes="kept",
            title=f"{config.model}: path vs. magnitude pruning, equal epochs")
