@@ -125,3 +125,29 @@ python experiments/pareto/path_summary.py "$RUN" --seeds $SEEDS --paths mag30-s 
   --magnitude none-s --make-knee knee-s --out docs/results/path/magnitude
 python benchmarks/bench_path.py --epochs 10 --budget 30 --corrector magnitude --repeats 3 \
   --json docs/results/bench_path_magnitude.json
+
+# 11. the magnitude path, every point debiased one epoch, against magnitude pruning +
+#     fine-tuning at equal epochs per network (one thread per run, as measured): read at
+#     the path's own non-dominated points, and on a grid of sparsities from 50% to 99%
+#     (the path answering with its non-dominated point at least that sparse); then the
+#     same with 5 warm-up epochs at lam 0 instead of 2.5 (`--path-warmup 5`)
+GRID="0.5 0.6 0.7 0.8 0.9 0.95 0.97 0.98 0.99"
+for w in 2.5 5; do
+  tag=$([ "$w" = 5 ] && echo w5 || echo "")
+  for s in $SEEDS; do
+    front="$RUN/mag30$tag-ft1-s$s"
+    OMP_NUM_THREADS=1 moprune front --model lenet5 --dataset fashion-mnist --method path \
+      --path-corrector magnitude --budget 30 --epochs 10 --finetune 1 --path-warmup "$w" \
+      --knee-epochs 12 --seed "$s" --out "$front"
+    OMP_NUM_THREADS=1 moprune knee "$front" --selector chord
+    OMP_NUM_THREADS=1 python experiments/pareto/path_vs_magnitude.py "$front" \
+      --out "$RUN/mag$tag-vs-magnitude-ft1-s$s"
+    # shellcheck disable=SC2086
+    OMP_NUM_THREADS=1 python experiments/pareto/path_vs_magnitude.py "$front" \
+      --sparsities $GRID --out "$RUN/mag$tag-vs-magnitude-grid-s$s"
+  done
+  python experiments/pareto/path_summary.py "$RUN" --seeds $SEEDS --paths "mag30$tag-ft1-s" \
+    --magnitude "mag$tag-vs-magnitude-ft1-s" --out "docs/results/path/magnitude$tag-ft1"
+  python experiments/pareto/path_summary.py "$RUN" --seeds $SEEDS --paths "mag30$tag-ft1-s" \
+    --magnitude "mag$tag-vs-magnitude-grid-s" --out "docs/results/path/magnitude$tag-ft1-grid"
+done
