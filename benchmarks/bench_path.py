@@ -42,6 +42,8 @@ parser.add_argument("--epochs", type=int, default=10)
 parser.add_argument("--budget", type=int, default=30, help="points the path aims at")
 parser.add_argument("--start-lam", type=float, default=0.5,
                     help="the path's first weight after the dense point (as `make knee`)")
+parser.add_argument("--warmup", type=float, default=None,
+                    help="epochs at lam 0 first (default: the library's, epochs/4)")
 parser.add_argument("--corrector", default="l1", choices=PATH_CORRECTORS,
                     help="the path's corrector (magnitude: no prox)")
 parser.add_argument("--finetune", type=int, default=0,
@@ -61,7 +63,8 @@ for _ in range(args.repeats):
         start = time.perf_counter()
         last = train_front(model=args.model, data=data, method="path", budget=args.budget,
                            prox=args.corrector == "l1", path_corrector=args.corrector,
-                           path_start_lam=args.start_lam, finetune=args.finetune,
+                           path_start_lam=args.start_lam, path_warmup=args.warmup,
+                           finetune=args.finetune,
                            train_config=config, out_dir=out)
         times["path"].append(time.perf_counter() - start)
     total_epochs.append(args.epochs + args.finetune * len(last))
@@ -74,7 +77,7 @@ assert last is not None
 dense, path = statistics.median(times["dense"]), statistics.median(times["path"])
 nd = {axes: len(last.non_dominated(axes=axes)) for axes in ("objectives", "kept")}
 result = {"model": args.model, "epochs": args.epochs, "budget": args.budget,
-          "start_lam": args.start_lam, "corrector": args.corrector,
+          "start_lam": args.start_lam, "warmup": args.warmup, "corrector": args.corrector,
           "finetune": args.finetune,
           "epochs_in_all": total_epochs,
           "repeats": args.repeats, "threads": torch.get_num_threads(), "seconds": times,

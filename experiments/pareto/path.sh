@@ -151,3 +151,27 @@ for w in 2.5 5; do
   python experiments/pareto/path_summary.py "$RUN" --seeds $SEEDS --paths "mag30$tag-ft1-s" \
     --magnitude "mag$tag-vs-magnitude-grid-s" --out "docs/results/path/magnitude$tag-ft1-grid"
 done
+
+# 12. the magnitude path from a first cut of 83% (--path-start-lam 0.9), budgets 40 and 50,
+#     with the default 2.5 and with 5 warm-up epochs (one thread per run, as measured), its
+#     non-dominated points and hypervolume against step 3's dichotomic front run with
+#     one thread too, and its wall time against one dense training (machine idle, two
+#     threads)
+OMP_NUM_THREADS=1 moprune front --model lenet5 --method dichotomic --budget 16 --epochs 12 \
+  --explore-epochs 4 --out "$RUN/lenet5-dichotomic-1thread"
+for b in 40 50; do
+  for s in $SEEDS; do
+    for w in 2.5 5; do
+      tag=$([ "$w" = 5 ] && echo w5 || echo "")
+      OMP_NUM_THREADS=1 moprune front --model lenet5 --dataset fashion-mnist --method path \
+        --path-corrector magnitude --budget "$b" --epochs 10 --path-start-lam 0.9 \
+        --path-warmup "$w" --knee-epochs 12 --seed "$s" --out "$RUN/mag${b}st9$tag-s$s"
+      OMP_NUM_THREADS=1 moprune knee "$RUN/mag${b}st9$tag-s$s" --selector chord
+    done
+  done
+  python benchmarks/bench_path.py --epochs 10 --budget "$b" --start-lam 0.9 --warmup 5 \
+    --corrector magnitude --repeats 3 --json "docs/results/bench_path_magnitude_b${b}w5.json"
+done
+python experiments/pareto/path_summary.py "$RUN" --seeds $SEEDS --paths mag50st9w5-s \
+  --magnitude none-s --also mag40st9w5-s mag50st9-s mag40st9-s \
+  --dichotomic lenet5-dichotomic-1thread --out docs/results/path/magnitude-nd

@@ -8,7 +8,7 @@ compared with the dense network of its own seed.
 
     python experiments/pareto/path_summary.py runs --seeds 0 1 2 --out docs/results/path
 
-With --make-knee, those fronts join the hypervolume on common bounds. --paths and
+With --make-knee (and --also), those fronts join the hypervolume on common bounds. --paths and
 --magnitude name other fronts and comparisons (e.g. the fronts debiased three
 epochs per point: --paths lenet5-path-ft3-s --magnitude path-vs-magnitude-ft3-steps-s).
 """
@@ -39,6 +39,11 @@ parser.add_argument("--magnitude", metavar="PREFIX", default="path-vs-magnitude-
 parser.add_argument("--make-knee", metavar="PREFIX",
                     help="also summarise the `make knee` runs RUN/PREFIX<seed> (and their "
                          "RUN/PREFIX<seed>.seconds wall times)")
+parser.add_argument("--dichotomic", metavar="NAME", default="lenet5-dichotomic",
+                    help="the dichotomic front RUN/NAME (optional: a reference)")
+parser.add_argument("--also", metavar="PREFIX", nargs="+", default=[],
+                    help="more fronts RUN/PREFIX<seed> that join the hypervolume on common "
+                         "bounds and the point counts (no knee needed)")
 args = parser.parse_args()
 
 
@@ -51,7 +56,7 @@ dense_runs = {s: args.run / ("lenet5-dense" if s == 0 else f"lenet5-dense-s{s}")
 dense_acc = {s: read_json(d / "results.json")["test_acc"] for s, d in dense_runs.items()
              if (d / "results.json").exists()}
 dense = statistics.mean(dense_acc.values())  # the seeds' mean, for the plot
-dicho_file = args.run / "lenet5-dichotomic" / "front.json"  # optional: a reference
+dicho_file = args.run / args.dichotomic / "front.json"  # optional: a reference
 dicho = Front.load(dicho_file) if dicho_file.exists() else None
 paths = {s: Front.load(args.run / f"{args.paths}{s}" / "front.json") for s in args.seeds}
 
@@ -107,13 +112,16 @@ def F(front: Front) -> np.ndarray:
 
 others = {f"make knee s{s}": Front.load(args.run / f"{args.make_knee}{s}" / "front.json")
           for s in args.seeds} if args.make_knee else {}
-fronts = {**{f"path s{s}": f for s, f in paths.items()}, **others}
+also = {f"{prefix}{s}": Front.load(args.run / f"{prefix}{s}" / "front.json")
+        for prefix in args.also for s in args.seeds}
+fronts = {**{f"path s{s}": f for s, f in paths.items()}, **others, **also}
 if dicho is not None:
     fronts["dichotomic (budget 16)"] = dicho
 allF = np.vstack([F(f) for f in fronts.values()])
 bounds = (allF.min(axis=0), allF.max(axis=0))
 hv = {name: f.hypervolume(axes="kept", bounds=bounds) for name, f in fronts.items()}
-counts = {name: {"points": len(f), "non_dominated_kept": len(f.non_dominated(axes="kept"))}
+counts = {name: {"points": len(f), "non_dominated_kept": len(f.non_dominated(axes="kept")),
+                 "non_dominated_objectives": len(f.non_dominated())}
           for name, f in fronts.items()}
 
 # the magnitude comparison, per seed
