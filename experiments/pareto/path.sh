@@ -151,6 +151,20 @@ for w in 2.5 5; do
   python experiments/pareto/path_summary.py "$RUN" --seeds $SEEDS --paths "mag30$tag-ft1-s" \
     --magnitude "mag$tag-vs-magnitude-grid-s" --out "docs/results/path/magnitude$tag-ft1-grid"
 done
+# 11b. the grid with 5 warm-up epochs on two more seeds, and their dense networks
+for s in 3 4; do
+  OMP_NUM_THREADS=1 moprune train --model lenet5 --epochs 12 --seed "$s" \
+    --out "$RUN/lenet5-dense-s$s"
+  OMP_NUM_THREADS=1 moprune front --model lenet5 --dataset fashion-mnist --method path \
+    --path-corrector magnitude --budget 30 --epochs 10 --finetune 1 --path-warmup 5 \
+    --knee-epochs 12 --seed "$s" --out "$RUN/mag30w5-ft1-s$s"
+  OMP_NUM_THREADS=1 moprune knee "$RUN/mag30w5-ft1-s$s" --selector chord
+  # shellcheck disable=SC2086
+  OMP_NUM_THREADS=1 python experiments/pareto/path_vs_magnitude.py "$RUN/mag30w5-ft1-s$s" \
+    --sparsities $GRID --out "$RUN/magw5-vs-magnitude-grid-s$s"
+done
+python experiments/pareto/path_summary.py "$RUN" --seeds 0 1 2 3 4 --paths mag30w5-ft1-s \
+  --magnitude magw5-vs-magnitude-grid-s --out docs/results/path/magnitudew5-ft1-grid-5seeds
 
 # 12. the magnitude path from a first cut of 83% (--path-start-lam 0.9), budgets 40 and 50,
 #     with the default 2.5 and with 5 warm-up epochs (one thread per run, as measured), its
