@@ -130,10 +130,10 @@ python benchmarks/bench_path.py --epochs 10 --budget 30 --corrector magnitude --
 #     fine-tuning at equal epochs per network (one thread per run, as measured): read at
 #     the path's own non-dominated points, and on a grid of sparsities from 50% to 99%
 #     (the path answering with its non-dominated point at least that sparse); then the
-#     same with 5 warm-up epochs at lam 0 instead of 2.5 (`--path-warmup 5`)
+#     same with 5 and 7 warm-up epochs at lam 0 instead of 2.5 (`--path-warmup 5`)
 GRID="0.5 0.6 0.7 0.8 0.9 0.95 0.97 0.98 0.99"
-for w in 2.5 5; do
-  tag=$([ "$w" = 5 ] && echo w5 || echo "")
+for w in 2.5 5 7; do
+  tag=$([ "$w" = 2.5 ] && echo "" || echo "w$w")
   for s in $SEEDS; do
     front="$RUN/mag30$tag-ft1-s$s"
     OMP_NUM_THREADS=1 moprune front --model lenet5 --dataset fashion-mnist --method path \
