@@ -132,19 +132,24 @@ python benchmarks/bench_path.py --epochs 10 --budget 30 --corrector magnitude --
 #     (the path answering with its non-dominated point at least that sparse); then the
 #     same with 5 and 7 warm-up epochs at lam 0 instead of 2.5 (`--path-warmup 5`)
 GRID="0.5 0.6 0.7 0.8 0.9 0.95 0.97 0.98 0.99"
+warmup_tag() { [ "$1" = 2.5 ] && echo "" || echo "w$1"; }  # 2.5: the default, no tag
+# the debiased magnitude path of seed $2 with $1 warm-up epochs, its knee, and the grid
+magnitude_path_grid() {
+  local front="$RUN/mag30$(warmup_tag "$1")-ft1-s$2"
+  OMP_NUM_THREADS=1 moprune front --model lenet5 --dataset fashion-mnist --method path \
+    --path-corrector magnitude --budget 30 --epochs 10 --finetune 1 --path-warmup "$1" \
+    --knee-epochs 12 --seed "$2" --out "$front"
+  OMP_NUM_THREADS=1 moprune knee "$front" --selector chord
+  # shellcheck disable=SC2086
+  OMP_NUM_THREADS=1 python experiments/pareto/path_vs_magnitude.py "$front" \
+    --sparsities $GRID --out "$RUN/mag$(warmup_tag "$1")-vs-magnitude-grid-s$2"
+}
 for w in 2.5 5 7; do
-  tag=$([ "$w" = 2.5 ] && echo "" || echo "w$w")
+  tag=$(warmup_tag "$w")
   for s in $SEEDS; do
-    front="$RUN/mag30$tag-ft1-s$s"
-    OMP_NUM_THREADS=1 moprune front --model lenet5 --dataset fashion-mnist --method path \
-      --path-corrector magnitude --budget 30 --epochs 10 --finetune 1 --path-warmup "$w" \
-      --knee-epochs 12 --seed "$s" --out "$front"
-    OMP_NUM_THREADS=1 moprune knee "$front" --selector chord
-    OMP_NUM_THREADS=1 python experiments/pareto/path_vs_magnitude.py "$front" \
+    magnitude_path_grid "$w" "$s"
+    OMP_NUM_THREADS=1 python experiments/pareto/path_vs_magnitude.py "$RUN/mag30$tag-ft1-s$s" \
       --out "$RUN/mag$tag-vs-magnitude-ft1-s$s"
-    # shellcheck disable=SC2086
-    OMP_NUM_THREADS=1 python experiments/pareto/path_vs_magnitude.py "$front" \
-      --sparsities $GRID --out "$RUN/mag$tag-vs-magnitude-grid-s$s"
   done
   python experiments/pareto/path_summary.py "$RUN" --seeds $SEEDS --paths "mag30$tag-ft1-s" \
     --magnitude "mag$tag-vs-magnitude-ft1-s" --out "docs/results/path/magnitude$tag-ft1"
@@ -155,13 +160,7 @@ done
 for s in 3 4; do
   OMP_NUM_THREADS=1 moprune train --model lenet5 --epochs 12 --seed "$s" \
     --out "$RUN/lenet5-dense-s$s"
-  OMP_NUM_THREADS=1 moprune front --model lenet5 --dataset fashion-mnist --method path \
-    --path-corrector magnitude --budget 30 --epochs 10 --finetune 1 --path-warmup 5 \
-    --knee-epochs 12 --seed "$s" --out "$RUN/mag30w5-ft1-s$s"
-  OMP_NUM_THREADS=1 moprune knee "$RUN/mag30w5-ft1-s$s" --selector chord
-  # shellcheck disable=SC2086
-  OMP_NUM_THREADS=1 python experiments/pareto/path_vs_magnitude.py "$RUN/mag30w5-ft1-s$s" \
-    --sparsities $GRID --out "$RUN/magw5-vs-magnitude-grid-s$s"
+  magnitude_path_grid 5 "$s"
 done
 python experiments/pareto/path_summary.py "$RUN" --seeds 0 1 2 3 4 --paths mag30w5-ft1-s \
   --magnitude magw5-vs-magnitude-grid-s --out docs/results/path/magnitudew5-ft1-grid-5seeds
@@ -176,7 +175,7 @@ OMP_NUM_THREADS=1 moprune front --model lenet5 --method dichotomic --budget 16 -
 for b in 40 50; do
   for s in $SEEDS; do
     for w in 2.5 5; do
-      tag=$([ "$w" = 5 ] && echo w5 || echo "")
+      tag=$(warmup_tag "$w")
       OMP_NUM_THREADS=1 moprune front --model lenet5 --dataset fashion-mnist --method path \
         --path-corrector magnitude --budget "$b" --epochs 10 --path-start-lam 0.9 \
         --path-warmup "$w" --knee-epochs 12 --seed "$s" --out "$RUN/mag${b}st9$tag-s$s"
