@@ -218,6 +218,12 @@ def proxy_source(source: str | os.PathLike[str], *, selector: str = "chord",
     return recipe, seconds
 
 
+# a knee keeping more of the FLOPs than this cannot pay for its creation: its trials cost
+# what the base network's do (measured: the VGG's flops path at lam 0.99 gave its dense
+# point as the knee, and each of its 32-trial pipelines took 41% longer than the full one)
+_MAX_PROXY_FLOPS = 0.95
+
+
 def _floor_knee(run: Path, selector: str, floor: float,
                 factory: Callable[[], nn.Module] | None = None) -> Path:
     """The compacted model of ``run``'s knee in FLOPs terms above ``floor`` (made once)."""
@@ -227,6 +233,11 @@ def _floor_knee(run: Path, selector: str, floor: float,
     out = run / f"knee-{selector}-flops{floor:g}-compact.pt"
     front = Front.load(run / "front.json")
     point = front.knee(selector, axes="flops", floor=floor)
+    if point.flops_share is not None and point.flops_share > _MAX_PROXY_FLOPS:
+        raise ConfigError(
+            f"the knee {point.key} of {str(run)!r} keeps {point.flops_share:.1%} of the "
+            f"FLOPs: no smaller network above the floor {floor:g} to search on (the "
+            "front removed too few channels); use one that removes more, or uniform:SHARE")
     if point.checkpoint is None:
         raise ConfigError(f"the knee {point.key} of {str(run)!r} has no model file")
     report = out.with_suffix(".json")

@@ -212,9 +212,13 @@ def test_flops_floor_in_knee_choice():
         front.knee("chord", floor=0.2)
 
 
-def test_proxy_from_a_flops_path_with_a_floor(synthetic_data, tmp_path):
+def test_proxy_from_a_flops_path_with_a_floor(synthetic_data, tmp_path, monkeypatch):
     from moprune.front.train import train_front
     from moprune.hpo import proxy_source
+
+    # the synthetic path's knee keeps about 98% of the FLOPs, more than a proxy may
+    # (see the next test); lifted here to test the making of the proxy
+    monkeypatch.setattr("moprune.hpo.pipeline._MAX_PROXY_FLOPS", 1.0)
 
     front = train_front(model="lenet5", data=synthetic_data, method="path", budget=5,
                         complexity="flops", prox=True,
@@ -232,3 +236,22 @@ def test_proxy_from_a_flops_path_with_a_floor(synthetic_data, tmp_path):
     assert recipe.get("pruning_history") is not None or knee.flops_share == 1.0
     with pytest.raises(ConfigError, match="FLOPs floor needs a front run directory"):
         proxy_source("uniform:0.5", flops_floor=0.2, base={"model": "lenet5"})
+
+
+def test_a_knee_that_keeps_the_flops_is_refused_as_a_proxy(tmp_path):
+    from moprune.hpo import proxy_source
+
+    # the VGG's flops path at lam 0.99 (runs/knee_proxy/vgg/path): accuracy fell while
+    # almost no channel went, so its knee in FLOPs terms kept nearly all of them
+    pts = [_pt(0.8435, 1.0, "p000"), _pt(0.7862, 0.9903, "p005"),
+           _pt(0.5515, 0.9592, "p006"), _pt(0.2508, 0.9184, "p008")]
+    Front(pts).save(tmp_path / "front.json")
+    assert Front(pts).knee("chord", axes="flops", floor=0.2).flops_share > 0.95
+    with pytest.raises(ConfigError, match=r"keeps 9\d\.\d% of the FLOPs: no smaller network"):
+        proxy_source(tmp_path, flops_floor=0.2)
+    assert not list(tmp_path.glob("knee-*"))  # nothing compacted, nothing half-written
+    # a front with a smaller network at its knee is accepted as far as the model file
+    Front([_pt(0.91, 1.0, "a"), _pt(0.905, 0.5, "b"), _pt(0.90, 0.3, "c"),
+           _pt(0.895, 0.12, "d"), _pt(0.60, 0.01, "f")]).save(tmp_path / "front.json")
+    with pytest.raises(ConfigError, match="has no model file"):
+        proxy_source(tmp_path, flops_floor=0.2)
