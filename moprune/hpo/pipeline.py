@@ -162,7 +162,8 @@ def proxy_source(source: str | os.PathLike[str], *, selector: str = "chord",
     (``knee-SELECTOR-compact.pt``, made by ``moprune knee --compact``); with it, the knee
     of the front in (validation error, FLOPs share) among the points keeping at least
     ``flops_floor`` of the FLOPs, compacted here (``knee-SELECTOR-flopsF-compact.pt``; its
-    dead channels removed, no retraining: trials use only its shape).
+    dead channels removed, no retraining: trials use only its shape). A knee that keeps
+    over 95% of the FLOPs is refused (ConfigError): it cannot pay for its creation.
 
     The creation time of a front run is the training time of all its points (the whole
     search, and a knee retraining if there is one) plus the compaction.
@@ -219,8 +220,9 @@ def proxy_source(source: str | os.PathLike[str], *, selector: str = "chord",
 
 
 # a knee keeping more of the FLOPs than this cannot pay for its creation: its trials cost
-# what the base network's do (measured: the VGG's flops path at lam 0.99 gave its dense
-# point as the knee, and each of its 32-trial pipelines took 41% longer than the full one)
+# what the base network's do (measured: the VGG's flops path at lam 0.99 gave a knee that
+# keeps 99% of the FLOPs, and each of its 32-trial pipelines took 41% longer than the full
+# one)
 _MAX_PROXY_FLOPS = 0.95
 
 
