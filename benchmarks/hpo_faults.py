@@ -1,8 +1,9 @@
 """Faults under load: two `moprune hpo` workers on one journal, one SIGKILLed and restarted.
 
 Worker A runs the study to its end. Worker B runs the same command beside it and is
-killed with SIGKILL every few seconds (at any moment: while a trial trains, while it
-draws its parameters, while it writes the journal), then started again, until A is done.
+killed with SIGKILL every few seconds once it has started a trial (at any moment after:
+while a trial trains, while it draws its parameters, while it writes the journal), then
+started again, until A is done.
 The study must then hold exactly ``--trials`` counted trials, every interrupted trial that
 had drawn its parameters retried once, and no configuration trained twice.
 
@@ -53,7 +54,9 @@ def run_faults(out: Path, *, trials: int = 20, kill_every: float = 8.0,
             a.kill()
             b.kill()
             raise RuntimeError(f"worker A did not finish in {timeout:.0f} s")
-        time.sleep(kill_every * rng.uniform(0.5, 1.5))
+        born = time.monotonic()
+        _wait_for_trial_of(out, b, a)  # a kill in start-up would test nothing
+        time.sleep(max(0.0, born + kill_every * rng.uniform(0.5, 1.5) - time.monotonic()))
         if b.poll() is None:
             b.kill()  # SIGKILL
             kills += 1
@@ -66,6 +69,29 @@ def run_faults(out: Path, *, trials: int = 20, kill_every: float = 8.0,
         raise RuntimeError(f"worker A failed: {a.stderr.read() if a.stderr else ''}")
     return {**check_study(out, trials), "kills": kills, "restarts": restarts,
             "seconds": time.monotonic() - start}
+
+
+def _wait_for_trial_of(out: Path, worker: subprocess.Popen, other: subprocess.Popen) -> None:
+    """Wait until ``worker`` has started a trial of the study in ``out`` (or either worker
+    has ended): kills then land in trials or between them, never in start-up, so the number
+    of kills does not depend on how fast a machine imports torch."""
+    import optuna
+    from optuna.storages.journal import JournalFileBackend
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    journal = out / "study.journal"
+    while worker.poll() is None and other.poll() is None:
+        if journal.exists():
+            try:
+                storage = optuna.storages.JournalStorage(JournalFileBackend(str(journal)))
+                trials = optuna.load_study(study_name="moprune",
+                                           storage=storage).get_trials(deepcopy=False)
+            except (KeyError, ValueError):  # the study is not created yet, a line half written
+                trials = []
+            if any(str(t.user_attrs.get("worker", "")).endswith(f":{worker.pid}")
+                   for t in trials):
+                return
+        time.sleep(0.1)
 
 
 def check_study(out: Path, trials: int) -> dict[str, Any]:
