@@ -3,7 +3,8 @@
 Worker A runs the study to its end. Worker B runs the same command beside it and is
 killed with SIGKILL every few seconds once it has started a trial (at any moment after:
 while a trial trains, while it draws its parameters, while it writes the journal), then
-started again, until A is done.
+started again, until A is done. Should A end counting a trial B is then killed in, the
+command is run once more, as a user would after a crash (``resumed`` in the counts).
 The study must then hold exactly ``--trials`` counted trials, every interrupted trial that
 had drawn its parameters retried once, and no configuration trained twice.
 
@@ -38,40 +39,57 @@ def hpo_command(out: Path, *, trials: int, data_root: str | None, limit_train: i
 
 def run_faults(out: Path, *, trials: int = 20, kill_every: float = 8.0,
                data_root: str | None = None, limit_train: int = 3000, epochs: int = 2,
-               timeout: float = 600.0) -> dict[str, Any]:
-    """Run the two workers (B killed every ``kill_every`` seconds); return the counts."""
+               timeout: float = 600.0, kills_alone: int = 0) -> dict[str, Any]:
+    """Run the two workers (B killed every ``kill_every`` seconds); return the counts.
+
+    ``kills_alone``: B runs alone, and is killed as soon as it holds a trial, that many
+    times before A starts, so that a study on a fast machine cannot end before it has been
+    hit."""
     if out.exists():
         shutil.rmtree(out)
     cmd = hpo_command(out, trials=trials, data_root=data_root, limit_train=limit_train,
                       epochs=epochs)
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "text": True}
-    a = subprocess.Popen(cmd, **quiet)  # type: ignore[call-overload]
     rng = random.Random(0)  # kill times jitter (0.5 to 1.5 x kill_every): every phase is hit
     kills, restarts, start = 0, 0, time.monotonic()
+    a: subprocess.Popen | None = None
+    if not kills_alone:
+        a = subprocess.Popen(cmd, **quiet)  # type: ignore[call-overload]
     b = subprocess.Popen(cmd, **quiet)  # type: ignore[call-overload]
-    while a.poll() is None:
+    while a is None or a.poll() is None:
         if time.monotonic() - start > timeout:
-            a.kill()
-            b.kill()
+            for worker in (a, b):
+                if worker is not None:
+                    worker.kill()
             raise RuntimeError(f"worker A did not finish in {timeout:.0f} s")
         born = time.monotonic()
         _wait_for_trial_of(out, b, a)  # a kill in start-up would test nothing
-        time.sleep(max(0.0, born + kill_every * rng.uniform(0.5, 1.5) - time.monotonic()))
-        if b.poll() is None:
+        if a is not None:  # alone, B is killed in its first trial, however short
+            time.sleep(max(0.0, born + kill_every * rng.uniform(0.5, 1.5) - time.monotonic()))
+        if b.poll() is None and (a is None or a.poll() is None):  # once A is done, B ends
             b.kill()  # SIGKILL
             kills += 1
         b.wait()
-        if a.poll() is None:
+        if a is None and (kills >= kills_alone or b.returncode == 0):
+            a = subprocess.Popen(cmd, **quiet)  # type: ignore[call-overload]
+        if a is None or a.poll() is None:
             b = subprocess.Popen(cmd, **quiet)  # type: ignore[call-overload]
             restarts += 1
     b.wait()
     if a.returncode != 0:
         raise RuntimeError(f"worker A failed: {a.stderr.read() if a.stderr else ''}")
+    resumed = False
+    if check_study(out, trials)["still_running_or_waiting"]:
+        # A ended counting B's running trial, and B was killed in it just after: the study
+        # is left as after any crash, and the user's next run of the command finishes it
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        resumed = True
     return {**check_study(out, trials), "kills": kills, "restarts": restarts,
-            "seconds": time.monotonic() - start}
+            "resumed": resumed, "seconds": time.monotonic() - start}
 
 
-def _wait_for_trial_of(out: Path, worker: subprocess.Popen, other: subprocess.Popen) -> None:
+def _wait_for_trial_of(out: Path, worker: subprocess.Popen,
+                       other: subprocess.Popen | None) -> None:
     """Wait until ``worker`` has started a trial of the study in ``out`` (or either worker
     has ended): kills then land in trials or between them, never in start-up, so the number
     of kills does not depend on how fast a machine imports torch."""
@@ -80,7 +98,7 @@ def _wait_for_trial_of(out: Path, worker: subprocess.Popen, other: subprocess.Po
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     journal = out / "study.journal"
-    while worker.poll() is None and other.poll() is None:
+    while worker.poll() is None and (other is None or other.poll() is None):
         if journal.exists():
             try:
                 storage = optuna.storages.JournalStorage(JournalFileBackend(str(journal)))
