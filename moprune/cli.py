@@ -261,11 +261,13 @@ _FRONT_FLAGS: list[tuple[str, str, Callable[[str], Any] | None, str]] = [
     ("--path-max-drop", "path_max_drop", float,
      "path: stop this far below the dense accuracy (default 0.1)"),
     ("--path-start-lam", "path_start_lam", float,
-     "path: the first weight of f2 (magnitude: share cut) after the dense point "
+     "path: the first weight of f2 (magnitude: share of weights cut; channel: of FLOPs) "
+     "after the dense point "
      "(default 0.5)"),
     ("--path-corrector", "path_corrector", str,
      "path: " + " | ".join(PATH_CORRECTORS) +
-     " (l1: raise lam; magnitude: cut the smallest weights, train f1)"),
+     " (l1: raise lam; magnitude: cut the smallest weights, train f1; channel: cut the "
+     "weakest whole channels along the FLOPs, train f1)"),
     ("--knee", "knee", str, "chord | angle | slope: knee retrained for --epochs"),
     ("--knee-axes", "knee_axes", str, "auto | objectives | kept | flops"),
     ("--knee-epochs", "knee_epochs", int,

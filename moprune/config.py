@@ -128,6 +128,7 @@ class FrontConfig:
     path_max_drop: float = bounded(0.1, gt=0, le=1)
     path_start_lam: float = bounded(0.5, gt=0, lt=1)  # magnitude: the first share cut
     path_corrector: str = "l1"  # l1 (lam raised) | magnitude (the smallest weights cut)
+    #                             | channel (the weakest whole channels cut, along the FLOPs)
     knee: str = "chord"  # chord | angle | slope: the knee (retrained for train.epochs)
     knee_axes: str = "auto"  # auto | objectives | kept | flops: the plane of the knee
     knee_epochs: int | None = bounded(None, ge=1, integer=True)  # path: debias the knee
@@ -157,10 +158,15 @@ class FrontConfig:
                "train.epochs; explore_epochs", self.explore_epochs)
         _check(self.path_corrector == "l1" or self.method == "path",
                "path_corrector is for the path; method", self.method)
-        _check(self.path_corrector != "magnitude" or not self.prox,
-               "the magnitude corrector cuts by rank, with no prox step; prox", self.prox)
-        _check(self.path_corrector != "magnitude" or self.tau is None,
-               "the magnitude corrector cuts by rank, with no threshold; tau", self.tau)
+        _check(self.path_corrector == "l1" or not self.prox,
+               f"the {self.path_corrector} corrector cuts by rank, with no prox step; prox",
+               self.prox)
+        _check(self.path_corrector == "l1" or self.tau is None,
+               f"the {self.path_corrector} corrector cuts by rank, with no threshold; tau",
+               self.tau)
+        _check(self.path_corrector != "channel" or self.complexity != "l1",
+               "the channel corrector cuts whole channels: it needs complexity group-l1 or "
+               "flops; complexity", self.complexity)
         _check(self.knee_epochs is None or self.method == "path",
                "knee_epochs is for the path; method", self.method)
         _check(self.lams is None or (len(self.lams) > 0 and all(

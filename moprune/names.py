@@ -25,7 +25,7 @@ BACKENDS = {name: samplers for name, (_, samplers) in HPO_BACKENDS.items()}
 FRONT_METHODS = ("dichotomic", "grid", "bisection", "smgd", "path")
 #: How the continuation path corrects (:func:`moprune.front.path.train_path`): l1 raises
 #: the weight of f2, magnitude cuts the smallest weights (epsilon-constraint on l0).
-PATH_CORRECTORS = ("l1", "magnitude")
+PATH_CORRECTORS = ("l1", "magnitude", "channel")
 #: Knee selectors (:data:`moprune.front.KNEE_SELECTORS`; a test keeps the two alike).
 KNEES = ("chord", "angle", "slope")
 #: Learning-rate transfer of proxy trials (:mod:`moprune.hpo.lr_transfer`): none, or muP's

@@ -243,6 +243,48 @@ class Complexity:
                 t.mul_(shrink.view(-1))
 
     @torch.no_grad()
+    def channel_order(self, *, max_cut: float = 0.9) -> list[tuple[int, int]]:
+        """The groups (channels, neurons) in the order a structured magnitude cut takes
+        them, as ``(tensor, group)`` pairs: by their L2 norm (attached batch-norm tensors
+        included) over the mean of their tensor's, smallest first, one ranking over all
+        tensors (the layer normalisation of global channel pruning). At most ``max_cut``
+        of a tensor's groups are listed, and at least one is left out. Dead groups (norm
+        0) come first, so a longer prefix of the order only cuts more.
+
+        Raises:
+            ConfigError: for complexity ``l1``, which has no groups.
+        """
+        if self.kind == "l1":
+            raise ConfigError("a channel cut needs groups: complexity group-l1 or flops, "
+                              "not l1")
+        norms = [self._group_norms(i).flatten() for i in range(len(self.params))]
+        scores = torch.cat([n / n.mean().clamp_min(1e-30) for n in norms]).cpu()
+        owner = [(i, j) for i, n in enumerate(norms) for j in range(len(n))]
+        room = [min(int(max_cut * len(n)), len(n) - 1) for n in norms]
+        order = []
+        for g in torch.argsort(scores, stable=True).tolist():
+            i = owner[g][0]
+            if room[i] > 0:
+                order.append(owner[g])
+                room[i] -= 1
+        return order
+
+    def group_masks(self, groups: list[tuple[int, int]]) -> list[torch.Tensor]:
+        """Boolean masks, one per tensor of :attr:`penalized`, that cut the given
+        ``(tensor, group)`` pairs (their attached batch-norm entries too)."""
+        keeps = [torch.ones(p.shape[d], dtype=torch.bool, device=p.device)
+                 for p, d in zip(self.params, self.group_dims, strict=True)]
+        for i, j in groups:
+            keeps[i][j] = False
+        masks, extra = [], []
+        for i, (p, keep) in enumerate(zip(self.params, keeps, strict=True)):
+            shape = [1] * p.ndim
+            shape[self.group_dims[i]] = -1
+            masks.append(keep.view(shape).expand_as(p))
+            extra += [keep.clone() for _ in self.attached[i]]
+        return masks + extra
+
+    @torch.no_grad()
     def zeros(self) -> int:
         """l0 complement: how many weights in scope are exactly zero."""
         return int(sum(int((p == 0).sum()) for p in self.params))

@@ -188,3 +188,47 @@ def test_prox_step_zero_changes_nothing_and_negative_is_refused():
     assert all(torch.equal(a, b) for a, b in zip(before, f2.params, strict=True))
     with pytest.raises(ConfigError, match="proximal step must be >= 0, got -1"):
         f2.prox_(-1.0)
+
+
+def test_channel_order_ranks_by_layer_normalised_norm_dead_first_within_the_cap():
+    model = _model("vgg")
+    with torch.no_grad():  # features[0] channel 2 dead with its batch norm
+        model.features[1].weight[2] = 0.0
+        model.features[1].bias[2] = 0.0
+    f2 = Complexity(model, kind="flops", input_shape=(1, 28, 28))
+    order = f2.channel_order()
+    dead = f2.dead_groups()
+    assert dead >= 1 and (0, 2) in order[:dead]  # dead groups (norm 0) come first
+    assert len(set(order)) == len(order)
+    groups = [p.shape[d] for p, d in zip(f2.params, f2.group_dims, strict=True)]
+    for i, n in enumerate(groups):  # at most 90% of each tensor's groups, one always left
+        assert sum(t == i for t, _ in order) == min(int(0.9 * n), n - 1)
+    scores = []
+    for i, j in order:
+        norms = f2._group_norms(i).flatten()
+        scores.append(float(norms[j] / norms.mean()))
+    assert scores == sorted(scores)  # smallest normalised norm first
+    with pytest.raises(ConfigError, match="needs groups"):
+        Complexity(model, kind="l1").channel_order()
+
+
+def test_group_masks_kill_a_channel_with_its_batch_norm_and_its_flops_go():
+    from moprune.pruning import flops_share
+
+    model = build_model("vgg", in_channels=1, num_classes=10, image_size=28, seed=0)
+    f2 = Complexity(model, kind="flops", input_shape=(1, 28, 28))
+    cut = [(1, j) for j in range(16)]  # half of the second conv's output channels
+    masks = f2.group_masks(cut)
+    assert [tuple(m.shape) for m in masks] == [tuple(p.shape) for p in f2.penalized]
+    with torch.no_grad():
+        for p, m in zip(f2.penalized, masks, strict=True):
+            p.mul_(m)
+    assert f2.dead_groups() == 16
+    conv, bn = model.features[3], model.features[4]
+    assert bool((conv.weight[:16] == 0).all()) and bool((conv.weight[16:] != 0).any())
+    assert bool((bn.weight[:16] == 0).all()) and bool((bn.bias[:16] == 0).all())
+    # the conv's own FLOPs and half the next conv's inputs go (give or take the inputs a
+    # fresh network's ReLUs silence at random: 0.4% of the FLOPs before the cut)
+    costs = [float(c.sum()) for c in f2.group_flops()]
+    lost = 0.5 * costs[1] + 0.5 * costs[2]
+    assert flops_share(model, (1, 28, 28)) == pytest.approx(1 - lost / sum(costs), abs=0.02)

@@ -25,6 +25,14 @@ keeps, so its points need no debiasing for that (gradual magnitude pruning, Zhu 
 with a point recorded after every cut); it is unstructured, whatever ``complexity``
 measures.
 
+``corrector="channel"`` is its structured form (complexity ``group-l1`` or ``flops``,
+whose groups join a channel's batch-norm scale and shift): the predictor raises the share
+of the FLOPs cut, and the cut takes whole channels in the order of
+:meth:`moprune.objectives.Complexity.channel_order` (their norm over their layer's mean,
+smallest first, at most 90% of a layer), the fewest that bring the FLOPs left once dead
+channels go (:func:`moprune.pruning.flops_share`, which counts the inputs they silence
+downstream) under the target. Its points compact to networks that are small in compute.
+
 Every point is written (``points/<key>/model.pt`` and ``point.json``) and the path's state
 (``path/state.pt``: network, optimizer, weight, step, position in the data) is saved
 after it, atomically: a killed run resumes from its last point and gives the same
@@ -97,14 +105,17 @@ def train_path(
             length is the path's steps over this.
         warmup_epochs: Epochs at lam = 0 before the path.
         start_lam: The first value of the path's parameter after the dense point: the
-            weight of f2 (``l1``), or the share of weights cut (``magnitude``).
+            weight of f2 (``l1``), the share of weights cut (``magnitude``) or of the
+            FLOPs (``channel``).
         max_drop: The path ends once the validation accuracy is this far below the dense
             point's (fraction, e.g. 0.1 = 10 points).
         complexity, scope, prox, tau, freeze_masks: The f2 objective and how it is taken
-            (see :class:`moprune.solvers.WeightedSumSolver`); the ``magnitude`` corrector
-            takes no ``prox`` or ``tau`` and always holds its cuts at zero.
-        corrector: ``l1`` (the weighted sum along lam) or ``magnitude`` (cuts by
-            magnitude along the share of weights cut; see the module's docstring).
+            (see :class:`moprune.solvers.WeightedSumSolver`); the ``magnitude`` and
+            ``channel`` correctors take no ``prox`` or ``tau`` and always hold their cuts
+            at zero, and ``channel`` needs complexity ``group-l1`` or ``flops``.
+        corrector: ``l1`` (the weighted sum along lam), ``magnitude`` (cuts by
+            magnitude along the share of weights cut) or ``channel`` (cuts whole channels
+            along the share of the FLOPs cut); see the module's docstring.
         out_dir: The front's directory (point files and the resumable state).
         progress: Unused by the path itself; kept for the interface of the trainers.
 
@@ -123,15 +134,18 @@ def train_path(
         raise ConfigError(f"max_drop must be in (0, 1], got {max_drop}")
     if corrector not in PATH_CORRECTORS:
         raise ConfigError(f"corrector must be one of {PATH_CORRECTORS}, got {corrector!r}")
-    magnitude = corrector == "magnitude"
-    if magnitude and (prox or tau is not None):
-        raise ConfigError("the magnitude corrector cuts by rank, with no prox step and no "
+    ranked = corrector != "l1"  # a corrector that cuts by rank, not by lam
+    if ranked and (prox or tau is not None):
+        raise ConfigError(f"the {corrector} corrector cuts by rank, with no prox step and no "
                           f"threshold; got prox={prox}, tau={tau}")
+    if corrector == "channel" and complexity == "l1":
+        raise ConfigError("the channel corrector cuts whole channels: it needs complexity "
+                          "group-l1 or flops, not l1")
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     model = factory().to(device)
     solver = WeightedSumSolver(0.0, complexity=complexity, scope=scope, tau=tau,
-                               freeze_masks=freeze_masks or magnitude, prox=prox)
+                               freeze_masks=freeze_masks or ranked, prox=prox)
     optimizer = solver.bind(model, config, input_shape=input_shape(splits))
     loader = splits.loader("train", batch_size=config.batch_size, seed=config.seed,
                            device=device)
@@ -143,7 +157,7 @@ def train_path(
                 "solver": solver.describe(), "points": points, "warmup_epochs": warmup_epochs,
                 "start_lam": start_lam, "max_drop": max_drop,
                 "splits": splits.sizes}
-    if magnitude:  # only then, so that the states of earlier l1 paths still resume
+    if ranked:  # only then, so that the states of earlier l1 paths still resume
         settings["corrector"] = corrector
     state: dict[str, Any] = {"step": 0, "index": 0, "log_ratio": None,
                              "log_step": math.log(2.0), "ref": None, "done": False,
@@ -152,7 +166,7 @@ def train_path(
     if state_file is not None and state_file.exists():
         state = _load_state(state_file, settings, model, optimizer)
         solver.on_resume()
-        if state["log_ratio"] is not None and not magnitude:
+        if state["log_ratio"] is not None and not ranked:
             solver.set_lam(_lam(state["log_ratio"]))
     recorded = [_read_point(out_dir, key) for key in state["keys"]] if out_dir else []
     if state["done"]:  # a finished path: read back
@@ -180,11 +194,12 @@ def train_path(
 
     while not state["done"]:
         start = time.perf_counter()
+        floor = False  # the channel cut took every channel it may (90% of each layer)
         if state["ref"] is None:  # the dense end
             run(warm)
             point = _measure_path(model, splits, solver, state, config, per_epoch, complexity,
-                                  scope, magnitude)
-            state["ref"] = [1.0 - point.val_acc, max(_size(point, magnitude), 1e-30)]
+                                  scope, corrector)
+            state["ref"] = [1.0 - point.val_acc, max(_size(point, corrector), 1e-30)]
         else:
             # predictor-corrector with step rejection: a corrector that lands farther than
             # 2.5 x spacing from the last point is undone and redone at half the step
@@ -193,14 +208,17 @@ def train_path(
                     if state["log_ratio"] is None else state["log_ratio"])
             for attempt in range(4):
                 state["log_ratio"] = base + state["log_step"]
-                if magnitude:
+                if corrector == "magnitude":
                     _cut(solver, optimizer, _lam(state["log_ratio"]))
+                elif corrector == "channel":
+                    floor = _cut_channels(model, solver, optimizer, _lam(state["log_ratio"]),
+                                          input_shape(splits))
                 else:
                     solver.set_lam(_lam(state["log_ratio"]))
                 run(min(corrector_steps, total - state["step"]))
                 point = _measure_path(model, splits, solver, state, config, per_epoch,
-                                      complexity, scope, magnitude)
-                d = _distance(point, recorded[-1], state["ref"], max_drop, magnitude)
+                                      complexity, scope, corrector)
+                d = _distance(point, recorded[-1], state["ref"], max_drop, corrector)
                 if d <= 2.5 * spacing or attempt == 3 or state["step"] >= total:
                     break
                 _restore(model, optimizer, snapshot)
@@ -211,10 +229,11 @@ def train_path(
         point.seconds = time.perf_counter() - start
         err = 1.0 - point.val_acc
         state["done"] = bool(err - state["ref"][0] >= max_drop or point.zeros == point.scope_size
-                             or state["step"] >= total)
+                             or floor or state["step"] >= total)
         if state["done"]:
             point.extras["ends"] = ("accuracy" if err - state["ref"][0] >= max_drop else
-                                    "empty" if point.zeros == point.scope_size else "epochs")
+                                    "empty" if point.zeros == point.scope_size else
+                                    "floor" if floor else "epochs")
         state["index"] += 1
         state["keys"].append(point.key)
         recorded.append(point)
@@ -226,30 +245,34 @@ def train_path(
 
 def _measure_path(model: nn.Module, splits: DataSplits, solver: WeightedSumSolver,
                   state: dict[str, Any], config: TrainConfig, per_epoch: int,
-                  complexity: str, scope: str, magnitude: bool) -> Point:
+                  complexity: str, scope: str, corrector: str) -> Point:
     assert solver.f2 is not None
     extras = {"step": state["step"], "epochs_trained": state["step"] / per_epoch,
               "dead_groups": solver.f2.dead_groups()}
-    if magnitude:
-        extras |= {"corrector": "magnitude", "cut": (0.0 if state["log_ratio"] is None
+    if corrector != "l1":
+        extras |= {"corrector": corrector, "cut": (0.0 if state["log_ratio"] is None
                                                      else _lam(state["log_ratio"]))}
     return measure(model, splits, method="path", complexity=complexity, scope=scope,
-                   lam=None if magnitude else solver.lam, epochs=config.epochs,
+                   lam=None if corrector != "l1" else solver.lam, epochs=config.epochs,
                    seed=config.seed, tag=f"p{state['index']:03d}", extras=extras)
 
 
-def _size(point: Point, magnitude: bool) -> float:
-    """What the path spreads its points along: f2 (l1), or the kept share (magnitude)."""
-    return point.kept if magnitude else point.f2
+def _size(point: Point, corrector: str) -> float:
+    """What the path spreads its points along: f2 (l1), the kept share (magnitude) or
+    the FLOPs share (channel)."""
+    if corrector == "channel":
+        return float(point.flops_share if point.flops_share is not None else 1.0)
+    return point.kept if corrector == "magnitude" else point.f2
 
 
 def _distance(point: Point, prev: Point, ref: list[float], max_drop: float,
-              magnitude: bool = False) -> float:
+              corrector: str = "l1") -> float:
     """Distance of two path points in normalised objectives: the validation error's
-    change over ``max_drop``, and f2's (the kept share's, for the magnitude corrector)
+    change over ``max_drop``, and f2's (the kept or FLOPs share's, for the magnitude or
+    channel corrector)
     in decades over two decades (a front spans two to three decades of f2; in linear
     units its sparse end, where the knee lies, would get a few points only)."""
-    a, b = (max(_size(p, magnitude), 1e-12 * ref[1]) for p in (point, prev))
+    a, b = (max(_size(p, corrector), 1e-12 * ref[1]) for p in (point, prev))
     return math.hypot((prev.val_acc - point.val_acc) / max_drop, math.log10(a / b) / 2.0)
 
 
@@ -264,6 +287,39 @@ def _cut(solver: WeightedSumSolver, optimizer: torch.optim.Optimizer, share: flo
         p.mul_(m)
     mask_optimizer_state(optimizer, params, masks)
     solver.on_resume()  # the frozen masks rebuilt from the new zeros
+
+
+@torch.no_grad()
+def _cut_channels(model: nn.Module, solver: WeightedSumSolver, optimizer: torch.optim.Optimizer,
+                  share: float, shape: tuple[int, ...]) -> bool:
+    """Cut the fewest whole channels, in the order of
+    :meth:`~moprune.objectives.Complexity.channel_order`, that leave at most ``1 - share``
+    of the FLOPs (:func:`moprune.pruning.flops_share`; all the order allows when that is
+    not enough), with their optimizer state, and hold them at zero. Returns whether the
+    order was used up (no further cut is possible: the path's floor)."""
+    f2 = solver.f2
+    assert f2 is not None
+    order = f2.channel_order()
+    params = f2.penalized
+    weights = [p.detach().clone() for p in params]
+
+    def apply(k: int) -> list[torch.Tensor]:
+        masks = f2.group_masks(order[:k])
+        for p, w, m in zip(params, weights, masks, strict=True):
+            p.copy_(w * m)
+        return masks
+
+    lo, hi = 0, len(order)  # flops_share falls as k rises: the least k under the target
+    while lo < hi:
+        mid = (lo + hi) // 2
+        apply(mid)
+        if flops_share(model, shape) <= 1.0 - share:
+            hi = mid
+        else:
+            lo = mid + 1
+    mask_optimizer_state(optimizer, params, apply(lo))
+    solver.on_resume()  # the frozen masks rebuilt from the new zeros
+    return lo == len(order) and flops_share(model, shape) > 1.0 - share
 
 
 def _snapshot(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:

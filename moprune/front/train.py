@@ -107,11 +107,13 @@ def train_front(
         path_start_lam: The path's first weight of f2 after the dense point: where the
             l1 pull starts to prune (lam 0.99 and up with the normalised f2), fewer
             points are spent at the dense end. With ``path_corrector="magnitude"``: the
-            first share of weights cut.
-        path_corrector: ``l1`` (the weighted sum, lam raised along the path) or
+            first share of weights cut; with ``channel``, of the FLOPs cut.
+        path_corrector: ``l1`` (the weighted sum, lam raised along the path),
             ``magnitude`` (the epsilon-constraint on the kept share: the smallest weights
             cut step by step, f1 trained alone in between; no prox, no tau, no l1
-            shrinkage to debias; see :func:`moprune.front.path.train_path`).
+            shrinkage to debias) or ``channel`` (the same along the FLOPs share, whole
+            channels cut; complexity ``group-l1`` or ``flops``); see
+            :func:`moprune.front.path.train_path`.
         train_config: Optimizer and schedule (and, when not given here, epochs and seed).
         model_args: Options of a registered model.
         knee: Selector of the knee to retrain (``chord``, ``angle``, ``slope``), or None.
@@ -170,7 +172,7 @@ def train_front(
     if path_corrector != "l1" and method != "path":
         raise ConfigError(f"path_corrector is for the path, not for {method}")
     splits = data if isinstance(data, DataSplits) else prepare_data(data)
-    tau = (None if prox or path_corrector == "magnitude" else 1e-3) if tau is None else tau
+    tau = (None if prox or path_corrector != "l1" else 1e-3) if tau is None else tau
     solver_kw: dict[str, Any] = dict(complexity=complexity, scope=scope, tau=tau,
                                      freeze_masks=freeze_masks)
     out = Path(out_dir) if out_dir is not None else _temporary_dir()

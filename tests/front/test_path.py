@@ -43,8 +43,10 @@ def test_path_points_rise_in_lam_and_are_written(synthetic_data, tmp_path):
         assert 0.0 < p.flops_share <= 1.0
 
 
-@pytest.mark.parametrize("kw", [{}, {"corrector": "magnitude", "prox": False}],
-                         ids=["l1", "magnitude"])
+@pytest.mark.parametrize("kw", [{}, {"corrector": "magnitude", "prox": False},
+                                {"corrector": "channel", "prox": False, "complexity": "flops",
+                                 "start_lam": 0.3}],
+                         ids=["l1", "magnitude", "channel"])
 def test_path_resumes_after_a_kill_with_the_same_points(synthetic_data, tmp_path, monkeypatch,
                                                          kw):
     whole = _path(synthetic_data, tmp_path / "whole", **kw)
@@ -180,8 +182,49 @@ def test_magnitude_path_cuts_more_at_every_point_and_never_revives_a_weight(
 @pytest.mark.parametrize(("kw", "message"), [
     ({"prox": True}, "no prox step and no threshold; got prox=True, tau=None"),
     ({"prox": False, "tau": 1e-3}, "got prox=False, tau=0.001"),
-    ({"corrector": "lasso"}, "corrector must be one of ('l1', 'magnitude'), got 'lasso'"),
+    ({"corrector": "lasso"},
+     "corrector must be one of ('l1', 'magnitude', 'channel'), got 'lasso'"),
 ])
 def test_magnitude_corrector_refuses_prox_and_thresholds(synthetic_data, kw, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
         _path(synthetic_data, **{"corrector": "magnitude", **kw})
+
+
+def _channel_path(data, out=None, **kw):
+    return _path(data, out, **{"corrector": "channel", "prox": False, "complexity": "flops",
+                               "start_lam": 0.3, **kw})
+
+
+def test_channel_path_cuts_whole_channels_along_the_flops_and_never_revives_one(
+        synthetic_data, tmp_path):
+    points = _channel_path(synthetic_data, tmp_path)
+    assert len(points) >= 3 and points[0].extras["cut"] == 0.0
+    cuts = [p.extras["cut"] for p in points]
+    assert cuts[1] == pytest.approx(0.3) and all(a < b for a, b in itertools.pairwise(cuts))
+    assert all(p.lam is None and p.extras["corrector"] == "channel" for p in points)
+    flops = [p.flops_share for p in points]
+    assert all(a >= b for a, b in itertools.pairwise(flops))
+    for p in points[1:]:  # each cut leaves at most 1 - cut of the FLOPs (or the floor)
+        assert p.flops_share <= 1 - p.extras["cut"] + 1e-9 or p.extras.get("ends") == "floor"
+    assert flops[-1] < 0.7  # the path went somewhere
+    dead = []
+    for p in points:
+        model = load_model(tmp_path / p.checkpoint)
+        weights = _weights_in_scope(model)
+        rows = []
+        for i, w in enumerate(weights):
+            zero = (w == 0).flatten(1) if i < len(weights) - 1 else (w == 0).T
+            # a channel is cut whole or not at all: no scattered zeros
+            assert bool((zero.all(1) | ~zero.any(1)).all()), (p.key, i)
+            rows.append(zero.all(1))
+            assert int((~zero.all(1)).sum()) >= max(1, math.ceil(0.1 * len(zero)) - 1)
+        dead.append(rows)
+    for before, after in itertools.pairwise(dead):
+        assert all(bool((a <= b).all()) for a, b in zip(before, after, strict=True))
+
+
+def test_channel_corrector_needs_groups(synthetic_data):
+    with pytest.raises(ConfigError, match="needs complexity group-l1 or flops, not l1"):
+        _channel_path(synthetic_data, complexity="l1")
+    with pytest.raises(ConfigError, match="no prox step"):
+        _channel_path(synthetic_data, prox=True)
