@@ -140,15 +140,26 @@ class Front:
         """The points of the search (all but the knee retrains, which used more epochs)."""
         return [p for p in self.points if not p.retrained]
 
-    def non_dominated(self, *, axes: str = "objectives") -> list[Point]:
+    def non_dominated(self, *, axes: str = "objectives", floor: float = 0.0) -> list[Point]:
         """The search points no other dominates in ``axes``, sorted by the first axis (most
-        accurate first)."""
+        accurate first). With a ``floor`` (axes ``kept`` or ``flops``), among the points
+        keeping at least that share only: the front of the constrained problem, where a
+        point dominated only by one under the floor is optimal."""
         points = self.search_points
         if not points:
             return []
         from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
         F = self.objectives(points, axes=axes)
+        if floor > 0:
+            if axes == "objectives":
+                raise ConfigError("a floor needs axes 'kept' or 'flops' (a share to bound)")
+            above = [i for i in range(len(points)) if F[i, 1] >= floor]
+            if not above:
+                raise MopruneError(f"no point keeps {floor:.0%} or more of the "
+                                   f"{'FLOPs' if axes == 'flops' else 'weights'} (the "
+                                   f"largest keeps {F[:, 1].max():.1%})")
+            points, F = [points[i] for i in above], F[above]
         idx = NonDominatedSorting().do(F, only_non_dominated_front=True)
         # pymoo keeps exact duplicates; keep one of each
         unique: dict[tuple[float, float], Point] = {}
@@ -203,28 +214,20 @@ class Front:
                 cheap, and the knee lands on networks of ~1% of the weights.
             floor: With ``axes`` ``kept`` or ``flops``: only points keeping at least this
                 share are candidates (a proxy must not be too small to rank
-                configurations); the knee is the bend of the front above the floor.
+                configurations); the knee is the bend of the front of those points (a
+                point dominated only by one under the floor is on it).
 
         Raises:
             MopruneError: when no point is left (none above the floor).
         """
         from moprune.front.knee import KNEE_SELECTORS, lower_hull
 
-        pts = self.non_dominated(axes=axes)
+        pts = self.non_dominated(axes=axes, floor=floor)
         if not include_empty and any(p.kept > 0 for p in pts):
             pts = [p for p in pts if p.kept > 0]
         if not pts:
             raise MopruneError("the front has no points")
         F = self.objectives(pts, axes=axes)
-        if floor > 0:
-            if axes == "objectives":
-                raise ConfigError("a floor needs axes 'kept' or 'flops' (a share to bound)")
-            above = [i for i in range(len(pts)) if F[i, 1] >= floor]
-            if not above:
-                raise MopruneError(f"no non-dominated point keeps {floor:.0%} or more of the "
-                                   f"{'FLOPs' if axes == 'flops' else 'weights'} (the "
-                                   f"largest keeps {F[:, 1].max():.1%})")
-            pts, F = [pts[i] for i in above], F[above]
         F = self.normalize(F, (F.min(axis=0), F.max(axis=0)))
         if supported:
             hull = lower_hull(F)

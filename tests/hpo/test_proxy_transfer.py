@@ -206,10 +206,22 @@ def test_flops_floor_in_knee_choice():
     floored = front.knee("chord", axes="flops", floor=0.2)
     assert free.flops_share < 0.2 <= floored.flops_share
     assert front.knee("chord", axes="flops", floor=0.0) is free
-    with pytest.raises(MopruneError, match="no non-dominated point keeps 99% or more"):
+    with pytest.raises(MopruneError, match="no point keeps 99% or more"):
         Front(pts[1:]).knee("chord", axes="flops", floor=0.99)
     with pytest.raises(ConfigError, match="a floor needs axes"):
         front.knee("chord", floor=0.2)
+
+
+def test_flops_floor_knee_is_on_the_front_of_the_points_above_it():
+    # a path's later points have trained longer: the sparse "x" dominates every point but
+    # the dense one, yet under a floor of 20% "b" and "c" are optimal
+    pts = [_pt(0.91, 1.0, "a"), _pt(0.88, 0.5, "b"), _pt(0.87, 0.25, "c"),
+           _pt(0.86, 0.22, "d"), _pt(0.95, 0.07, "x")]
+    front = Front(pts)
+    assert [p.tag for p in front.non_dominated(axes="flops")] == ["x"]
+    above = front.non_dominated(axes="flops", floor=0.2)
+    assert [p.tag for p in above] == ["a", "b", "c", "d"]
+    assert front.knee("chord", axes="flops", floor=0.2).tag in ("b", "c")
 
 
 def test_proxy_from_a_flops_path_with_a_floor(synthetic_data, tmp_path, monkeypatch):
