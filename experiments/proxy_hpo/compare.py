@@ -11,6 +11,10 @@ and its mean. Regret = the full pipeline's test accuracy minus the proxy pipelin
 proxy's creation (front and compaction), the trials, and the final training on the base
 network (a transfer read from an identical trial counts only its evaluation).
 
+A proxy pipeline with --top-k K > 1 also gives a row PROXY:top1: the same pipeline as
+if run with --top-k 1 (the same trials, since the sampler does not see top-k, and only the
+first of its transfers, the proxy's best, as trained and timed in that run).
+
 Break-even is the number of trials from which the proxy pipeline's total equals the full
 one's; the trials for a 50% saving, from which it takes half. Both from the mean seconds of
 a trial on each network, the creation and the final trainings of the same runs.
@@ -54,10 +58,23 @@ def _flops_share(recipe: dict, model: str) -> float:
     return count_flops(proxy, x) / count_flops(build_model(model, **shape, seed=0), x)
 
 
-def _pipeline(proxy_dir: Path, full_dir: Path) -> dict:
-    """One proxy pipeline against its full pipeline (one seed)."""
+def _first_transfer(p: dict) -> dict:
+    """The same pipeline as if run with --top-k 1: the same trials (the sampler does not
+    see top-k) and only the first of its transfers (the proxy's best), as trained and
+    timed in that run."""
+    first = p["transfer"][0]
+    extra = sum(t["seconds"] for t in p["transfer"][1:])
+    time = {**p["time"], "transfer": first["seconds"], "total": p["time"]["total"] - extra}
+    return {**p, "transfer": [first], "time": time, "best": first}
+
+
+def _pipeline(proxy_dir: Path, full_dir: Path, *, top1: bool = False) -> dict:
+    """One proxy pipeline against its full pipeline (one seed); ``top1``: its --top-k 1
+    form, read from the same run (:func:`_first_transfer`)."""
     p = json.loads((proxy_dir / "results.json").read_text())
     f = json.loads((full_dir / "results.json").read_text())
+    if top1:
+        p = _first_transfer(p)
     tp, tf = p["time"]["total"], f["time"]["total"]
     n = len(p["trials"])
     creation = sum(v for k, v in p["time"].items() if k.startswith("proxy_"))
@@ -98,6 +115,9 @@ for hpo in args.hpo:
                 or not (full_dir / "results.json").is_file():
             continue
         runs.setdefault((method, proxy), []).append(_pipeline(proxy_dir, full_dir))
+        if runs[method, proxy][-1]["top_k"] > 1:
+            runs.setdefault((method, f"{proxy}:top1"), []).append(
+                _pipeline(proxy_dir, full_dir, top1=True))
         if hpo == args.hpo[0]:
             phases.setdefault(method, {"full": runs[method, proxy][-1]["full_time"]})[proxy] = \
                 runs[method, proxy][-1]["proxy_time"]
@@ -190,7 +210,7 @@ if args.summary and rows:
     # summary[model][proxy][method][trials]: the figures a reader compares
     summary = json.loads(args.summary.read_text()) if args.summary.is_file() else {}
     for r in rows:
-        fid = result["fidelity"].get(r["proxy"], {})
+        fid = result["fidelity"].get(r["proxy"].split(":")[0], {})
         summary.setdefault(r["model"], {}).setdefault(r["proxy"], {}).setdefault(
             r["method"], {})[str(r["trials"])] = {
             "seeds": r["seeds"], "lr_transfer": r["lr_transfer"],
