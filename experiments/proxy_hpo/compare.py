@@ -68,6 +68,12 @@ def _first_transfer(p: dict) -> dict:
     return {**p, "transfer": [first], "time": time, "best": first}
 
 
+def _ran(run: dict) -> int:
+    """The trials that ran and were timed: a trial whose worker died (a killed run, then
+    resumed) has no seconds and is retried, so it counts neither in the time nor here."""
+    return sum(t.get("seconds") is not None for t in run["trials"])
+
+
 def _pipeline(proxy_dir: Path, full_dir: Path, *, top1: bool = False) -> dict:
     """One proxy pipeline against its full pipeline (one seed); ``top1``: its --top-k 1
     form, read from the same run (:func:`_first_transfer`)."""
@@ -76,9 +82,9 @@ def _pipeline(proxy_dir: Path, full_dir: Path, *, top1: bool = False) -> dict:
     if top1:
         p = _first_transfer(p)
     tp, tf = p["time"]["total"], f["time"]["total"]
-    n = len(p["trials"])
+    n = _ran(p)
     creation = sum(v for k, v in p["time"].items() if k.startswith("proxy_"))
-    t_p, t_b = p["time"]["hpo_trials"] / n, f["time"]["hpo_trials"] / len(f["trials"])
+    t_p, t_b = p["time"]["hpo_trials"] / n, f["time"]["hpo_trials"] / _ran(f)
     final_p, final_f = p["time"]["transfer"], f["time"]["transfer"]
     return {
         "model": f.get("model"), "trials": n, "top_k": len(p["transfer"]),
