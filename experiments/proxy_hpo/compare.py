@@ -168,12 +168,14 @@ for fid_dir in args.fidelity:
     settings = (json.loads(legacy.read_text()) if legacy.is_file()
                 else yaml.safe_load((fid_dir / "config.yaml").read_text()))
     k, n = fid["top_k"], len(fid["configs"])
+    runs = n * fid.get("seeds", 1)  # trainings per network: each configuration x seeds
     share = _flops_share(settings["proxy"], settings["run"]["model"])
     result["fidelity"][fid_dir.name] = {
         **{key: v for key, v in fid.items() if key != "configs"}, "configs": n,
         "flops_share": share,
-        "trial_seconds": {"proxy": fid["seconds"]["proxy"] / n, "base": fid["seconds"]["base"] / n}}
-    if args.out:
+        "trial_seconds": {"proxy": fid["seconds"]["proxy"] / runs,
+                          "base": fid["seconds"]["base"] / runs}}
+    if args.out and (fid_dir / "fidelity.png").is_file():  # kept results may have no plot
         args.out.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(fid_dir / "fidelity.png",
                         args.out / f"proxy_hpo_fidelity-{fid_dir.name}.png")
@@ -182,14 +184,15 @@ for fid_dir in args.fidelity:
           f"{fid.get('seeds', 1)} seeds: Spearman rho {fid['spearman_rho']:.3f}"
           + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "") +
           f", Kendall tau {fid['kendall_tau']:.3f}, top-{k} overlap "
-          f"{fid[f'top{k}_overlap']:.2f}; a training takes {fid['seconds']['proxy'] / n:.1f} s "
-          f"on the proxy, {fid['seconds']['base'] / n:.1f} s on the base network")
+          f"{fid[f'top{k}_overlap']:.2f}; a training takes {fid['seconds']['proxy'] / runs:.1f} s "
+          f"on the proxy, {fid['seconds']['base'] / runs:.1f} s on the base network")
 if args.out and rows:
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(args.out / "proxy_hpo.json", result)
     (args.out / "table.md").write_text(format_table(HEADER, table, markdown=True) + "\n")
     for run in dict.fromkeys(histories):  # each study's optimisation history
-        shutil.copyfile(run / "hpo.png", args.out / f"hpo-{run.name}.png")
+        if (run / "hpo.png").is_file():
+            shutil.copyfile(run / "hpo.png", args.out / f"hpo-{run.name}.png")
     fig, (ax,) = new_figure(width=8.0, height=3.4)
     labels, left = [], {}
     order = ["proxy_front", "proxy_compaction", "hpo_trials", "transfer"]  # as they run
