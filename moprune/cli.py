@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from moprune.errors import MopruneError
-from moprune.names import FRONT_METHODS, PATH_CORRECTORS
+from moprune.names import FRONT_METHODS, PATH_CORRECTORS, PATH_DISTANCES
 
 __all__ = ["main"]
 
@@ -268,6 +268,9 @@ _FRONT_FLAGS: list[tuple[str, str, Callable[[str], Any] | None, str]] = [
      "path: " + " | ".join(PATH_CORRECTORS) +
      " (l1: raise lam; magnitude: cut the smallest weights, train f1; channel: cut the "
      "weakest whole channels along the FLOPs, train f1)"),
+    ("--path-distance", "path_distance", str,
+     "path: " + " | ".join(PATH_DISTANCES) + " (what of the accuracy counts in a step's "
+     "length: any change (default) or only a fall)"),
     ("--knee", "knee", str, "chord | angle | slope: knee retrained for --epochs"),
     ("--knee-axes", "knee_axes", str, "auto | objectives | kept | flops"),
     ("--knee-epochs", "knee_epochs", int,
@@ -407,6 +410,8 @@ def _hpo_job(args: argparse.Namespace) -> Any:
     config: RunConfig = resolve_config(RunConfig, args)
     if not isinstance(config.model, str):
         raise MopruneError("hpo needs a registered model name")
+    if args.proxy_tolerance and args.proxy_flops_floor is None:
+        raise MopruneError("--proxy-tolerance needs --proxy-flops-floor (0 for none)")
     if args.proxy_flops_floor is not None and not os.path.isdir(args.proxy):
         raise MopruneError(f"--proxy-flops-floor chooses the knee of a front run; --proxy "
                            f"{args.proxy} is not a run directory")
@@ -433,7 +438,8 @@ def _load_proxy(args: argparse.Namespace, config: Any, splits: Any
 
     return resolve_proxy(None if args.proxy == "none" else args.proxy, config.model, splits,
                          selector=args.selector, model_args=config.model_args,
-                         flops_floor=args.proxy_flops_floor)
+                         flops_floor=args.proxy_flops_floor,
+                         tolerance=args.proxy_tolerance)
 
 
 def _cmd_hpo(args: argparse.Namespace) -> int:
@@ -540,6 +546,11 @@ def _add_hpo_flags(p: argparse.ArgumentParser, *, proxy_none: bool = True) -> No
                    help="with a front run: its knee in (validation error, FLOPs share) among "
                         "the points keeping at least SHARE of the FLOPs, compacted, not "
                         "retrained")
+    p.add_argument("--proxy-tolerance", type=_float("--proxy-tolerance", ge=0, lt=1),
+                   default=0.0, metavar="ACC",
+                   help="with --proxy-flops-floor: accuracy differences up to ACC (0.02 = 2 "
+                        "points) are noise in the knee's choice: the smallest network within "
+                        "ACC of every larger one")
     p.add_argument("--lr-transfer", choices=list(LR_TRANSFERS), default="none",
                    help="mup: scale the proxy's learning rate, weight decay and "
                         "initialisation per layer by muP's width factors, so that its best "

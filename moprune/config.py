@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from moprune.errors import ConfigError
 from moprune.io import write_text
-from moprune.names import PATH_CORRECTORS
+from moprune.names import PATH_CORRECTORS, PATH_DISTANCES
 from moprune.validation import bounded, check_device, check_ranges
 
 __all__ = [
@@ -129,6 +129,8 @@ class FrontConfig:
     path_start_lam: float = bounded(0.5, gt=0, lt=1)  # magnitude: the first share cut
     path_corrector: str = "l1"  # l1 (lam raised) | magnitude (the smallest weights cut)
     #                             | channel (the weakest whole channels cut, along the FLOPs)
+    path_distance: str = "change"  # change | fall: what of the validation accuracy counts
+    #                                in a path step's length
     knee: str = "chord"  # chord | angle | slope: the knee (retrained for train.epochs)
     knee_axes: str = "auto"  # auto | objectives | kept | flops: the plane of the knee
     knee_epochs: int | None = bounded(None, ge=1, integer=True)  # path: debias the knee
@@ -146,6 +148,7 @@ class FrontConfig:
                               ("smgd_variant", ("sgd", "adam")),
                               ("smgd_normalize", NORMALIZATIONS),
                               ("path_corrector", PATH_CORRECTORS),
+                              ("path_distance", PATH_DISTANCES),
                               ("knee", tuple(KNEE_SELECTORS.names())),
                               ("knee_axes", ("auto", *AXES))):
             value = getattr(self, name)

@@ -5,7 +5,7 @@ import these tuples, so a name is declared once."""
 from __future__ import annotations
 
 __all__ = ["BACKENDS", "FRONT_METHODS", "HPO_BACKENDS", "KNEES", "LR_TRANSFERS",
-           "PATH_CORRECTORS", "PRUNERS", "SAMPLERS"]
+           "PATH_CORRECTORS", "PATH_DISTANCES", "PRUNERS", "SAMPLERS"]
 
 #: Optuna samplers by name (:func:`moprune.hpo.make_sampler`).
 SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc", "nsga2")
@@ -26,6 +26,8 @@ FRONT_METHODS = ("dichotomic", "grid", "bisection", "smgd", "path")
 #: How the continuation path corrects (:func:`moprune.front.path.train_path`): l1 raises
 #: the weight of f2, magnitude cuts the smallest weights (epsilon-constraint on l0).
 PATH_CORRECTORS = ("l1", "magnitude", "channel")
+# what of the validation accuracy counts in a path step's length: any change, or a fall
+PATH_DISTANCES = ("change", "fall")
 #: Knee selectors (:data:`moprune.front.KNEE_SELECTORS`; a test keeps the two alike).
 KNEES = ("chord", "angle", "slope")
 #: Learning-rate transfer of proxy trials (:mod:`moprune.hpo.lr_transfer`): none, or muP's

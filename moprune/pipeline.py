@@ -55,12 +55,16 @@ class HPOStage:
     workers: int = bounded(1, ge=1)
     space: str | None = None  # a YAML search space (default: moprune.hpo.DEFAULT_SPACE)
     flops_floor: float | None = None  # the knee in FLOPs terms above this share, no retrain
+    tolerance: float = 0.0  # with flops_floor: accuracy differences taken as noise there
     lr_transfer: str = "none"  # "mup": muP's per-layer factors on the proxy's trials
 
     def __post_init__(self) -> None:
         check_ranges(self)
         if self.flops_floor is not None and not 0 <= self.flops_floor < 1:
             raise ConfigError(f"hpo.flops_floor must be in [0, 1), got {self.flops_floor}")
+        if not 0 <= self.tolerance < 1 or (self.tolerance and self.flops_floor is None):
+            raise ConfigError("hpo.tolerance must be in [0, 1) and needs hpo.flops_floor, "
+                              f"got {self.tolerance}")
         if self.lr_transfer not in LR_TRANSFERS:
             raise ConfigError(f"hpo.lr_transfer must be one of {list(LR_TRANSFERS)}, "
                               f"got {self.lr_transfer!r}")
@@ -207,7 +211,8 @@ def _hpo(config: PipelineConfig, spec: ModelSpec, splits: Any, out: Path) -> dic
                   epochs=h.epochs, space=space, backend=h.backend, sampler=h.sampler,
                   pruner=h.pruner, workers=h.workers, top_k=h.top_k,
                   final_epochs=h.final_epochs, seed=fc.train.seed,
-                  flops_floor=h.flops_floor, lr_transfer=h.lr_transfer,
+                  flops_floor=h.flops_floor, tolerance=h.tolerance,
+                  lr_transfer=h.lr_transfer,
                   train_config=dataclasses.replace(fc.train, epochs=h.epochs),
                   out=out / "hpo")
     return {"best_params": result.best_params, "val_acc": result.val_acc,

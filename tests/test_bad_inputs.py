@@ -150,6 +150,10 @@ CASES += [
      "--proxy-flops-floor chooses the knee of a front run"),
     ("hpo --proxy-flops-floor 1", [*HPO, "--proxy-flops-floor", "1"],
      "--proxy-flops-floor must be a number >= 0 and < 1"),
+    ("hpo --proxy-tolerance without a floor", [*HPO, "--proxy-tolerance", "0.02"],
+     "--proxy-tolerance needs --proxy-flops-floor"),
+    ("front --path-distance bad", ["front", "--method", "path", "--path-distance", "up", *RUN],
+     "path_distance must be one of"),
     ("hpo --lr-transfer sp", [*HPO, "--lr-transfer", "sp"], "invalid choice: 'sp'"),
     # fidelity
     ("fidelity --proxy none", ["fidelity", "--proxy", "none", *RUN],

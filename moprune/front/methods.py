@@ -198,7 +198,8 @@ class PathMethod(FrontMethod):
                 job.factory, job.splits, job.train, points=job.budget,
                 warmup_epochs=job.epochs / 4 if warmup is None else warmup,
                 max_drop=o.get("path_max_drop", 0.1), start_lam=o.get("path_start_lam", 0.5),
-                corrector=o.get("path_corrector", "l1"), prox=job.prox, out_dir=job.out,
+                corrector=o.get("path_corrector", "l1"),
+                distance=o.get("path_distance", "change"), prox=job.prox, out_dir=job.out,
                 **job.solver_options):
             job.front.add(point)
 

@@ -196,7 +196,8 @@ class Front:
         return float(HV(ref_point=np.array([ref, ref]))(F))
 
     def knee(self, selector: str = "chord", *, include_empty: bool = False,
-             axes: str = "objectives", supported: bool = True, floor: float = 0.0) -> Point:
+             axes: str = "objectives", supported: bool = True, floor: float = 0.0,
+             tolerance: float = 0.0) -> Point:
         """The knee of the non-dominated points by a registered selector (see
         :mod:`moprune.front.knee`), on objectives normalised over the candidates.
 
@@ -216,6 +217,12 @@ class Front:
                 share are candidates (a proxy must not be too small to rank
                 configurations); the knee is the bend of the front of those points (a
                 point dominated only by one under the floor is on it).
+            tolerance: With ``axes`` ``kept`` or ``flops``: accuracy differences up to
+                this (a fraction: 0.02 = 2 points) count as noise: the knee is then the
+                smallest non-dominated network (above the floor) whose validation error
+                is at most ``tolerance`` above the selector's knee's. On a front that is
+                flat within its noise, the selector's knee is whichever point the noise
+                lifted highest; this takes the smallest network that is as good.
 
         Raises:
             MopruneError: when no point is left (none above the floor).
@@ -227,12 +234,22 @@ class Front:
             pts = [p for p in pts if p.kept > 0]
         if not pts:
             raise MopruneError("the front has no points")
+        if tolerance and (axes == "objectives" or not 0 <= tolerance < 1):
+            raise ConfigError("a knee tolerance needs axes 'kept' or 'flops' and a share of "
+                              f"accuracy in [0, 1), got axes {axes!r}, {tolerance}")
+        candidates = pts
         F = self.objectives(pts, axes=axes)
         F = self.normalize(F, (F.min(axis=0), F.max(axis=0)))
         if supported:
             hull = lower_hull(F)
             pts, F = [pts[i] for i in hull], F[hull]
-        return pts[KNEE_SELECTORS.get(selector)().select(F)]
+        knee = pts[KNEE_SELECTORS.get(selector)().select(F)]
+        if tolerance:  # the smallest network as accurate as the knee, within the noise
+            size = {id(p): tuple(self.objectives([p], axes=axes)[0][::-1])
+                    for p in candidates}
+            knee = min((p for p in candidates if p.val_acc >= knee.val_acc - tolerance),
+                       key=lambda p: size[id(p)])
+        return knee
 
     def best_within(self, max_share: float, *, axes: str = "flops",
                     include_empty: bool = False) -> Point:

@@ -52,6 +52,7 @@ def train_front(
     path_max_drop: float = 0.1,
     path_start_lam: float = 0.5,
     path_corrector: str = "l1",
+    path_distance: str = "change",
     train_config: TrainConfig | None = None,
     model_args: dict[str, Any] | None = None,
     knee: str | None = "chord",
@@ -114,6 +115,8 @@ def train_front(
             shrinkage to debias) or ``channel`` (the same along the FLOPs share, whole
             channels cut; complexity ``group-l1`` or ``flops``); see
             :func:`moprune.front.path.train_path`.
+        path_distance: What of the validation accuracy counts in a path step's length:
+            ``change`` (default) or ``fall`` (a recovery is no overshoot).
         train_config: Optimizer and schedule (and, when not given here, epochs and seed).
         model_args: Options of a registered model.
         knee: Selector of the knee to retrain (``chord``, ``angle``, ``slope``), or None.
@@ -171,6 +174,8 @@ def train_front(
                           f"{path_corrector!r}")
     if path_corrector != "l1" and method != "path":
         raise ConfigError(f"path_corrector is for the path, not for {method}")
+    if path_distance != "change" and method != "path":
+        raise ConfigError(f"path_distance is for the path, not for {method}")
     splits = data if isinstance(data, DataSplits) else prepare_data(data)
     tau = (None if prox or path_corrector != "l1" else 1e-3) if tau is None else tau
     solver_kw: dict[str, Any] = dict(complexity=complexity, scope=scope, tau=tau,
@@ -187,6 +192,7 @@ def train_front(
         "smgd_variant": smgd_variant if method == "smgd" else None,
         "smgd_normalize": smgd_normalize if method == "smgd" else None,
         "path_corrector": path_corrector if method == "path" else None,
+        "path_distance": path_distance if method == "path" else None,
         "train": config_to_dict(base), "seed": seed,
     }
     front = Front(meta=meta, root=out, factory=None if isinstance(model, str) else factory)
@@ -199,7 +205,8 @@ def train_front(
                    options={"lams": lams, "smgd_variant": smgd_variant,
                             "smgd_normalize": smgd_normalize, "path_warmup": path_warmup,
                             "path_max_drop": path_max_drop, "path_start_lam": path_start_lam,
-                            "path_corrector": path_corrector})
+                            "path_corrector": path_corrector,
+                            "path_distance": path_distance})
     runner.run(job)
     if finetune:  # each point's seconds: extras["finetune_seconds"]
         for point in list(front.search_points):
@@ -232,7 +239,7 @@ def front_from_config(config: FrontConfig, data: DataSplits | DataConfig | None 
         lams=config.lams, smgd_variant=config.smgd_variant,
         smgd_normalize=config.smgd_normalize, path_warmup=config.path_warmup,
         path_max_drop=config.path_max_drop, path_start_lam=config.path_start_lam,
-        path_corrector=config.path_corrector,
+        path_corrector=config.path_corrector, path_distance=config.path_distance,
         train_config=config.train, model_args=config.model_args, knee=config.knee,
         knee_axes=config.knee_axes, knee_epochs=config.knee_epochs, out_dir=out_dir,
         progress=progress)

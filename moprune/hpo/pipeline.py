@@ -152,7 +152,7 @@ def run_workers(job: HPOJob, budget: int, *, only_enqueued: bool = False,
 
 def proxy_source(source: str | os.PathLike[str], *, selector: str = "chord",
                  base: Mapping[str, Any] | None = None, flops_floor: float | None = None,
-                 factory: Callable[[], nn.Module] | None = None
+                 tolerance: float = 0.0, factory: Callable[[], nn.Module] | None = None
                  ) -> tuple[dict[str, Any], dict[str, float]]:
     """The proxy's recipe and the seconds its creation took, from a model file, a front
     run directory, or ``uniform:SHARE`` (the base network thinned uniformly to SHARE of
@@ -162,7 +162,9 @@ def proxy_source(source: str | os.PathLike[str], *, selector: str = "chord",
     (``knee-SELECTOR-compact.pt``, made by ``moprune knee --compact``); with it, the knee
     of the front in (validation error, FLOPs share) among the points keeping at least
     ``flops_floor`` of the FLOPs, compacted here (``knee-SELECTOR-flopsF-compact.pt``; its
-    dead channels removed, no retraining: trials use only its shape). A knee that keeps
+    dead channels removed, no retraining: trials use only its shape; ``tolerance``: the
+    accuracy that counts as noise in that choice, see :meth:`moprune.front.Front.knee`).
+    A knee that keeps
     over 95% of the FLOPs is refused (ConfigError): it cannot pay for its creation.
 
     The creation time of a front run is the training time of all its points (the whole
@@ -175,6 +177,9 @@ def proxy_source(source: str | os.PathLike[str], *, selector: str = "chord",
     if flops_floor is not None and not (Path(source).is_dir() and 0 <= flops_floor < 1):
         raise ConfigError("a FLOPs floor needs a front run directory as the proxy and a "
                           f"share in [0, 1), got {str(source)!r} and {flops_floor}")
+    if tolerance and flops_floor is None:
+        raise ConfigError("a knee tolerance chooses the knee in FLOPs terms: it needs a "
+                          "FLOPs floor (0 for none)")
     if str(source).startswith("uniform:"):
         if base is None:
             raise ConfigError("a uniform proxy needs the base network's recipe")
@@ -201,7 +206,7 @@ def proxy_source(source: str | os.PathLike[str], *, selector: str = "chord",
         front = read_json(run / "front.json")  # its points include a retrained knee
         seconds["front"] = float(sum(p.get("seconds", 0.0) for p in front.get("points", [])))
         if flops_floor is not None:
-            path = _floor_knee(run, selector, flops_floor, factory)
+            path = _floor_knee(run, selector, flops_floor, factory, tolerance)
     elif not path.is_file():
         raise ConfigError(f"proxy {str(source)!r} is neither a model file, a run directory "
                           "nor uniform:SHARE")
@@ -227,14 +232,17 @@ _MAX_PROXY_FLOPS = 0.95
 
 
 def _floor_knee(run: Path, selector: str, floor: float,
-                factory: Callable[[], nn.Module] | None = None) -> Path:
-    """The compacted model of ``run``'s knee in FLOPs terms above ``floor`` (made once)."""
+                factory: Callable[[], nn.Module] | None = None, tolerance: float = 0.0
+                ) -> Path:
+    """The compacted model of ``run``'s knee in FLOPs terms above ``floor``, accuracy
+    differences up to ``tolerance`` taken as noise (made once)."""
     from moprune.front import Front
     from moprune.pruning import compact_file
 
-    out = run / f"knee-{selector}-flops{floor:g}-compact.pt"
+    tol = f"-tol{tolerance:g}" if tolerance else ""
+    out = run / f"knee-{selector}-flops{floor:g}{tol}-compact.pt"
     front = Front.load(run / "front.json")
-    point = front.knee(selector, axes="flops", floor=floor)
+    point = front.knee(selector, axes="flops", floor=floor, tolerance=tolerance)
     if point.flops_share is not None and point.flops_share > _MAX_PROXY_FLOPS:
         raise ConfigError(
             f"the knee {point.key} of {str(run)!r} keeps {point.flops_share:.1%} of the "
@@ -248,7 +256,8 @@ def _floor_knee(run: Path, selector: str, floor: float,
         made = compact_file(run / point.checkpoint, out, factory=factory)
         write_json(report, {**{k: v for k, v in made.items() if k != "out"},
                             "point": point.key, "flops_share": point.flops_share,
-                            "val_acc": point.val_acc, "floor": floor})
+                            "val_acc": point.val_acc, "floor": floor,
+                            "tolerance": tolerance})
     progress_line(f"proxy: knee {point.key} of {run} above {floor:.0%} of the FLOPs "
                   f"({point.flops_share:.1%} kept, val acc {point.val_acc:.4f})")
     return out

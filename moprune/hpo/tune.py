@@ -68,13 +68,14 @@ class HPOResult(JSONResult):
 
 def resolve_proxy(proxy: Any, model: ModelSpec, splits: DataSplits, *,
                   selector: str = "chord", model_args: Mapping[str, Any] | None = None,
-                  flops_floor: float | None = None
+                  flops_floor: float | None = None, tolerance: float = 0.0
                   ) -> tuple[dict[str, Any] | None, dict[str, float]]:
     """The proxy's recipe and its creation seconds, from what a user gives: None (trials
     train the base network), an ``nn.Module`` (its shape), a recipe, a model file, a front
     run directory or ``"uniform:SHARE"`` (the registered ``model`` with ``model_args``
     thinned; see :func:`moprune.hpo.proxy_source`). ``flops_floor``: with a front run
-    directory, its knee in FLOPs terms above that share."""
+    directory, its knee in FLOPs terms above that share, accuracy differences up to
+    ``tolerance`` taken as noise (:meth:`moprune.front.Front.knee`)."""
     if proxy is None:
         return None, {}
     if isinstance(proxy, nn.Module):  # e.g. a compacted knee: its shape, fresh weights
@@ -96,9 +97,10 @@ def resolve_proxy(proxy: Any, model: ModelSpec, splits: DataSplits, *,
 
             factory = model_factory(model, splits, dict(model_args or {}))
         return proxy_source(proxy, selector=selector, base=base, flops_floor=flops_floor,
-                            factory=factory)
-    if flops_floor is not None:
-        raise ConfigError("a FLOPs floor needs a front run directory as the proxy")
+                            tolerance=tolerance, factory=factory)
+    if flops_floor is not None or tolerance:
+        raise ConfigError("a FLOPs floor or knee tolerance needs a front run directory as "
+                          "the proxy")
     raise ConfigError(f"proxy must be None, an nn.Module, a model file, a front run "
                       f"directory or 'uniform:SHARE', got {type(proxy).__name__}")
 
@@ -109,8 +111,8 @@ def tune(model: ModelSpec, data: DataSplits, *, proxy: Any = None, trials: int =
          storage: str | None = None, study: str = "moprune", workers: int = 1,
          top_k: int = 3, final_epochs: int | None = None, seed: int = 0,
          train_config: TrainConfig | None = None, selector: str = "chord",
-         flops_floor: float | None = None, lr_transfer: str = "none",
-         out: str | os.PathLike[str] | None = None) -> HPOResult:
+         flops_floor: float | None = None, tolerance: float = 0.0,
+         lr_transfer: str = "none", out: str | os.PathLike[str] | None = None) -> HPOResult:
     """Search hyperparameters on ``proxy`` and transfer the best to ``model``.
 
     Every trial trains a fresh network of the proxy's shape (weights drawn with the trial's
@@ -126,6 +128,8 @@ def tune(model: ModelSpec, data: DataSplits, *, proxy: Any = None, trials: int =
             ``"uniform:SHARE"``.
         flops_floor: With a front run directory: its knee in (validation error, FLOPs
             share) among the points keeping at least this share, compacted, no retrain.
+        tolerance: With ``flops_floor``: accuracy differences up to this count as noise
+            in the knee's choice (:meth:`moprune.front.Front.knee`).
         lr_transfer: ``"mup"``: proxy trials scale learning rate, weight decay and
             initialisation per layer by muP's width factors (:mod:`moprune.hpo.lr_transfer`),
             so that the proxy's best learning rate is the base network's.
@@ -151,7 +155,7 @@ def tune(model: ModelSpec, data: DataSplits, *, proxy: Any = None, trials: int =
 
         out = tempfile.mkdtemp(prefix="moprune-tune-")
     recipe, creation = resolve_proxy(proxy, model, data, selector=selector,
-                                     flops_floor=flops_floor)
+                                     flops_floor=flops_floor, tolerance=tolerance)
     settings = StudySettings(backend=backend, sampler=sampler, pruner=pruner, trials=trials,
                              seed=seed, storage=storage, study=study, workers=workers)
     job = HPOJob(model=model, data=data.config, train=config, space=space.to_dict(),

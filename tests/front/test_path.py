@@ -228,3 +228,28 @@ def test_channel_corrector_needs_groups(synthetic_data):
         _channel_path(synthetic_data, complexity="l1")
     with pytest.raises(ConfigError, match="no prox step"):
         _channel_path(synthetic_data, prox=True)
+
+
+def test_path_distance_counts_a_recovery_of_accuracy_only_when_asked():
+    from moprune.front.path import _distance
+    from moprune.front.points import Point
+
+    def pt(acc, share):
+        return Point(method="path", f1=1.0, f2=1.0, val_acc=acc, zeros=0, scope_size=10,
+                     flops_share=share)
+
+    prev, ref = pt(0.70, 0.1), [0.2, 1.0]
+    recovered, fell = pt(0.80, 0.1), pt(0.60, 0.1)  # same FLOPs, +-10 points
+    assert _distance(recovered, prev, ref, 0.3, "channel") == pytest.approx(1 / 3)
+    assert _distance(recovered, prev, ref, 0.3, "channel", fall_only=True) == 0.0
+    assert _distance(fell, prev, ref, 0.3, "channel", fall_only=True) == pytest.approx(1 / 3)
+    cut = pt(0.80, 0.01)  # one decade less FLOPs: half a unit, whatever the recovery
+    assert _distance(cut, prev, ref, 0.3, "channel", fall_only=True) == pytest.approx(0.5)
+    with pytest.raises(ConfigError, match="distance must be one of"):
+        _path(None, distance="both")
+
+
+def test_channel_path_state_records_its_distance(synthetic_data, tmp_path):
+    _channel_path(synthetic_data, tmp_path, distance="fall")
+    with pytest.raises(ConfigError):  # a path that counted only falls does not resume
+        _channel_path(synthetic_data, tmp_path)  # as one that counts any change

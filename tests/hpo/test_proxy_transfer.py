@@ -267,3 +267,30 @@ def test_a_knee_that_keeps_the_flops_is_refused_as_a_proxy(tmp_path):
            _pt(0.895, 0.12, "d"), _pt(0.60, 0.01, "f")]).save(tmp_path / "front.json")
     with pytest.raises(ConfigError, match="has no model file"):
         proxy_source(tmp_path, flops_floor=0.2)
+
+
+def test_knee_tolerance_takes_accuracy_noise_as_ties():
+    # the VGG channel path of seed 0 on one machine (runs/pathvar/change-s0): flat within
+    # its noise from 37% to 1.3% of the FLOPs; the one point the noise lifted highest
+    # (p003) dominates all above the floor, and the knee is that 37% network
+    accs = [0.788, 0.777, 0.749, 0.805, 0.795, 0.786, 0.768, 0.780, 0.780, 0.787, 0.764]
+    shares = [1.0, 0.80, 0.585, 0.367, 0.274, 0.213, 0.145, 0.098, 0.079, 0.054, 0.037]
+    front = Front([_pt(a, s, f"p{i:03d}")
+                   for i, (a, s) in enumerate(zip(accs, shares, strict=True))])
+    assert front.knee("chord", axes="flops", floor=0.05).tag == "p003"
+    # within 2 points of that knee, the smallest network above the floor is as good
+    assert front.knee("chord", axes="flops", floor=0.05, tolerance=0.02).tag == "p009"
+    assert front.knee("chord", axes="flops", floor=0.05, tolerance=0.01).tag == "p004"
+    assert front.knee("chord", axes="flops", floor=0.05, tolerance=0.005).tag == "p003"
+    # a real bend is kept: drops larger than the tolerance are not noise
+    bent = Front([_pt(0.91, 1.0, "a"), _pt(0.905, 0.5, "b"), _pt(0.90, 0.3, "c"),
+                  _pt(0.895, 0.12, "d"), _pt(0.80, 0.06, "e"), _pt(0.60, 0.01, "f")])
+    assert bent.knee("chord", axes="flops", tolerance=0.02).tag == bent.knee(
+        "chord", axes="flops").tag
+    assert bent.knee("chord", axes="flops", tolerance=0.1).tag == "e"  # 9.5 points: noise
+    with pytest.raises(ConfigError, match="knee tolerance needs axes"):
+        front.knee("chord", tolerance=0.02)
+    with pytest.raises(ConfigError, match="tolerance chooses the knee in FLOPs terms"):
+        from moprune.hpo import proxy_source
+
+        proxy_source("uniform:0.5", tolerance=0.02, base={"model": "lenet5"})
