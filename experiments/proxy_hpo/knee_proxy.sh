@@ -18,6 +18,9 @@
 #      knee-METHOD      trials on the knee, top 3 trained on the base network
 #      kneemup-METHOD   the same with muP's per-layer lr factors (--lr-transfer mup)
 #      kneechmup-METHOD the channel path's knee, with muP's factors, top 3
+#      kneechtol-METHOD the same with --proxy-tolerance TOL: the smallest network above
+#                       the floor within TOL of the knee's validation accuracy (the
+#                       channel path is flat within its noise: see the README)
 #      uniform25-METHOD the base thinned uniformly to 25% of its FLOPs, top 3
 # 3. Fidelity of each proxy: CONFIGS Sobol configurations x FSEEDS seeds, bootstrap
 #    intervals; the base network's trainings are shared.
@@ -31,6 +34,7 @@ TRIALS=${TRIALS:-32}
 SEEDS=${SEEDS:-"0 1 2"}
 FLOOR=${FLOOR:-0.2}
 CH_FLOOR=${CH_FLOOR:-0.05}
+TOL=${TOL:-0.02}
 CONFIGS=${CONFIGS:-24}
 FSEEDS=${FSEEDS:-2}
 PATH_EPOCHS=${PATH_EPOCHS:-10}
@@ -49,6 +53,7 @@ moprune front --model "$MODEL" --dataset fashion-mnist --limit-train "$LIMIT" --
   --complexity flops --path-corrector channel --budget 20 --epochs 5 --path-warmup 1 \
   --limit-eval 2000 --path-start-lam 0.2 --path-max-drop 0.3 --out "$OUT/path-channel"
 KNEECH="--proxy $OUT/path-channel --proxy-flops-floor $CH_FLOOR --lr-transfer mup"
+KNEETOL="$KNEECH --proxy-tolerance $TOL"
 
 for s in $SEEDS; do
   for method in tpe tpe-hyperband pymoo-ga; do
@@ -62,6 +67,7 @@ for s in $SEEDS; do
     $hpo --top-k 3 $KNEE --out "$OUT/hpo-s$s/knee-$method"
     $hpo --top-k 3 $KNEE --lr-transfer mup --out "$OUT/hpo-s$s/kneemup-$method"
     $hpo --top-k 3 $KNEECH --out "$OUT/hpo-s$s/kneechmup-$method"
+    $hpo --top-k 3 $KNEETOL --out "$OUT/hpo-s$s/kneechtol-$method"
     $hpo --top-k 3 --proxy uniform:0.25 --out "$OUT/hpo-s$s/uniform25-$method"
   done
 done
@@ -77,6 +83,7 @@ fidelity() {  # fidelity NAME ARGS...
 fidelity knee $KNEE
 fidelity kneemup $KNEE --lr-transfer mup
 fidelity kneechmup $KNEECH
+fidelity kneechtol $KNEETOL
 fidelity kneech --proxy "$OUT/path-channel" --proxy-flops-floor "$CH_FLOOR"
 fidelity uniform25 --proxy uniform:0.25
 

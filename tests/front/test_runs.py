@@ -29,6 +29,17 @@ def test_finish_front_and_export_knee(synthetic_data, tmp_path):
     model = load_model(exported.path)
     assert exported.size["parameters"] == sum(p.numel() for p in model.parameters())
     assert json.loads((tmp_path / "k.json").read_text()) == exported.to_dict()
+    # within a tolerance of the knee's accuracy, the smallest point (the synthetic data
+    # is noise: which points are non-dominated depends on the CPU's floating point)
+    kept = front.knee("chord", axes="kept")
+    tolerant = export_knee(tmp_path, selector="chord", axes="kept", tolerance=0.5)
+    assert tolerant.path == tmp_path / "knee-chord-tol0.5.pt"
+    assert tolerant.point.key == front.knee("chord", axes="kept", tolerance=0.5).key
+    assert tolerant.point.kept <= kept.kept
+    assert tolerant.point.val_acc >= kept.val_acc - 0.5
+    assert load_model(tolerant.path) is not None
+    with pytest.raises(MopruneError, match="a tolerance chooses among knees"):
+        export_knee(tmp_path, max_share=0.5, tolerance=0.02)
 
 
 def test_export_knee_without_a_front_says_so(tmp_path):
