@@ -188,3 +188,26 @@ done
 python experiments/pareto/path_summary.py "$RUN" --seeds $SEEDS --paths mag50st9w5-s \
   --magnitude none-s --also mag40st9w5-s mag50st9-s mag40st9-s \
   --dichotomic lenet5-dichotomic-1thread --out docs/results/path/magnitude-nd
+
+# 13. the small VGG's compute knee from the channel corrector (whole channels cut along the
+#     FLOPs share, f1 trained in between), 20,000 images, 10 path epochs (3 dense), its
+#     chord knee in (validation error, FLOPs share) debiased to 12 epochs in all and
+#     compacted, against the dense VGG of 12 epochs, 3 seeds (about 12 minutes per seed
+#     on 2 CPU cores, alone on the machine)
+for s in $SEEDS; do
+  moprune front --model vgg --dataset fashion-mnist --limit-train 20000 --method path \
+    --complexity flops --path-corrector channel --budget 20 --epochs 10 --path-warmup 3 \
+    --path-start-lam 0.5 --knee-epochs 12 --seed "$s" --out "$RUN/vgg-channel-s$s"
+  moprune knee "$RUN/vgg-channel-s$s" --selector chord --compact
+  moprune train --model vgg --dataset fashion-mnist --limit-train 20000 --epochs 12 \
+    --seed "$s" --out "$RUN/vgg-dense-12-s$s"
+done
+# every point debiased one epoch first (the knee read on debiased objectives), seed 0
+moprune front --model vgg --dataset fashion-mnist --limit-train 20000 --method path \
+  --complexity flops --path-corrector channel --budget 20 --epochs 10 --path-warmup 3 \
+  --path-start-lam 0.5 --finetune 1 --knee-epochs 12 --seed 0 --out "$RUN/vgg-channel-ft1-s0"
+moprune knee "$RUN/vgg-channel-ft1-s0" --selector chord --compact
+# shellcheck disable=SC2016
+python experiments/pareto/vgg_budget_summary.py "$RUN" --seeds $SEEDS --knee knee-chord \
+  --front 'vgg-channel-s{seed}' --dense 'vgg-dense-12-s{seed}' \
+  --out docs/results/path/vgg_channel_knee

@@ -1,11 +1,15 @@
-"""The small VGG's flops front within a FLOPs budget, over seeds (path.sh step 8b).
+"""The small VGG's flops front within a FLOPs budget, or its knee, over seeds (path.sh
+steps 8b and 13).
 
-For each seed: the point `moprune knee RUN --max-share 0.2 --compact` chose (debiased to
-the front's knee epochs), its FLOPs before and after compaction, its channels per conv
+For each seed: the point `moprune knee RUN --max-share 0.2 --compact` chose (or, with
+`--knee knee-chord`, the chord knee of `moprune knee RUN --compact`; debiased to the
+front's knee epochs), its FLOPs before and after compaction, its channels per conv
 layer, and its test accuracy against the dense VGG of the same seed and epochs.
 
     python experiments/pareto/vgg_budget_summary.py runs --seeds 1 2 \
         --out docs/results/path/vgg_flops_budget
+    python experiments/pareto/vgg_budget_summary.py runs --knee knee-chord \
+        --front 'vgg-channel-s{seed}' --dense 'vgg-dense-12-s{seed}' --out DIR
 """
 
 from __future__ import annotations
@@ -24,8 +28,12 @@ parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 parser.add_argument("run", type=Path)
 parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
 parser.add_argument("--share", default="0.2", help="the --max-share of the knee files")
-parser.add_argument("--front", default="vgg-flops-path-20", help="RUN/FRONT[-sS]")
-parser.add_argument("--dense", default="vgg-dense-22", help="RUN/DENSE[-sS]")
+parser.add_argument("--knee", default=None,
+                    help="the knee files' stem instead (e.g. knee-chord: the chord knee of "
+                         "`moprune knee RUN --compact`)")
+parser.add_argument("--front", default="vgg-flops-path-20",
+                    help="RUN/FRONT[-sS] (seed 0 without suffix), or a name with {seed}")
+parser.add_argument("--dense", default="vgg-dense-22", help="as --front, the dense VGG")
 parser.add_argument("--out", type=Path, required=True)
 args = parser.parse_args()
 
@@ -33,12 +41,20 @@ convs = {name: m.out_channels for name, m in build_model(
     "vgg", in_channels=1, num_classes=10, image_size=28).named_modules()
     if isinstance(m, nn.Conv2d)}
 rows, seeds = [], {}
+
+
+def run_dir(name: str, seed: int) -> Path:
+    if "{seed}" in name:
+        return args.run / name.format(seed=seed)
+    return args.run / (name if seed == 0 else f"{name}-s{seed}")
+
+
+stem = args.knee or f"knee-max-flops{args.share}"
 for s in args.seeds:
-    suffix = "" if s == 0 else f"-s{s}"
-    front = args.run / f"{args.front}{suffix}"
-    knee = read_json(front / f"knee-max-flops{args.share}.json")["point"]
-    compact = read_json(front / f"knee-max-flops{args.share}-compact.json")
-    dense = read_json(args.run / f"{args.dense}{suffix}" / "results.json")["test_acc"]
+    front = run_dir(args.front, s)
+    knee = read_json(front / f"{stem}.json")["point"]
+    compact = read_json(front / f"{stem}-compact.json")
+    dense = read_json(run_dir(args.dense, s) / "results.json")["test_acc"]
     removed = compact["details"]["removed"]
     channels = {name: n - removed.get(name, 0) for name, n in convs.items()}
     fewer = compact["before"]["flops_per_image"] / compact["after"]["flops_per_image"]
