@@ -211,3 +211,20 @@ moprune knee "$RUN/vgg-channel-ft1-s0" --selector chord --compact
 python experiments/pareto/vgg_budget_summary.py "$RUN" --seeds $SEEDS --knee knee-chord \
   --front 'vgg-channel-s{seed}' --dense 'vgg-dense-12-s{seed}' \
   --out docs/results/path/vgg_channel_knee
+
+# 14. the magnitude path (5 warm-up epochs) against magnitude pruning on the 50-99% grid
+#     with every network at 12 epochs in all: each path point debiased from its raw
+#     network to 12 epochs (its non-dominated ones form the front), each twin fine-tuned
+#     what is left of 12 epochs after the point's steps (one thread per run, as measured;
+#     about 20 minutes per seed)
+for s in $SEEDS; do
+  OMP_NUM_THREADS=1 moprune front --model lenet5 --dataset fashion-mnist --method path \
+    --path-corrector magnitude --budget 30 --epochs 10 --path-warmup 5 --knee-epochs 12 \
+    --seed "$s" --out "$RUN/mag30w5-s$s"
+  OMP_NUM_THREADS=1 moprune knee "$RUN/mag30w5-s$s" --selector chord
+  # shellcheck disable=SC2086
+  OMP_NUM_THREADS=1 python experiments/pareto/path_vs_magnitude.py "$RUN/mag30w5-s$s" \
+    --total-epochs 12 --sparsities $GRID --out "$RUN/magw5-t12-grid-s$s"
+done
+python experiments/pareto/path_summary.py "$RUN" --seeds $SEEDS --paths mag30w5-s \
+  --magnitude magw5-t12-grid-s --dichotomic none --out docs/results/path/magnitudew5-t12-grid

@@ -15,8 +15,16 @@ each sparsity s the path's answer is its non-dominated point with the smallest s
 >= s (a network at least that sparse; on a front whose dense end is dominated, one point
 answers for a whole range), and its twin is pruned to exactly s after the same steps.
 
+With --total-epochs T, every network has seen T epochs in all: each path point in the
+sparsity range is debiased from its raw network (moprune.front.path.debias_knee, mask
+frozen, lam 0) until it has seen T epochs (its path epochs rounded up, plus the rest), the
+non-dominated ones of those form the path's front, and each twin is fine-tuned the same
+T - (path epochs) epochs. The front need not have been fine-tuned (--finetune).
+
     python experiments/pareto/path_vs_magnitude.py runs/lenet5-path-s0 \
         --out runs/path-vs-magnitude-s0
+    python experiments/pareto/path_vs_magnitude.py runs/mag30w5-s0 --total-epochs 12 \
+        --sparsities 0.5 0.6 0.7 0.8 0.9 0.95 0.97 0.98 0.99 --out runs/mag-t12-grid-s0
 """
 
 from __future__ import annotations
@@ -33,8 +41,8 @@ import yaml
 
 from moprune.config import FrontConfig, config_from_dict
 from moprune.data import prepare_data
-from moprune.front import Front, debias
-from moprune.front.path import batch_stream, measure, path_epochs, save_point_model
+from moprune.front import Front, Point, debias
+from moprune.front.path import batch_stream, debias_knee, measure, path_epochs, save_point_model
 from moprune.front.train import model_factory
 from moprune.io import write_json
 from moprune.objectives import scope_parameters
@@ -52,15 +60,34 @@ parser.add_argument("--sparsities", type=float, nargs="+", metavar="S",
                     help="compare at these sparsities (see above) instead of the path's")
 parser.add_argument("--whole-epochs", action="store_true",
                     help="train the dense network ceil(path epochs) whole epochs")
+parser.add_argument("--total-epochs", type=int, metavar="T",
+                    help="every network trained T epochs in all (see above)")
 args = parser.parse_args()
 
 config = config_from_dict(FrontConfig, yaml.safe_load((args.front_dir / "config.yaml").read_text()))
 path = Front.load(args.front_dir / "front.json")
 E = config.finetune
-if not E:
+if not E and not args.total_epochs:
     raise SystemExit("the front was not fine-tuned (--finetune E): nothing to compare")
 data = prepare_data(config.data)
 factory = model_factory(config.model, data, config.model_args)
+if args.total_epochs:  # every path point debiased to T epochs in all: the path's front
+    T = args.total_epochs
+    path = Front([debias_knee(p, factory, data, config.train, total_epochs=T,
+                              complexity=config.complexity, scope=config.scope,
+                              out_dir=args.front_dir)
+                  for p in path.search_points
+                  if args.min_sparsity <= p.sparsity <= args.max_sparsity
+                  and path_epochs(p) < T],
+                 meta={"method": "path", "total_epochs": T})
+    path.points = [replace(p, retrained=False) for p in path.points]  # its search points
+
+
+def finetune_epochs(p: Point) -> int:
+    """The twin's fine-tuning: the path point's, or what is left of T epochs in all."""
+    return args.total_epochs - path_epochs(p) if args.total_epochs else E
+
+
 points = sorted((p for p in path.non_dominated(axes="kept")
                  if args.min_sparsity <= p.sparsity <= args.max_sparsity),
                 key=lambda p: p.sparsity)
@@ -97,7 +124,7 @@ rows = []
 for target, p in pairs:
     steps = (path_epochs(p) * per_epoch if args.whole_epochs
              else int(p.extras["step"]))  # the path point's steps
-    total = round(steps / per_epoch + E, 2)  # epochs per network
+    total = round(steps / per_epoch + finetune_epochs(p), 2)  # epochs per network
     t0 = time.perf_counter()
     if steps not in dense_cache:  # the dense network, trained `steps` steps
         torch.manual_seed(config.train.seed)
@@ -119,11 +146,13 @@ for target, p in pairs:
     for m, name in modules:
         prune.remove(m, name)
     raw = measure(model, data, method="magnitude", complexity=config.complexity,
-                  scope=config.scope, tag=f"s{target:.6f}", epochs=path_epochs(p) + E,
+                  scope=config.scope, tag=f"s{target:.6f}",
+                  epochs=path_epochs(p) + finetune_epochs(p),
                   seed=config.train.seed)
     save_point_model(model, raw, args.out)
     tuned = debias(raw, factory, data, replace(config.train, seed=config.train.seed),
-                   epochs=E, complexity=config.complexity, scope=config.scope, out_dir=args.out)
+                   epochs=finetune_epochs(p), complexity=config.complexity, scope=config.scope,
+                   out_dir=args.out)
     tuned.seconds = time.perf_counter() - t0
     magnitude.add(tuned)
     rows.append([f"{target:.2%}", *([f"{p.sparsity:.2%}"] if args.sparsities else []),
@@ -152,7 +181,7 @@ print(f"path at least as accurate at {wins} of {len(rows)} sparsities; hypervolu
 args.out.mkdir(parents=True, exist_ok=True)
 magnitude.save(args.out / "magnitude_front.json")
 write_json(args.out / "comparison.json", {
-    "front": str(args.front_dir), "finetune": E,
+    "front": str(args.front_dir), "finetune": E, "total_epochs": args.total_epochs,
     "dense_training": "whole epochs" if args.whole_epochs else "the path point's steps",
     "rows": rows, "hypervolume": hv,
     "wins": wins, "compared": len(rows), "bounds": [b.tolist() for b in bounds]})
