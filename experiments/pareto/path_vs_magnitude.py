@@ -73,14 +73,14 @@ data = prepare_data(config.data)
 factory = model_factory(config.model, data, config.model_args)
 if args.total_epochs:  # every path point debiased to T epochs in all: the path's front
     T = args.total_epochs
-    path = Front([debias_knee(p, factory, data, config.train, total_epochs=T,
-                              complexity=config.complexity, scope=config.scope,
-                              out_dir=args.front_dir)
+    path = Front([replace(debias_knee(p, factory, data, config.train, total_epochs=T,
+                                      complexity=config.complexity, scope=config.scope,
+                                      out_dir=args.front_dir),
+                          retrained=False)  # the search points of this front
                   for p in path.search_points
                   if args.min_sparsity <= p.sparsity <= args.max_sparsity
                   and path_epochs(p) < T],
                  meta={"method": "path", "total_epochs": T})
-    path.points = [replace(p, retrained=False) for p in path.points]  # its search points
 
 
 def finetune_epochs(p: Point) -> int:

@@ -35,13 +35,17 @@ parser.add_argument("--tolerance", type=float, default=0.02)
 parser.add_argument("--out", type=Path, required=True)
 args = parser.parse_args()
 
+def span(values: list[float]) -> list[float]:
+    return [min(values), max(values)]
+
+
 rows, runs = [], {}
 for run in sorted(p for p in args.root.iterdir() if (p / "front.json").exists()):
     front = Front.load(run / "front.json")
     points = front.search_points
     knee = front.knee("chord", axes="flops", floor=args.floor)
     tolerant = front.knee("chord", axes="flops", floor=args.floor, tolerance=args.tolerance)
-    runs[run.name] = {
+    this = runs[run.name] = {
         "points": len(points),
         "rejected": sum(p.extras.get("rejected", 0) for p in points),
         "seconds": sum(p.seconds or 0.0 for p in points),
@@ -49,19 +53,17 @@ for run in sorted(p for p in args.root.iterdir() if (p / "front.json").exists())
         "knee": {"point": knee.key, "flops_share": knee.flops_share, "val_acc": knee.val_acc},
         "tolerant_knee": {"point": tolerant.key, "flops_share": tolerant.flops_share,
                           "val_acc": tolerant.val_acc}}
-    rows.append([run.name, len(points), runs[run.name]["rejected"],
-                 round(runs[run.name]["seconds"]), runs[run.name]["ends"], knee.tag,
+    rows.append([run.name, len(points), this["rejected"], round(this["seconds"]),
+                 this["ends"], knee.tag,
                  f"{knee.flops_share:.1%}", round(knee.val_acc, 3), tolerant.tag,
                  f"{tolerant.flops_share:.1%}", round(tolerant.val_acc, 3)])
 summary = {}
 for distance in sorted({name.rsplit("-s", 1)[0] for name in runs}):
     mine = [v for k, v in runs.items() if k.rsplit("-s", 1)[0] == distance]
     summary[distance] = {
-        "seconds": [min(v["seconds"] for v in mine), max(v["seconds"] for v in mine)],
-        "knee_flops": [min(v["knee"]["flops_share"] for v in mine),
-                       max(v["knee"]["flops_share"] for v in mine)],
-        "tolerant_knee_flops": [min(v["tolerant_knee"]["flops_share"] for v in mine),
-                                max(v["tolerant_knee"]["flops_share"] for v in mine)],
+        "seconds": span([v["seconds"] for v in mine]),
+        "knee_flops": span([v["knee"]["flops_share"] for v in mine]),
+        "tolerant_knee_flops": span([v["tolerant_knee"]["flops_share"] for v in mine]),
         "rejected_mean": statistics.mean(v["rejected"] for v in mine)}
 table = format_table(["path", "points", "rejected", "seconds", "ends", "knee", "FLOPs",
                       "val acc", f"knee, tolerance {args.tolerance:g}", "FLOPs", "val acc"],

@@ -81,6 +81,9 @@ def export_knee(run_dir: str | os.PathLike[str], *, selector: str = "chord",
     from moprune.models import load_model, save_model
     from moprune.pruning import model_size
 
+    if tolerance and max_share is not None:
+        raise MopruneError("a tolerance chooses among knees; --max-share takes the most "
+                           "accurate point within the share")
     run = check_in_dir(run_dir, "RUN_DIR")
     if not (run / "front.json").exists():
         raise MopruneError(f"no front in {str(run)!r}; run 'moprune front --out {run}' first")
@@ -91,9 +94,6 @@ def export_knee(run_dir: str | os.PathLike[str], *, selector: str = "chord",
                            tolerance=tolerance)
         selector = f"{selector}-tol{tolerance:g}" if tolerance else selector
     else:
-        if tolerance:
-            raise MopruneError("a tolerance chooses among knees; --max-share takes the most "
-                               "accurate point within the share")
         axes = axes or "flops"
         point = front.best_within(max_share, axes=axes, include_empty=include_empty)
         selector = f"max-{axes}{max_share:g}"
