@@ -22,6 +22,12 @@
 #                       the floor within TOL of the knee's validation accuracy (the
 #                       channel path is flat within its noise: see the README)
 #      uniform25-METHOD the base thinned uniformly to 25% of its FLOPs, top 3
+#      kneel1-METHOD    the old knee: the chord knee of the group-l1 front that
+#                       experiments/proxy_hpo/run.sh makes (VGG: 6-weight grid on 20,000
+#                       images), compacted, top 3; that front's training is its creation
+#    ROWS picks the proxies (default: all but kneel1 on LeNet-5; on the VGG the prox
+#    path's knee keeps over 95% of the FLOPs and is refused, so its rows are left out
+#    there) and METHODS the HPO methods; the full pipeline of a method always runs first.
 # 3. Fidelity of each proxy: CONFIGS Sobol configurations x FSEEDS seeds, bootstrap
 #    intervals; the base network's trainings are shared.
 # 4. compare.py: the table (mean over seeds), docs/results/proxy_hpo/summary.json.
@@ -40,55 +46,90 @@ FSEEDS=${FSEEDS:-2}
 PATH_EPOCHS=${PATH_EPOCHS:-10}
 BUDGET=${BUDGET:-30}
 RESULTS=${RESULTS:-docs/results/proxy_hpo}
+METHODS=${METHODS:-"tpe tpe-hyperband pymoo-ga"}
+case $MODEL in
+  vgg) ROWS=${ROWS:-"kneechmup kneechtol uniform25 kneel1"} ;;
+  *) ROWS=${ROWS:-"knee kneemup kneechmup kneechtol uniform25"} ;;
+esac
 DATA="--model $MODEL --dataset fashion-mnist --limit-train $LIMIT --epochs $EPOCHS"
 OUT=$RUN/knee_proxy/$MODEL
 
 # (from lam 0.99 down to 30 points under the dense accuracy, as the VGG's flops path: from
 #  the default 0.5 the flops path on LeNet-5 stays at 96% of the FLOPs over 10 epochs)
+wants() { case " $ROWS " in *" $1 "*) return 0 ;; esac; return 1; }
+if wants knee || wants kneemup; then
 moprune front --model "$MODEL" --dataset fashion-mnist --limit-train "$LIMIT" --method path \
   --complexity flops --prox --budget "$BUDGET" --epochs "$PATH_EPOCHS" \
   --path-start-lam 0.99 --path-max-drop 0.3 --out "$OUT/path"
+fi
 KNEE="--proxy $OUT/path --proxy-flops-floor $FLOOR"
 moprune front --model "$MODEL" --dataset fashion-mnist --limit-train "$LIMIT" --method path \
   --complexity flops --path-corrector channel --budget 20 --epochs 5 --path-warmup 1 \
   --limit-eval 2000 --path-start-lam 0.2 --path-max-drop 0.3 --out "$OUT/path-channel"
 KNEECH="--proxy $OUT/path-channel --proxy-flops-floor $CH_FLOOR --lr-transfer mup"
 KNEETOL="$KNEECH --proxy-tolerance $TOL"
+if wants kneel1; then  # the same front and knee as experiments/proxy_hpo/run.sh
+  case $MODEL in
+    vgg) L1=$RUN/vgg-group-l1-grid
+         moprune front --model vgg --dataset fashion-mnist --limit-train 20000 --method grid \
+           --lams 0,0.99,0.995,0.997,0.998,0.999 --epochs 4 --explore-epochs 2 \
+           --complexity group-l1 --knee chord --out "$L1" ;;
+    *) L1=$RUN/lenet5-group-l1
+       moprune front --model lenet5 --dataset fashion-mnist --epochs 12 --method dichotomic \
+         --budget 16 --explore-epochs 4 --complexity group-l1 --out "$L1" ;;
+  esac
+  moprune knee "$L1" --selector chord --compact
+fi
+
+proxy_args() {  # proxy_args ROW: sets $args, the proxy's options
+  case $1 in
+    knee) args=$KNEE ;;
+    kneemup) args="$KNEE --lr-transfer mup" ;;
+    kneechmup) args=$KNEECH ;;
+    kneech) args="--proxy $OUT/path-channel --proxy-flops-floor $CH_FLOOR" ;;
+    kneechtol) args=$KNEETOL ;;
+    uniform25) args="--proxy uniform:0.25" ;;
+    kneel1) args="--proxy $L1" ;;
+    *) echo "unknown row $1" >&2; exit 2 ;;
+  esac
+}
 
 for s in $SEEDS; do
-  for method in tpe tpe-hyperband pymoo-ga; do
+  for method in $METHODS; do
     case $method in
       tpe) how="--sampler tpe" ;;
       tpe-hyperband) how="--sampler tpe --pruner hyperband" ;;
       pymoo-ga) how="--backend pymoo --sampler ga" ;;
+      *) echo "unknown method $method" >&2; exit 2 ;;
     esac
     hpo="moprune hpo $DATA --seed $s --trials $TRIALS $how"
     $hpo --top-k 1 --proxy none --out "$OUT/hpo-s$s/full-$method"
-    $hpo --top-k 3 $KNEE --out "$OUT/hpo-s$s/knee-$method"
-    $hpo --top-k 3 $KNEE --lr-transfer mup --out "$OUT/hpo-s$s/kneemup-$method"
-    $hpo --top-k 3 $KNEECH --out "$OUT/hpo-s$s/kneechmup-$method"
-    $hpo --top-k 3 $KNEETOL --out "$OUT/hpo-s$s/kneechtol-$method"
-    $hpo --top-k 3 --proxy uniform:0.25 --out "$OUT/hpo-s$s/uniform25-$method"
+    for row in $ROWS; do
+      proxy_args "$row"
+      # shellcheck disable=SC2086
+      $hpo --top-k 3 $args --out "$OUT/hpo-s$s/$row-$method"
+    done
   done
 done
 
-fidelity() {  # fidelity NAME ARGS...
-  local name=$1; shift
-  if [ "$name" != knee ]; then  # the base network's trainings: the same for every proxy
-    mkdir -p "$OUT/fidelity/$name/fidelity"
-    cp -n "$OUT"/fidelity/knee/fidelity/base-*.json "$OUT/fidelity/$name/fidelity/" 2>/dev/null || true
+# the base network's trainings are the same for every proxy: copied from the first one
+FIDELITY_ROWS=${FIDELITY_ROWS-"$ROWS kneech"}
+first=""
+for row in $FIDELITY_ROWS; do
+  proxy_args "$row"
+  if [ -n "$first" ]; then
+    mkdir -p "$OUT/fidelity/$row/fidelity"
+    cp -n "$OUT/fidelity/$first"/fidelity/base-*.json "$OUT/fidelity/$row/fidelity/" 2>/dev/null || true
   fi
-  moprune fidelity $DATA --configs "$CONFIGS" --seeds "$FSEEDS" "$@" --out "$OUT/fidelity/$name"
-}
-fidelity knee $KNEE
-fidelity kneemup $KNEE --lr-transfer mup
-fidelity kneechmup $KNEECH
-fidelity kneechtol $KNEETOL
-fidelity kneech --proxy "$OUT/path-channel" --proxy-flops-floor "$CH_FLOOR"
-fidelity uniform25 --proxy uniform:0.25
+  first=${first:-$row}
+  # shellcheck disable=SC2086
+  moprune fidelity $DATA --configs "$CONFIGS" --seeds "$FSEEDS" $args --out "$OUT/fidelity/$row"
+done
 
 dirs=""
 for s in $SEEDS; do dirs="$dirs $OUT/hpo-s$s"; done
+shopt -s nullglob
+fids=("$OUT"/fidelity/*/)
 # shellcheck disable=SC2086
-python experiments/proxy_hpo/compare.py $dirs --fidelity "$OUT"/fidelity/*/ \
+python experiments/proxy_hpo/compare.py $dirs ${fids[@]:+--fidelity "${fids[@]}"} \
   --out "$RESULTS/$MODEL-knee-proxy" --summary "$RESULTS/summary.json"
