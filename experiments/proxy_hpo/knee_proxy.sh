@@ -56,7 +56,8 @@ OUT=$RUN/knee_proxy/$MODEL
 
 # (from lam 0.99 down to 30 points under the dense accuracy, as the VGG's flops path: from
 #  the default 0.5 the flops path on LeNet-5 stays at 96% of the FLOPs over 10 epochs)
-wants() { case " $ROWS " in *" $1 "*) return 0 ;; esac; return 1; }
+FIDELITY_ROWS=${FIDELITY_ROWS-"$ROWS kneech"}
+wants() { case " $ROWS $FIDELITY_ROWS " in *" $1 "*) return 0 ;; esac; return 1; }
 if wants knee || wants kneemup; then
 moprune front --model "$MODEL" --dataset fashion-mnist --limit-train "$LIMIT" --method path \
   --complexity flops --prox --budget "$BUDGET" --epochs "$PATH_EPOCHS" \
@@ -66,19 +67,14 @@ KNEE="--proxy $OUT/path --proxy-flops-floor $FLOOR"
 moprune front --model "$MODEL" --dataset fashion-mnist --limit-train "$LIMIT" --method path \
   --complexity flops --path-corrector channel --budget 20 --epochs 5 --path-warmup 1 \
   --limit-eval 2000 --path-start-lam 0.2 --path-max-drop 0.3 --out "$OUT/path-channel"
-KNEECH="--proxy $OUT/path-channel --proxy-flops-floor $CH_FLOOR --lr-transfer mup"
+KNEECH_SHAPE="--proxy $OUT/path-channel --proxy-flops-floor $CH_FLOOR"
+KNEECH="$KNEECH_SHAPE --lr-transfer mup"
 KNEETOL="$KNEECH --proxy-tolerance $TOL"
 if wants kneel1; then  # the same front and knee as experiments/proxy_hpo/run.sh
-  case $MODEL in
-    vgg) L1=$RUN/vgg-group-l1-grid
-         moprune front --model vgg --dataset fashion-mnist --limit-train 20000 --method grid \
-           --lams 0,0.99,0.995,0.997,0.998,0.999 --epochs 4 --explore-epochs 2 \
-           --complexity group-l1 --knee chord --out "$L1" ;;
-    *) L1=$RUN/lenet5-group-l1
-       moprune front --model lenet5 --dataset fashion-mnist --epochs 12 --method dichotomic \
-         --budget 16 --explore-epochs 4 --complexity group-l1 --out "$L1" ;;
-  esac
-  moprune knee "$L1" --selector chord --compact
+  # shellcheck source=experiments/proxy_hpo/group_l1_knee.sh
+  . "$(dirname "$0")/group_l1_knee.sh"
+  group_l1_knee "$RUN" "$MODEL"
+  L1=$GROUP_L1
 fi
 
 proxy_args() {  # proxy_args ROW: sets $args, the proxy's options
@@ -86,7 +82,7 @@ proxy_args() {  # proxy_args ROW: sets $args, the proxy's options
     knee) args=$KNEE ;;
     kneemup) args="$KNEE --lr-transfer mup" ;;
     kneechmup) args=$KNEECH ;;
-    kneech) args="--proxy $OUT/path-channel --proxy-flops-floor $CH_FLOOR" ;;
+    kneech) args=$KNEECH_SHAPE ;;
     kneechtol) args=$KNEETOL ;;
     uniform25) args="--proxy uniform:0.25" ;;
     kneel1) args="--proxy $L1" ;;
@@ -113,7 +109,6 @@ for s in $SEEDS; do
 done
 
 # the base network's trainings are the same for every proxy: copied from the first one
-FIDELITY_ROWS=${FIDELITY_ROWS-"$ROWS kneech"}
 first=""
 for row in $FIDELITY_ROWS; do
   proxy_args "$row"

@@ -22,20 +22,12 @@ DATA="--model $MODEL --dataset fashion-mnist --limit-train $LIMIT --epochs $EPOC
 OUT=$RUN/proxy_hpo/$MODEL
 
 # 1. The knee proxy: the group-l1 front of the compaction results, its chord knee
-#    compacted. Resumes if it is there already; its training time counts against every
-#    knee pipeline. VGG: six weights, two epochs each on 20,000 images, the knee retrained
-#    for four. LeNet-5: the dichotomic front of experiments/pareto/run.sh.
-case $MODEL in
-  vgg) KNEE=$RUN/vgg-group-l1-grid
-       moprune front --model vgg --dataset fashion-mnist --limit-train 20000 --method grid \
-         --lams 0,0.99,0.995,0.997,0.998,0.999 --epochs 4 --explore-epochs 2 \
-         --complexity group-l1 --knee chord --out "$KNEE" ;;
-  lenet5) KNEE=$RUN/lenet5-group-l1
-       moprune front --model lenet5 --dataset fashion-mnist --epochs 12 --method dichotomic \
-         --budget 16 --explore-epochs 4 --complexity group-l1 --out "$KNEE" ;;
-  *) echo "MODEL must be vgg or lenet5" >&2; exit 2 ;;
-esac
-moprune knee "$KNEE" --selector chord --compact
+#    compacted (group_l1_knee.sh). Resumes if it is there already; its training time
+#    counts against every knee pipeline.
+# shellcheck source=experiments/proxy_hpo/group_l1_knee.sh
+. "$(dirname "$0")/group_l1_knee.sh"
+group_l1_knee "$RUN" "$MODEL"
+KNEE=$GROUP_L1
 
 # 2. Three HPO methods, each as full pipeline and with both proxies; 16 then 32 trials.
 hpo() {  # hpo TRIALS NAME ARGS...
