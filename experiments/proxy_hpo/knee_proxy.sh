@@ -28,6 +28,7 @@
 #    ROWS picks the proxies (default: all but kneel1 on LeNet-5; on the VGG the prox
 #    path's knee keeps over 95% of the FLOPs and is refused, so its rows are left out
 #    there) and METHODS the HPO methods; the full pipeline of a method always runs first.
+#    SEEDS= (set and empty) runs no HPO: only the fronts and the fidelity of FIDELITY_ROWS.
 # 3. Fidelity of each proxy: CONFIGS Sobol configurations x FSEEDS seeds, bootstrap
 #    intervals; the base network's trainings are shared.
 # 4. compare.py: the table (mean over seeds), docs/results/proxy_hpo/summary.json.
@@ -37,7 +38,7 @@ MODEL=${MODEL:-lenet5}
 LIMIT=${LIMIT:-10000}
 EPOCHS=${EPOCHS:-2}
 TRIALS=${TRIALS:-32}
-SEEDS=${SEEDS:-"0 1 2"}
+SEEDS=${SEEDS-"0 1 2"}
 FLOOR=${FLOOR:-0.2}
 CH_FLOOR=${CH_FLOOR:-0.05}
 TOL=${TOL:-0.02}
@@ -123,6 +124,7 @@ done
 
 dirs=""
 for s in $SEEDS; do dirs="$dirs $OUT/hpo-s$s"; done
+[ -n "$dirs" ] || exit 0  # no HPO run: nothing to compare (fidelity.json is in each run)
 shopt -s nullglob
 fids=("$OUT"/fidelity/*/)
 # shellcheck disable=SC2086
