@@ -19,7 +19,8 @@ Break-even is the number of trials from which the proxy pipeline's total equals 
 one's; the trials for a 50% saving, from which it takes half. Both from the mean seconds of
 a trial on each network, the creation and the final trainings of the same runs.
 `--summary FILE` merges this table into FILE (for each model, proxy and method at each
-trial count; the file of docs/results/proxy_hpo/summary.json).
+trial count; the file of docs/results/proxy_hpo/summary.json); `--proxies` keeps only the
+named proxies' rows, so that a run's other rows do not replace rows measured elsewhere.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ parser.add_argument("--summary", type=Path, default=None,
 parser.add_argument("--fidelity", type=Path, nargs="*", default=[],
                     help="`moprune fidelity` run directories, one per proxy")
 parser.add_argument("--out", type=Path, default=None, help="write compare.json and PNG here")
+parser.add_argument("--proxies", nargs="+", default=None, metavar="PROXY",
+                    help="only these proxies' pipelines (e.g. kneechtol; its :top1 row "
+                    "comes with it): to merge some rows of a run into --summary")
 args = parser.parse_args()
 
 
@@ -118,7 +122,8 @@ for hpo in args.hpo:
         proxy, _, method = proxy_dir.name.partition("-")
         full_dir = hpo / f"full-{method}"
         if proxy == "full" or not (proxy_dir / "results.json").is_file() \
-                or not (full_dir / "results.json").is_file():
+                or not (full_dir / "results.json").is_file() \
+                or (args.proxies is not None and proxy not in args.proxies):
             continue
         runs.setdefault((method, proxy), []).append(_pipeline(proxy_dir, full_dir))
         if runs[method, proxy][-1]["top_k"] > 1:
