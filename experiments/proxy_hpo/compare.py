@@ -133,6 +133,8 @@ for hpo in args.hpo:
             phases.setdefault(method, {"full": runs[method, proxy][-1]["full_time"]})[proxy] = \
                 runs[method, proxy][-1]["proxy_time"]
             histories += [proxy_dir, full_dir]
+if args.proxies is not None and not runs:
+    parser.error(f"no pipeline of {', '.join(args.proxies)} in {' '.join(map(str, args.hpo))}")
 rows, table = [], []
 for (method, proxy), per_seed in runs.items():
     row = {"method": method, "proxy": proxy, "seeds": [r["seed"] for r in per_seed],
