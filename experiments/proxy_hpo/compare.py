@@ -133,8 +133,9 @@ for hpo in args.hpo:
             phases.setdefault(method, {"full": runs[method, proxy][-1]["full_time"]})[proxy] = \
                 runs[method, proxy][-1]["proxy_time"]
             histories += [proxy_dir, full_dir]
-if args.proxies is not None and not runs:
-    parser.error(f"no pipeline of {', '.join(args.proxies)} in {' '.join(map(str, args.hpo))}")
+missing = [p for p in args.proxies or () if all(proxy != p for _, proxy in runs)]
+if missing:  # a mistyped name among good ones would drop its rows in silence
+    parser.error(f"no pipeline of {', '.join(missing)} in {' '.join(map(str, args.hpo))}")
 rows, table = [], []
 for (method, proxy), per_seed in runs.items():
     row = {"method": method, "proxy": proxy, "seeds": [r["seed"] for r in per_seed],
