@@ -336,7 +336,7 @@ def _cmd_knee(args: argparse.Namespace) -> int:
         raise MopruneError("--max-share bounds a share: use --axes flops or --axes kept")
     knee = export_knee(run, selector=args.selector, axes=args.axes,
                        include_empty=args.include_empty, max_share=args.max_share,
-                       tolerance=args.tolerance,
+                       floor=args.floor, tolerance=args.tolerance,
                        out=check_out_file(args.out, "--out") if args.out else None)
     point, size, out = knee.point, knee.size, knee.path
     print(f"{knee.selector} knee of {run}: {point.key}")
@@ -707,6 +707,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a budget instead of a knee: the most accurate non-dominated point "
                         "keeping at most SHARE of the FLOPs (--axes flops, the default "
                         "here) or of the weights (--axes kept); file knee-max-AXESSHARE.pt")
+    p.add_argument("--floor", type=_float("--floor", ge=0, lt=1), default=0.0,
+                   metavar="SHARE",
+                   help="with --axes kept or flops: the knee of the points keeping at least "
+                        "SHARE only (a knee no smaller than that); file "
+                        "knee-SELECTOR-floorSHARE.pt")
     p.add_argument("--tolerance", type=_float("--tolerance", ge=0, lt=1), default=0.0,
                    metavar="ACC",
                    help="with --axes kept or flops: the smallest point within ACC of the "

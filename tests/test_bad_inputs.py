@@ -108,6 +108,10 @@ CASES += [
      "--out 'afile/k.pt' lies under 'afile', which is a file"),
     ("knee --selector bogus", ["knee", "damaged", "--selector", "bogus"],
      "invalid choice: 'bogus'"),
+    ("knee --floor of 1", ["knee", "empty", "--floor", "1"],
+     "--floor must be a number >= 0 and < 1"),
+    ("knee --floor with --max-share", ["knee", "empty", "--floor", "0.05", "--max-share",
+                                       "0.2"], "a floor bounds a knee from below"),
     # compact
     ("compact of a missing source", ["compact", "nonexistent"],
      "'nonexistent' is neither a run directory nor a model file"),

@@ -55,7 +55,7 @@ class KneeFile(JSONResult):
 
 def export_knee(run_dir: str | os.PathLike[str], *, selector: str = "chord",
                 axes: str | None = None, include_empty: bool = False,
-                max_share: float | None = None, tolerance: float = 0.0,
+                max_share: float | None = None, floor: float = 0.0, tolerance: float = 0.0,
                 out: str | os.PathLike[str] | None = None) -> KneeFile:
     """Write the knee of the front in ``run_dir`` as a model file (default
     ``RUN_DIR/knee-SELECTOR.pt``) with its summary beside it (``.json``).
@@ -64,10 +64,12 @@ def export_knee(run_dir: str | os.PathLike[str], *, selector: str = "chord",
     non-dominated points; with ``max_share``, it is instead the most accurate
     non-dominated point keeping at most that share of the weights or FLOPs
     (:meth:`~moprune.front.Front.best_within`; ``axes`` then defaults to ``flops``, and
-    the default file is ``RUN_DIR/knee-max-AXES{max_share}.pt``). ``tolerance`` (axes
-    ``kept`` or ``flops``): the smallest point within that much validation accuracy of the
-    knee instead (:meth:`~moprune.front.Front.knee`; file ``knee-SELECTOR-tolT.pt``). The
-    point is then brought
+    the default file is ``RUN_DIR/knee-max-AXES{max_share}.pt``). ``floor`` (axes ``kept``
+    or ``flops``): the knee of the points keeping at least that share only (file
+    ``knee-SELECTOR-floorF.pt``). ``tolerance`` (axes ``kept`` or ``flops``): the smallest
+    point within that much validation accuracy of the knee instead
+    (:meth:`~moprune.front.Front.knee`; file ``knee-SELECTOR-tolT.pt``, or
+    ``knee-SELECTOR-floorF-tolT.pt`` with a floor). The point is then brought
     to the front's full training (:func:`~moprune.front.train.retrain_knee`): a
     weighted-sum point whose run had fewer epochs is retrained, a path point is debiased to
     the front's ``knee_epochs`` (this needs the run's ``config.yaml``, which ``moprune
@@ -84,15 +86,19 @@ def export_knee(run_dir: str | os.PathLike[str], *, selector: str = "chord",
     if tolerance and max_share is not None:
         raise MopruneError("a tolerance chooses among knees; --max-share takes the most "
                            "accurate point within the share")
+    if floor and max_share is not None:
+        raise MopruneError("a floor bounds a knee from below; --max-share takes the most "
+                           "accurate point within the share")
     run = check_in_dir(run_dir, "RUN_DIR")
     if not (run / "front.json").exists():
         raise MopruneError(f"no front in {str(run)!r}; run 'moprune front --out {run}' first")
     front = Front.load(run / "front.json")
     if max_share is None:
         axes = axes or front.meta.get("knee_axes", "objectives")
-        point = front.knee(selector, include_empty=include_empty, axes=axes,
+        point = front.knee(selector, include_empty=include_empty, axes=axes, floor=floor,
                            tolerance=tolerance)
-        selector = f"{selector}-tol{tolerance:g}" if tolerance else selector
+        selector += f"-floor{floor:g}" if floor else ""
+        selector += f"-tol{tolerance:g}" if tolerance else ""
     else:
         axes = axes or "flops"
         point = front.best_within(max_share, axes=axes, include_empty=include_empty)

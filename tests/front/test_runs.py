@@ -40,6 +40,15 @@ def test_finish_front_and_export_knee(synthetic_data, tmp_path):
     assert load_model(tolerant.path) is not None
     with pytest.raises(MopruneError, match="a tolerance chooses among knees"):
         export_knee(tmp_path, max_share=0.5, tolerance=0.02)
+    # a floor: the knee of the points keeping at least that share (the lam-0 point keeps
+    # every weight, so some point is always above it)
+    floored = export_knee(tmp_path, selector="chord", axes="kept", floor=0.5)
+    assert floored.path == tmp_path / "knee-chord-floor0.5.pt"
+    assert floored.point.key == front.knee("chord", axes="kept", floor=0.5).key
+    assert floored.point.kept >= 0.5
+    both = export_knee(tmp_path, selector="chord", axes="kept", floor=0.5, tolerance=0.5)
+    assert both.path == tmp_path / "knee-chord-floor0.5-tol0.5.pt"
+    assert both.point.kept >= 0.5 and both.point.kept <= floored.point.kept
 
 
 def test_export_knee_without_a_front_says_so(tmp_path):
