@@ -202,6 +202,20 @@ for s in 0 1 2 3 4; do
   moprune train --model vgg --dataset fashion-mnist --limit-train 20000 --epochs 12 \
     --seed "$s" --out "$RUN/vgg-dense-12-s$s"
 done
+# the same fronts read two more ways (each point debiased to 12 epochs in all and
+# compacted): the knee rule of the HPO proxy (the chord knee of the points keeping at
+# least 5% of the FLOPs, then the smallest within 2 points of its validation accuracy)
+# and the 5x budget of the target (the most accurate point keeping at most 20%)
+for s in 0 1 2 3 4; do
+  moprune knee "$RUN/vgg-channel-s$s" --axes flops --floor 0.05 --tolerance 0.02 --compact
+  moprune knee "$RUN/vgg-channel-s$s" --max-share 0.2 --compact
+done
+for stem in knee-chord knee-chord-floor0.05-tol0.02 knee-max-flops0.2; do
+  # shellcheck disable=SC2016
+  python experiments/pareto/vgg_budget_summary.py "$RUN" --seeds 0 1 2 3 4 --knee "$stem" \
+    --front 'vgg-channel-s{seed}' --dense 'vgg-dense-12-s{seed}' \
+    --out "docs/results/path/vgg_channel_knee_readings/$stem"
+done
 # every point debiased one epoch first (the knee read on debiased objectives), seed 0
 moprune front --model vgg --dataset fashion-mnist --limit-train 20000 --method path \
   --complexity flops --path-corrector channel --budget 20 --epochs 10 --path-warmup 3 \
