@@ -281,6 +281,10 @@ _FRONT_FLAGS: list[tuple[str, str, Callable[[str], Any] | None, str]] = [
 _FRONT_KEYS = {key for _, key, _, _ in _FRONT_FLAGS}
 
 
+_AXES_WORDS = {"objectives": "(f1, f2)", "kept": "(val error, kept)",
+               "flops": "(val error, FLOPs)"}
+
+
 def _cmd_front(args: argparse.Namespace) -> int:
     from moprune.config import FrontConfig, config_to_dict
     from moprune.front.runs import finish_front
@@ -302,8 +306,10 @@ def _cmd_front(args: argparse.Namespace) -> int:
     nd = front.non_dominated(axes=axes)
     print(front_table(nd))
     runs = "points" if config.method == "path" else "runs"
-    print(f"{len(front)} {runs}, {len(nd)} non-dominated in {axes} axes, hypervolume "
-          f"{front.meta['hypervolume']:.4f}; {config.knee} knee: {knee.key} (test acc "
+    counts = ", ".join(f"{n} in {_AXES_WORDS[a]}"
+                       for a, n in front.meta["non_dominated_count"].items())
+    print(f"{len(front)} {runs}, {len(nd)} non-dominated in {axes} axes ({counts}), "
+          f"hypervolume {front.meta['hypervolume']:.4f}; {config.knee} knee: {knee.key} (test acc "
           f"{knee.test_acc:.4f}, kept {knee.kept:.2%}); wrote {out}")
     return 0
 

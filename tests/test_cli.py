@@ -190,6 +190,11 @@ def test_path_front_with_flops_and_its_knee(tmp_path, synthetic_root, capsys):
     printed = capsys.readouterr().out
     assert "non-dominated in flops axes" in printed and "FLOPs" in printed
     front = json.loads((out / "front.json").read_text())
+    # the count in every axis a knee can be chosen in, printed and kept in front.json
+    counts = front["meta"]["non_dominated_count"]
+    assert set(counts) == {"objectives", "kept", "flops"}
+    assert counts["flops"] == len(Front.load(out / "front.json").non_dominated(axes="flops"))
+    assert f"{counts['objectives']} in (f1, f2), {counts['kept']} in (val error, kept)" in printed
     assert front["meta"]["knee"]["axes"] == "flops"
     assert all(p["finetune_epochs"] == 1 and p["raw"] for p in front["points"])
     assert (out / "path" / "state.pt").exists()

@@ -17,7 +17,8 @@ from moprune.front.points import Front, Point
 from moprune.io import JSONResult, write_json
 from moprune.validation import check_in_dir
 
-__all__ = ["KneeFile", "export_knee", "finish_front", "front_config"]
+__all__ = ["KneeFile", "export_knee", "finish_front", "front_config",
+           "non_dominated_counts"]
 
 
 def finish_front(front: Front, out_dir: str | os.PathLike[str], *, selector: str = "chord",
@@ -31,9 +32,21 @@ def finish_front(front: Front, out_dir: str | os.PathLike[str], *, selector: str
     knee = front.final_version(front.knee(selector, axes=axes))
     front.meta["hypervolume"] = front.hypervolume(axes=axes)
     front.meta["knee"] = {"selector": selector, "point": knee.key, "axes": axes}
+    front.meta["non_dominated_count"] = non_dominated_counts(front)
     front.save(out / "front.json")
     front.plot(out / "front.png", knee=knee, title=title or "")
     return knee
+
+
+def non_dominated_counts(front: Front) -> dict[str, int]:
+    """How many search points are non-dominated in each of the axes a knee can be chosen
+    in: ``objectives`` (f1, f2), ``kept`` and, when every point has a FLOPs share,
+    ``flops``. The counts differ: validation accuracy is a count of images, so points
+    close in accuracy swap order on noise where the cross-entropy does not tie."""
+    axes = ["objectives", "kept"]
+    if all(p.flops_share is not None for p in front.search_points):
+        axes.append("flops")
+    return {a: len(front.non_dominated(axes=a)) for a in axes}
 
 
 def front_config(run_dir: str | os.PathLike[str]) -> FrontConfig:
