@@ -238,6 +238,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _noise(text: str) -> float | str:
+    """``--noise``: ``auto`` or an accuracy in [0, 1)."""
+    return "auto" if text == "auto" else _float("--noise", ge=0, lt=1)(text)
+
+
+_noise.__name__ = "'auto' or an accuracy in [0, 1)"
+
+
 def _float_list(text: str) -> list[float]:
     return [float(v) for v in text.split(",")]
 
@@ -342,7 +350,7 @@ def _cmd_knee(args: argparse.Namespace) -> int:
         raise MopruneError("--max-share bounds a share: use --axes flops or --axes kept")
     knee = export_knee(run, selector=args.selector, axes=args.axes,
                        include_empty=args.include_empty, max_share=args.max_share,
-                       floor=args.floor, tolerance=args.tolerance,
+                       floor=args.floor, tolerance=args.tolerance, noise=args.noise,
                        out=check_out_file(args.out, "--out") if args.out else None)
     point, size, out = knee.point, knee.size, knee.path
     print(f"{knee.selector} knee of {run}: {point.key}")
@@ -723,6 +731,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --axes kept or flops: the smallest point within ACC of the "
                         "knee's validation accuracy (0.02 = 2 points: differences counted as "
                         "noise); file knee-SELECTOR-tolACC.pt")
+    p.add_argument("--noise", type=_noise, default=0.0, metavar="ACC|auto",
+                   help="with --max-share: validation accuracy differences up to ACC are "
+                        "ties (auto: two standard errors on the validation split), and the "
+                        "largest point in the budget within ACC of the most accurate is "
+                        "taken; file knee-max-AXESSHARE-noiseACC.pt")
     p.add_argument("--compact", action="store_true",
                    help="also write the knee with its dead channels removed (*-compact.pt)")
     p.set_defaults(func=_cmd_knee)

@@ -112,6 +112,12 @@ CASES += [
      "--floor must be a number >= 0 and < 1"),
     ("knee --floor with --max-share", ["knee", "empty", "--floor", "0.05", "--max-share",
                                        "0.2"], "a floor bounds a knee from below"),
+    ("knee --noise without --max-share", ["knee", "empty", "--noise", "auto"],
+     "a noise breaks ties within a budget: it needs --max-share"),
+    ("knee --noise of 1", ["knee", "empty", "--max-share", "0.2", "--noise", "1"],
+     "--noise must be a number >= 0 and < 1"),
+    ("knee --noise of a word", ["knee", "empty", "--max-share", "0.2", "--noise", "often"],
+     "--noise takes a float, got 'often'"),
     # compact
     ("compact of a missing source", ["compact", "nonexistent"],
      "'nonexistent' is neither a run directory nor a model file"),

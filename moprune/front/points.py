@@ -252,19 +252,33 @@ class Front:
         return knee
 
     def best_within(self, max_share: float, *, axes: str = "flops",
-                    include_empty: bool = False) -> Point:
+                    include_empty: bool = False, noise: float | str = 0.0) -> Point:
         """The epsilon-constraint choice: the most accurate non-dominated point (lowest
         validation error) that keeps at most ``max_share`` of the weights (``axes="kept"``)
         or of the FLOPs (``axes="flops"``): a compute or size budget instead of a knee.
 
+        Args:
+            noise: Validation accuracy differences up to this count as ties (a fraction,
+                or ``"auto"``: two standard errors of the best accuracy in the budget on
+                this front's validation split, :meth:`accuracy_noise`). The choice is then
+                the largest network in the budget (most FLOPs or weights kept) whose
+                validation accuracy is within ``noise`` of the best one's, dominated or
+                not: a path point measured later has trained longer, so its raw accuracy
+                is lifted against an earlier, larger one, which training to the same
+                epochs (debiasing) evens out.
+
         Raises:
-            ConfigError: for ``axes="objectives"`` or a share outside (0, 1].
-            MopruneError: when no non-dominated point is within the budget.
+            ConfigError: for ``axes="objectives"``, a share outside (0, 1] or a noise
+                outside [0, 1).
+            MopruneError: when no non-dominated point is within the budget, or for
+                ``noise="auto"`` on a front that does not record its validation split.
         """
         if axes not in ("kept", "flops"):
             raise ConfigError(f"a budget needs axes 'kept' or 'flops', got {axes!r}")
         if not 0 < max_share <= 1:
             raise ConfigError(f"max_share must be in (0, 1], got {max_share}")
+        if noise != "auto" and not (isinstance(noise, (int, float)) and 0 <= noise < 1):
+            raise ConfigError(f"noise must be 'auto' or an accuracy in [0, 1), got {noise!r}")
         pts = self.non_dominated(axes=axes)
         if not include_empty:
             pts = [p for p in pts if p.kept > 0]
@@ -275,7 +289,29 @@ class Front:
             smallest = f" (the smallest keeps {F[:, 1].min():.1%})" if len(F) else ""
             raise MopruneError(f"no non-dominated point keeps at most {max_share:.0%} of the "
                                f"{what}{smallest}")
-        return pts[min(within, key=lambda i: F[i, 0])]
+        best = pts[min(within, key=lambda i: F[i, 0])]
+        if not noise:
+            return best
+        margin = self.accuracy_noise(best.val_acc) if noise == "auto" else float(noise)
+        everyone = [p for p in self.search_points if include_empty or p.kept > 0]
+        G = self.objectives(everyone, axes=axes)
+        ties = [i for i in range(len(everyone))
+                if G[i, 1] <= max_share and everyone[i].val_acc >= best.val_acc - margin]
+        return everyone[max(ties, key=lambda i: (G[i, 1], -G[i, 0]))]
+
+    def accuracy_noise(self, acc: float) -> float:
+        """Two standard errors of a validation accuracy ``acc`` measured on this front's
+        validation split: ``2 * sqrt(acc * (1 - acc) / n)``, with ``n`` the split's size
+        from ``meta["splits"]["val"]`` (which ``train_front`` records).
+
+        Raises:
+            MopruneError: when the front does not record its validation split's size.
+        """
+        n = (self.meta.get("splits") or {}).get("val")
+        if not n:
+            raise MopruneError("this front does not record its validation split's size "
+                               "(meta['splits']['val']); give the noise as an accuracy")
+        return 2.0 * math.sqrt(acc * (1.0 - acc) / n)
 
     def final_version(self, point: Point) -> Point:
         """The full-epoch retrain of ``point``'s weight (of a path point: of that point,

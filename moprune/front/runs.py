@@ -69,6 +69,7 @@ class KneeFile(JSONResult):
 def export_knee(run_dir: str | os.PathLike[str], *, selector: str = "chord",
                 axes: str | None = None, include_empty: bool = False,
                 max_share: float | None = None, floor: float = 0.0, tolerance: float = 0.0,
+                noise: float | str = 0.0,
                 out: str | os.PathLike[str] | None = None) -> KneeFile:
     """Write the knee of the front in ``run_dir`` as a model file (default
     ``RUN_DIR/knee-SELECTOR.pt``) with its summary beside it (``.json``).
@@ -82,7 +83,10 @@ def export_knee(run_dir: str | os.PathLike[str], *, selector: str = "chord",
     ``knee-SELECTOR-floorF.pt``). ``tolerance`` (axes ``kept`` or ``flops``): the smallest
     point within that much validation accuracy of the knee instead
     (:meth:`~moprune.front.Front.knee`; file ``knee-SELECTOR-tolT.pt``, or
-    ``knee-SELECTOR-floorF-tolT.pt`` with a floor). The point is then brought
+    ``knee-SELECTOR-floorF-tolT.pt`` with a floor). ``noise`` (with ``max_share``): the
+    largest point in the budget within that much validation accuracy of the most accurate
+    one, or within two standard errors with ``"auto"`` (:meth:`~moprune.front.Front.
+    best_within`; file ``knee-max-AXESS-noiseN.pt``). The point is then brought
     to the front's full training (:func:`~moprune.front.train.retrain_knee`): a
     weighted-sum point whose run had fewer epochs is retrained, a path point is debiased to
     the front's ``knee_epochs`` (this needs the run's ``config.yaml``, which ``moprune
@@ -102,6 +106,8 @@ def export_knee(run_dir: str | os.PathLike[str], *, selector: str = "chord",
     if floor and max_share is not None:
         raise MopruneError("a floor bounds a knee from below; --max-share takes the most "
                            "accurate point within the share")
+    if noise and max_share is None:
+        raise MopruneError("a noise breaks ties within a budget: it needs --max-share")
     run = check_in_dir(run_dir, "RUN_DIR")
     if not (run / "front.json").exists():
         raise MopruneError(f"no front in {str(run)!r}; run 'moprune front --out {run}' first")
@@ -114,8 +120,13 @@ def export_knee(run_dir: str | os.PathLike[str], *, selector: str = "chord",
         selector += f"-tol{tolerance:g}" if tolerance else ""
     else:
         axes = axes or "flops"
-        point = front.best_within(max_share, axes=axes, include_empty=include_empty)
+        point = front.best_within(max_share, axes=axes, include_empty=include_empty,
+                                  noise=noise)
         selector = f"max-{axes}{max_share:g}"
+        selector += f"-noise{noise if noise == 'auto' else f'{noise:g}'}" if noise else ""
+        if noise == "auto":  # the margin it stood for, for the summary
+            best = front.best_within(max_share, axes=axes, include_empty=include_empty)
+            noise = front.accuracy_noise(best.val_acc)
     target = Path(out) if out is not None else run / f"knee-{selector}.pt"
     if (run / "config.yaml").exists():  # a front of a user's own, without it: as it is
         point = retrain_knee(front, point, front_config(run), run)
@@ -124,6 +135,8 @@ def export_knee(run_dir: str | os.PathLike[str], *, selector: str = "chord",
     model = load_model(run / point.checkpoint)
     size = model_size(model)
     summary = {"selector": selector, "axes": axes, "point": point.to_dict(), "size": size}
+    if noise:
+        summary["noise"] = noise
     save_model(model, target, meta={"selector": selector, "point": point.key,
                                     "test_acc": point.test_acc, "val_acc": point.val_acc,
                                     "kept": point.kept})

@@ -150,3 +150,30 @@ def test_best_within_a_budget_is_the_most_accurate_point_under_it():
         front.best_within(0.2, axes="objectives")
     with pytest.raises(ConfigError, match="max_share must be in"):
         front.best_within(0.0)
+
+
+def test_best_within_with_noise_takes_the_largest_point_tied_with_the_best():
+    # raw path points: the later, smaller ones trained longer and read a little higher
+    pts = [Point(method="path", f1=0.3, f2=0.05, val_acc=acc, zeros=zeros, scope_size=100,
+                 flops_share=share)
+           for acc, zeros, share in [(0.88, 0, 1.0), (0.869, 50, 0.19), (0.874, 60, 0.12),
+                                     (0.878, 70, 0.06), (0.850, 80, 0.03)]]
+    front = Front(pts, meta={"splits": {"val": 6000}})
+    assert front.best_within(0.2) is pts[3]  # the most accurate: 6% of the FLOPs
+    # within 0.01 of it, the largest: 19%, though pts[3] dominates it
+    assert pts[1] not in front.non_dominated(axes="flops")
+    assert front.best_within(0.2, noise=0.01) is pts[1]
+    assert front.best_within(0.2, noise=0.005) is pts[2]  # 0.869 is more than 0.005 below
+    assert front.best_within(0.2, noise=0.0) is pts[3]
+    assert front.best_within(0.1, noise=0.01) is pts[3]  # the budget still binds
+    # auto: two standard errors of 0.878 on 6,000 images
+    two_se = 2 * (0.878 * 0.122 / 6000) ** 0.5
+    assert front.accuracy_noise(0.878) == pytest.approx(two_se)
+    assert two_se == pytest.approx(0.00845, abs=1e-5)
+    assert front.best_within(0.2, noise="auto") is pts[2]
+    from moprune.errors import MopruneError
+
+    with pytest.raises(ConfigError, match="noise must be 'auto' or an accuracy"):
+        front.best_within(0.2, noise=1.5)
+    with pytest.raises(MopruneError, match="does not record its validation split"):
+        Front(pts).best_within(0.2, noise="auto")

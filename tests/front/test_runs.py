@@ -40,6 +40,21 @@ def test_finish_front_and_export_knee(synthetic_data, tmp_path):
     assert load_model(tolerant.path) is not None
     with pytest.raises(MopruneError, match="a tolerance chooses among knees"):
         export_knee(tmp_path, max_share=0.5, tolerance=0.02)
+    # a budget with noise: the largest point within the noise of the most accurate one
+    # (the empty network let in: on noise data it may dominate the others)
+    tied = export_knee(tmp_path, axes="kept", max_share=1.0, noise="auto", include_empty=True)
+    assert tied.path == tmp_path / "knee-max-kept1-noiseauto.pt"
+    assert tied.point.key == front.best_within(1.0, axes="kept", noise="auto",
+                                               include_empty=True).key
+    best = front.best_within(1.0, axes="kept", include_empty=True)
+    assert tied.to_dict()["noise"] == pytest.approx(front.accuracy_noise(best.val_acc))
+    assert tied.point.kept >= best.kept
+    assert tied.point.val_acc >= best.val_acc - tied.to_dict()["noise"]
+    assert export_knee(tmp_path, axes="kept", max_share=1.0, noise=0.5,
+                       include_empty=True).path.name == \
+        "knee-max-kept1-noise0.5.pt"
+    with pytest.raises(MopruneError, match="a noise breaks ties within a budget"):
+        export_knee(tmp_path, noise=0.01)
     # a floor: the knee of the points keeping at least that share (the lam-0 point keeps
     # every weight, so some point is always above it)
     floored = export_knee(tmp_path, selector="chord", axes="kept", floor=0.5)
