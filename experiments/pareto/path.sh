@@ -192,8 +192,8 @@ python experiments/pareto/path_summary.py "$RUN" --seeds $SEEDS --paths mag50st9
 # 13. the small VGG's compute knee from the channel corrector (whole channels cut along the
 #     FLOPs share, f1 trained in between), 20,000 images, 10 path epochs (3 dense), its
 #     chord knee in (validation error, FLOPs share) debiased to 12 epochs in all and
-#     compacted, against the dense VGG of 12 epochs, 5 seeds (about 14 minutes per seed
-#     on 2 CPU cores, alone on the machine)
+#     compacted, against the dense VGG of 12 epochs, 5 seeds, then 3 more (about 18-24
+#     minutes per seed with its dense VGG on 2 CPU cores, alone on the machine)
 for s in 0 1 2 3 4; do
   moprune front --model vgg --dataset fashion-mnist --limit-train 20000 --method path \
     --complexity flops --path-corrector channel --budget 20 --epochs 10 --path-warmup 3 \
@@ -202,18 +202,30 @@ for s in 0 1 2 3 4; do
   moprune train --model vgg --dataset fashion-mnist --limit-train 20000 --epochs 12 \
     --seed "$s" --out "$RUN/vgg-dense-12-s$s"
 done
-# the same fronts read two more ways (each point debiased to 12 epochs in all and
+# three seeds more (5-7), run the same way
+for s in 5 6 7; do
+  moprune front --model vgg --dataset fashion-mnist --limit-train 20000 --method path \
+    --complexity flops --path-corrector channel --budget 20 --epochs 10 --path-warmup 3 \
+    --path-start-lam 0.5 --knee-epochs 12 --seed "$s" --out "$RUN/vgg-channel-s$s"
+  moprune knee "$RUN/vgg-channel-s$s" --selector chord --compact
+  moprune train --model vgg --dataset fashion-mnist --limit-train 20000 --epochs 12 \
+    --seed "$s" --out "$RUN/vgg-dense-12-s$s"
+done
+# the same fronts read three more ways (each point debiased to 12 epochs in all and
 # compacted): the knee rule of the HPO proxy (the chord knee of the points keeping at
-# least 5% of the FLOPs, then the smallest within 2 points of its validation accuracy)
-# and the 5x budget of the target (the most accurate point keeping at most 20%)
-for s in 0 1 2 3 4; do
+# least 5% of the FLOPs, then the smallest within 2 points of its validation accuracy),
+# the 5x budget of the target (the most accurate point keeping at most 20%), and that
+# budget with ties (the largest point within two standard errors of the most accurate)
+for s in 0 1 2 3 4 5 6 7; do
   moprune knee "$RUN/vgg-channel-s$s" --axes flops --floor 0.05 --tolerance 0.02 --compact
   moprune knee "$RUN/vgg-channel-s$s" --max-share 0.2 --compact
+  moprune knee "$RUN/vgg-channel-s$s" --max-share 0.2 --noise auto --compact
 done
-for stem in knee-chord knee-chord-floor0.05-tol0.02 knee-max-flops0.2; do
+for stem in knee-chord knee-chord-floor0.05-tol0.02 knee-max-flops0.2 \
+    knee-max-flops0.2-noiseauto; do
   # shellcheck disable=SC2016
-  python experiments/pareto/vgg_budget_summary.py "$RUN" --seeds 0 1 2 3 4 --knee "$stem" \
-    --front 'vgg-channel-s{seed}' --dense 'vgg-dense-12-s{seed}' \
+  python experiments/pareto/vgg_budget_summary.py "$RUN" --seeds 0 1 2 3 4 5 6 7 \
+    --knee "$stem" --front 'vgg-channel-s{seed}' --dense 'vgg-dense-12-s{seed}' \
     --out "docs/results/path/vgg_channel_knee_readings/$stem"
 done
 # every point debiased one epoch first (the knee read on debiased objectives), seed 0
