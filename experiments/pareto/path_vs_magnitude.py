@@ -15,6 +15,12 @@ each sparsity s the path's answer is its non-dominated point with the smallest s
 >= s (a network at least that sparse; on a front whose dense end is dominated, one point
 answers for a whole range), and its twin is pruned to exactly s after the same steps.
 
+With --noise ACC|auto as well, the path's answer at s is read as `moprune knee
+--max-share 1-s --axes kept --noise ACC` reads a budget (Front.best_within): of the path
+points at least s sparse whose validation accuracy is within ACC (auto: two standard
+errors on the validation split) of the best non-dominated one's, the least sparse,
+dominated or not; validation accuracies closer than that are ties, not a ranking.
+
 With --total-epochs T, every network has seen T epochs in all: each path point in the
 sparsity range is debiased from its raw network (moprune.front.path.debias_knee, mask
 frozen, lam 0) until it has seen T epochs (its path epochs rounded up, plus the rest), the
@@ -41,6 +47,7 @@ import yaml
 
 from moprune.config import FrontConfig, config_from_dict
 from moprune.data import prepare_data
+from moprune.errors import MopruneError
 from moprune.front import Front, Point, debias
 from moprune.front.path import batch_stream, debias_knee, measure, path_epochs, save_point_model
 from moprune.front.train import model_factory
@@ -62,7 +69,13 @@ parser.add_argument("--whole-epochs", action="store_true",
                     help="train the dense network ceil(path epochs) whole epochs")
 parser.add_argument("--total-epochs", type=int, metavar="T",
                     help="every network trained T epochs in all (see above)")
+parser.add_argument("--noise", metavar="ACC|auto",
+                    help="with --sparsities: validation ties within ACC (see above)")
 args = parser.parse_args()
+if args.noise is not None and not args.sparsities:
+    parser.error("--noise reads the path at --sparsities; give them")
+noise: float | str = 0.0 if args.noise is None else (
+    "auto" if args.noise == "auto" else float(args.noise))
 
 config = config_from_dict(FrontConfig, yaml.safe_load((args.front_dir / "config.yaml").read_text()))
 path = Front.load(args.front_dir / "front.json")
@@ -80,7 +93,8 @@ if args.total_epochs:  # every path point debiased to T epochs in all: the path'
                   for p in path.search_points
                   if args.min_sparsity <= p.sparsity <= args.max_sparsity
                   and path_epochs(p) < T],
-                 meta={"method": "path", "total_epochs": T})
+                 meta={"method": "path", "total_epochs": T,
+                       "splits": path.meta.get("splits")})
 
 
 def finetune_epochs(p: Point) -> int:
@@ -91,9 +105,22 @@ def finetune_epochs(p: Point) -> int:
 points = sorted((p for p in path.non_dominated(axes="kept")
                  if args.min_sparsity <= p.sparsity <= args.max_sparsity),
                 key=lambda p: p.sparsity)
+
+
+def answer(t: float) -> Point | None:
+    """The path's answer at sparsity ``t``: its least sparse non-dominated point at least
+    ``t`` sparse, or with ``--noise`` the budget reading with validation ties."""
+    if not noise:
+        return next((p for p in points if p.sparsity >= t), None)
+    try:
+        p = path.best_within(1 - t, axes="kept", noise=noise)
+    except MopruneError:
+        return None
+    return p if args.min_sparsity <= p.sparsity <= args.max_sparsity else None
+
+
 if args.sparsities:  # (target sparsity, the path's answer) pairs
-    targets = [(t, next((p for p in points if p.sparsity >= t), None))
-               for t in sorted(args.sparsities)]
+    targets = [(t, answer(t)) for t in sorted(args.sparsities)]
     missing = [t for t, p in targets if p is None]
     if missing:
         print(f"no non-dominated path point is as sparse as {missing}: not compared")
@@ -182,6 +209,7 @@ args.out.mkdir(parents=True, exist_ok=True)
 magnitude.save(args.out / "magnitude_front.json")
 write_json(args.out / "comparison.json", {
     "front": str(args.front_dir), "finetune": E, "total_epochs": args.total_epochs,
+    "noise": noise,
     "dense_training": "whole epochs" if args.whole_epochs else "the path point's steps",
     "rows": rows, "hypervolume": hv,
     "wins": wins, "compared": len(rows), "bounds": [b.tolist() for b in bounds]})
