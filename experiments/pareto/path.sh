@@ -254,3 +254,27 @@ for s in $SEEDS; do
 done
 python experiments/pareto/path_summary.py "$RUN" --seeds $SEEDS --paths mag30w5-s \
   --magnitude magw5-t12-grid-s --dichotomic none --out docs/results/path/magnitudew5-t12-grid
+# 15. step 14 on five seeds, read at the grid two ways: as step 14 (the least sparse
+#     non-dominated point at least s sparse) and with validation ties (of the points at
+#     least s sparse within two standard errors of the best one's validation accuracy, the
+#     least sparse: --noise auto); one thread per run (about 28 minutes per seed); the
+#     README's figures are from a third CPU (AMD EPYC, 2026-12-07), with the dense
+#     networks of every seed trained at one thread
+for s in 0 1 2 3 4; do
+  OMP_NUM_THREADS=1 moprune front --model lenet5 --dataset fashion-mnist --method path \
+    --path-corrector magnitude --budget 30 --epochs 10 --path-warmup 5 --knee-epochs 12 \
+    --seed "$s" --out "$RUN/mag30w5-s$s"
+  OMP_NUM_THREADS=1 moprune knee "$RUN/mag30w5-s$s" --selector chord
+  # shellcheck disable=SC2086
+  OMP_NUM_THREADS=1 python experiments/pareto/path_vs_magnitude.py "$RUN/mag30w5-s$s" \
+    --total-epochs 12 --sparsities $GRID --out "$RUN/magw5-t12-grid-s$s"
+  # shellcheck disable=SC2086
+  OMP_NUM_THREADS=1 python experiments/pareto/path_vs_magnitude.py "$RUN/mag30w5-s$s" \
+    --total-epochs 12 --sparsities $GRID --noise auto --out "$RUN/magw5-t12-noise-grid-s$s"
+done
+python experiments/pareto/path_summary.py "$RUN" --seeds 0 1 2 3 4 --paths mag30w5-s \
+  --magnitude magw5-t12-grid-s --dichotomic none \
+  --out docs/results/path/magnitudew5-t12-grid-cpu3
+python experiments/pareto/path_summary.py "$RUN" --seeds 0 1 2 3 4 --paths mag30w5-s \
+  --magnitude magw5-t12-noise-grid-s --dichotomic none \
+  --out docs/results/path/magnitudew5-t12-noise-grid-cpu3
