@@ -74,8 +74,11 @@ parser.add_argument("--noise", metavar="ACC|auto",
 args = parser.parse_args()
 if args.noise is not None and not args.sparsities:
     parser.error("--noise reads the path at --sparsities; give them")
-noise: float | str = 0.0 if args.noise is None else (
-    "auto" if args.noise == "auto" else float(args.noise))
+try:
+    noise: float | str = 0.0 if args.noise is None else (
+        "auto" if args.noise == "auto" else float(args.noise))
+except ValueError:
+    parser.error(f"--noise takes an accuracy or 'auto', got {args.noise!r}")
 
 config = config_from_dict(FrontConfig, yaml.safe_load((args.front_dir / "config.yaml").read_text()))
 path = Front.load(args.front_dir / "front.json")
