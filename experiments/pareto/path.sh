@@ -192,18 +192,10 @@ python experiments/pareto/path_summary.py "$RUN" --seeds $SEEDS --paths mag50st9
 # 13. the small VGG's compute knee from the channel corrector (whole channels cut along the
 #     FLOPs share, f1 trained in between), 20,000 images, 10 path epochs (3 dense), its
 #     chord knee in (validation error, FLOPs share) debiased to 12 epochs in all and
-#     compacted, against the dense VGG of 12 epochs, 5 seeds, then 3 more (about 18-24
-#     minutes per seed with its dense VGG on 2 CPU cores, alone on the machine)
-for s in 0 1 2 3 4; do
-  moprune front --model vgg --dataset fashion-mnist --limit-train 20000 --method path \
-    --complexity flops --path-corrector channel --budget 20 --epochs 10 --path-warmup 3 \
-    --path-start-lam 0.5 --knee-epochs 12 --seed "$s" --out "$RUN/vgg-channel-s$s"
-  moprune knee "$RUN/vgg-channel-s$s" --selector chord --compact
-  moprune train --model vgg --dataset fashion-mnist --limit-train 20000 --epochs 12 \
-    --seed "$s" --out "$RUN/vgg-dense-12-s$s"
-done
-# three seeds more (5-7), run the same way
-for s in 5 6 7; do
+#     compacted, against the dense VGG of 12 epochs, 8 seeds (5-7 were run after 0-4 were
+#     read; about 18-24 minutes per seed with its dense VGG on 2 CPU cores, alone on the
+#     machine)
+for s in 0 1 2 3 4 5 6 7; do
   moprune front --model vgg --dataset fashion-mnist --limit-train 20000 --method path \
     --complexity flops --path-corrector channel --budget 20 --epochs 10 --path-warmup 3 \
     --path-start-lam 0.5 --knee-epochs 12 --seed "$s" --out "$RUN/vgg-channel-s$s"
@@ -242,24 +234,12 @@ python experiments/pareto/vgg_budget_summary.py "$RUN" --seeds 0 1 2 3 4 --knee 
 #     with every network at 12 epochs in all: each path point debiased from its raw
 #     network to 12 epochs (its non-dominated ones form the front), each twin fine-tuned
 #     what is left of 12 epochs after the point's steps (one thread per run, as measured;
-#     about 20 minutes per seed)
-for s in $SEEDS; do
-  OMP_NUM_THREADS=1 moprune front --model lenet5 --dataset fashion-mnist --method path \
-    --path-corrector magnitude --budget 30 --epochs 10 --path-warmup 5 --knee-epochs 12 \
-    --seed "$s" --out "$RUN/mag30w5-s$s"
-  OMP_NUM_THREADS=1 moprune knee "$RUN/mag30w5-s$s" --selector chord
-  # shellcheck disable=SC2086
-  OMP_NUM_THREADS=1 python experiments/pareto/path_vs_magnitude.py "$RUN/mag30w5-s$s" \
-    --total-epochs 12 --sparsities $GRID --out "$RUN/magw5-t12-grid-s$s"
-done
-python experiments/pareto/path_summary.py "$RUN" --seeds $SEEDS --paths mag30w5-s \
-  --magnitude magw5-t12-grid-s --dichotomic none --out docs/results/path/magnitudew5-t12-grid
-# 15. step 14 on five seeds, read at the grid two ways: as step 14 (the least sparse
-#     non-dominated point at least s sparse) and with validation ties (of the points at
+#     about 28 minutes per seed). The grid is read two ways: at s, the least sparse
+#     non-dominated point at least s sparse, and with validation ties (of the points at
 #     least s sparse within two standard errors of the best one's validation accuracy, the
-#     least sparse: --noise auto); one thread per run (about 28 minutes per seed); the
-#     README's figures are from a third CPU (AMD EPYC, 2026-12-07), with the dense
-#     networks of every seed trained at one thread
+#     least sparse: --noise auto). magnitudew5-t12-grid is seeds $SEEDS on the machine of
+#     2026-12-06; the -cpu3 summaries are five seeds on a third CPU (AMD EPYC, 2026-12-07),
+#     with the dense networks of every seed trained at one thread
 for s in 0 1 2 3 4; do
   OMP_NUM_THREADS=1 moprune front --model lenet5 --dataset fashion-mnist --method path \
     --path-corrector magnitude --budget 30 --epochs 10 --path-warmup 5 --knee-epochs 12 \
@@ -272,6 +252,8 @@ for s in 0 1 2 3 4; do
   OMP_NUM_THREADS=1 python experiments/pareto/path_vs_magnitude.py "$RUN/mag30w5-s$s" \
     --total-epochs 12 --sparsities $GRID --noise auto --out "$RUN/magw5-t12-noise-grid-s$s"
 done
+python experiments/pareto/path_summary.py "$RUN" --seeds $SEEDS --paths mag30w5-s \
+  --magnitude magw5-t12-grid-s --dichotomic none --out docs/results/path/magnitudew5-t12-grid
 python experiments/pareto/path_summary.py "$RUN" --seeds 0 1 2 3 4 --paths mag30w5-s \
   --magnitude magw5-t12-grid-s --dichotomic none \
   --out docs/results/path/magnitudew5-t12-grid-cpu3
