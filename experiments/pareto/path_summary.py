@@ -20,12 +20,11 @@ import statistics
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 from moprune.front import Front, Point
 from moprune.front.path import path_epochs
 from moprune.io import read_json, write_json
-from moprune.report import format_table
+from moprune.report import band_differences, format_table
 from moprune.report.plots import new_figure, save_figure
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -141,27 +140,13 @@ BANDS = [(0.50, 0.80), (0.80, 0.90), (0.90, 0.95), (0.95, 0.97), (0.97, 0.985),
          (0.985, 1.0)]
 
 
-def band_rows() -> list[list[object]]:
-    out = []
-    for lo, hi in BANDS:
-        per_seed = [float(np.mean(d)) for m in magnitude.values()
-                    if (d := [r[-1] for r in m["rows"]
-                              if lo <= float(r[0].rstrip("%")) / 100 < hi])]
-        if not per_seed:
-            continue
-        mean = float(np.mean(per_seed))
-        if len(per_seed) > 1:
-            half = float(stats.t.ppf(0.975, len(per_seed) - 1)
-                         * np.std(per_seed, ddof=1) / np.sqrt(len(per_seed)))
-            interval = f"[{mean - half:+.2f}, {mean + half:+.2f}]"
-        else:
-            interval = ""
-        out.append([f"{lo:.1%}-{hi:.1%}", " ".join(f"{v:+.2f}" for v in per_seed),
-                    f"{mean:+.2f}", interval])
-    return out
+def grid_differences(magnitude: dict) -> dict[int, list[tuple[float, float]]]:
+    """Each seed's (sparsity, path - magnitude) pairs from its comparison rows."""
+    return {int(s): [(float(r[0].rstrip("%")) / 100, r[-1]) for r in m["rows"]]
+            for s, m in magnitude.items()}
 
 
-bands = band_rows()
+bands = [b.row() for b in band_differences(grid_differences(magnitude), BANDS)]
 band_table = format_table(["sparsity", "path - magnitude per seed (points)", "mean",
                            "95% interval (t, seeds)"], bands, markdown=True)
 if bands:  # no magnitude comparison of these fronts: no table
