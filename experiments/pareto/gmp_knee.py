@@ -100,7 +100,8 @@ for sparsity in args.sparsity:
                  f"{statistics.mean(gaps):+.2f} ± {sd(gaps):.2f}"])
 table = format_table(["seed", "kept", "test acc (GMP)", f"test acc (dense, {dense_epochs} epochs)",
                       "vs dense (points)"], rows, markdown=True)
-(args.out / f"table-from{args.begin}-to{args.end}.md").write_text(
+suffix = "" if dense_epochs == args.epochs else f"-dense{dense_epochs}"
+(args.out / f"table-from{args.begin}-to{args.end}{suffix}.md").write_text(
     f"# {args.model}: gradual magnitude pruning, {args.epochs} epochs, cuts from epoch "
     f"{args.begin} to {args.end} every {args.every} steps, against the dense network "
     f"at {dense_epochs} epochs\n\n{table}\n")

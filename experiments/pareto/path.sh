@@ -106,6 +106,16 @@ for args in "--sparsity 0.89 0.95 0.97 0.98" "--sparsity 0.97 --begin 0 --end 6"
 done
 python experiments/pareto/gmp_knee.py --sparsity 0.89 0.95 0.97 0.98 \
   --out docs/results/path/gmp_knee_2threads
+# 9b. GMP to 3% kept given three times the epochs (36, cuts from epoch 3 to 24), against
+#     the dense network at 12 epochs and at 36: is <= 3% within 1 point out of LeNet-5's
+#     reach, or only out of 12 epochs' reach? With the 12-epoch GMP of the same machine
+#     (AMD EPYC, 2026-12-07) beside it (one thread per run, about 45 minutes)
+OMP_NUM_THREADS=1 python experiments/pareto/gmp_knee.py --sparsity 0.95 0.97 \
+  --out docs/results/path/gmp_knee_cpu3
+for dense in 12 36; do
+  OMP_NUM_THREADS=1 python experiments/pareto/gmp_knee.py --sparsity 0.97 --epochs 36 \
+    --begin 3 --end 24 --dense-epochs "$dense" --out docs/results/path/gmp_knee_e36
+done
 
 # 10. the path with the magnitude corrector (the smallest weights cut, f1 trained alone in
 #     between): `make knee`'s settings without prox, budgets 30 and 40, 3 seeds; its knees
@@ -240,17 +250,20 @@ python experiments/pareto/vgg_budget_summary.py "$RUN" --seeds 0 1 2 3 4 --knee 
 #     least sparse: --noise auto). magnitudew5-t12-grid is seeds $SEEDS on the machine of
 #     2026-12-06; the -cpu3 summaries are five seeds on a third CPU (AMD EPYC, 2026-12-07),
 #     with the dense networks of every seed trained at one thread
-for s in 0 1 2 3 4; do
+magnitude_path_grid12() {  # one seed of step 14: the front, its knee, both grid readings
   OMP_NUM_THREADS=1 moprune front --model lenet5 --dataset fashion-mnist --method path \
     --path-corrector magnitude --budget 30 --epochs 10 --path-warmup 5 --knee-epochs 12 \
-    --seed "$s" --out "$RUN/mag30w5-s$s"
-  OMP_NUM_THREADS=1 moprune knee "$RUN/mag30w5-s$s" --selector chord
+    --seed "$1" --out "$RUN/mag30w5-s$1"
+  OMP_NUM_THREADS=1 moprune knee "$RUN/mag30w5-s$1" --selector chord
   # shellcheck disable=SC2086
-  OMP_NUM_THREADS=1 python experiments/pareto/path_vs_magnitude.py "$RUN/mag30w5-s$s" \
-    --total-epochs 12 --sparsities $GRID --out "$RUN/magw5-t12-grid-s$s"
+  OMP_NUM_THREADS=1 python experiments/pareto/path_vs_magnitude.py "$RUN/mag30w5-s$1" \
+    --total-epochs 12 --sparsities $GRID --out "$RUN/magw5-t12-grid-s$1"
   # shellcheck disable=SC2086
-  OMP_NUM_THREADS=1 python experiments/pareto/path_vs_magnitude.py "$RUN/mag30w5-s$s" \
-    --total-epochs 12 --sparsities $GRID --noise auto --out "$RUN/magw5-t12-noise-grid-s$s"
+  OMP_NUM_THREADS=1 python experiments/pareto/path_vs_magnitude.py "$RUN/mag30w5-s$1" \
+    --total-epochs 12 --sparsities $GRID --noise auto --out "$RUN/magw5-t12-noise-grid-s$1"
+}
+for s in 0 1 2 3 4; do
+  magnitude_path_grid12 "$s"
 done
 python experiments/pareto/path_summary.py "$RUN" --seeds $SEEDS --paths mag30w5-s \
   --magnitude magw5-t12-grid-s --dichotomic none --out docs/results/path/magnitudew5-t12-grid
@@ -260,3 +273,21 @@ python experiments/pareto/path_summary.py "$RUN" --seeds 0 1 2 3 4 --paths mag30
 python experiments/pareto/path_summary.py "$RUN" --seeds 0 1 2 3 4 --paths mag30w5-s \
   --magnitude magw5-t12-noise-grid-s --dichotomic none \
   --out docs/results/path/magnitudew5-t12-noise-grid-cpu3
+
+# 15. four more seeds of step 14 on the same kind of CPU (AMD EPYC, 2026-12-07, two runs at
+#     a time, nothing else running), both readings declared before the runs, with their
+#     dense networks at one thread; then both readings pooled with seeds 0-4 (9 seeds)
+for s in 5 6 7 8; do
+  magnitude_path_grid12 "$s"
+  OMP_NUM_THREADS=1 moprune train --model lenet5 --epochs 12 --seed "$s" \
+    --out "$RUN/lenet5-dense-s$s"
+done
+for reading in grid noise-grid; do
+  python experiments/pareto/path_summary.py "$RUN" --seeds 5 6 7 8 --paths mag30w5-s \
+    --magnitude "magw5-t12-$reading-s" --dichotomic none \
+    --out "docs/results/path/magnitudew5-t12-$reading-s5-8"
+  python experiments/pareto/pool_bands.py \
+    "docs/results/path/magnitudew5-t12-$reading-cpu3/summary.json" \
+    "docs/results/path/magnitudew5-t12-$reading-s5-8/summary.json" \
+    --out "docs/results/path/magnitudew5-t12-$reading-9seeds"
+done
