@@ -47,7 +47,7 @@ parser.add_argument("--begin", type=float, default=1.0, help="epoch of the first
 parser.add_argument("--end", type=float, default=8.0, help="epoch of the last cut")
 parser.add_argument("--every", type=int, default=50, help="steps between cuts")
 args = parser.parse_args()
-dense_epochs = args.dense_epochs or args.epochs
+dense_epochs = args.epochs if args.dense_epochs is None else args.dense_epochs
 if min(args.epochs, dense_epochs) < 1 or not 0 <= args.begin <= args.end <= args.epochs:
     parser.error("epochs must be >= 1 and 0 <= --begin <= --end <= --epochs")
 
