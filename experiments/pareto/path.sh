@@ -267,12 +267,11 @@ for s in 0 1 2 3 4; do
 done
 python experiments/pareto/path_summary.py "$RUN" --seeds $SEEDS --paths mag30w5-s \
   --magnitude magw5-t12-grid-s --dichotomic none --out docs/results/path/magnitudew5-t12-grid
-python experiments/pareto/path_summary.py "$RUN" --seeds 0 1 2 3 4 --paths mag30w5-s \
-  --magnitude magw5-t12-grid-s --dichotomic none \
-  --out docs/results/path/magnitudew5-t12-grid-cpu3
-python experiments/pareto/path_summary.py "$RUN" --seeds 0 1 2 3 4 --paths mag30w5-s \
-  --magnitude magw5-t12-noise-grid-s --dichotomic none \
-  --out docs/results/path/magnitudew5-t12-noise-grid-cpu3
+for reading in grid noise-grid; do
+  python experiments/pareto/path_summary.py "$RUN" --seeds 0 1 2 3 4 --paths mag30w5-s \
+    --magnitude "magw5-t12-$reading-s" --dichotomic none \
+    --out "docs/results/path/magnitudew5-t12-$reading-cpu3"
+done
 
 # 15. four more seeds of step 14 on the same kind of CPU (AMD EPYC, 2026-12-07, two runs at
 #     a time, nothing else running), both readings declared before the runs, with their

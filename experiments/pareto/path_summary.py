@@ -20,11 +20,12 @@ import statistics
 from pathlib import Path
 
 import numpy as np
+from magnitude_bands import band_rows, band_table  # this folder's
 
 from moprune.front import Front, Point
 from moprune.front.path import path_epochs
 from moprune.io import read_json, write_json
-from moprune.report import band_differences, format_table
+from moprune.report import format_table
 from moprune.report.plots import new_figure, save_figure
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -133,26 +134,12 @@ for s in args.seeds:
                         "hypervolume": c["hypervolume"], "rows": c["rows"]}
 
 
-# path - magnitude in test accuracy points, by sparsity band: each seed's mean over its
-# points in the band, then the mean over seeds with a t interval (the seed is the unit:
-# the points of one seed share its networks' noise)
-BANDS = [(0.50, 0.80), (0.80, 0.90), (0.90, 0.95), (0.95, 0.97), (0.97, 0.985),
-         (0.985, 1.0)]
-
-
-def grid_differences(magnitude: dict) -> dict[int, list[tuple[float, float]]]:
-    """Each seed's (sparsity, path - magnitude) pairs from its comparison rows."""
-    return {int(s): [(float(r[0].rstrip("%")) / 100, r[-1]) for r in m["rows"]]
-            for s, m in magnitude.items()}
-
-
-bands = [b.row() for b in band_differences(grid_differences(magnitude), BANDS)]
-band_table = format_table(["sparsity", "path - magnitude per seed (points)", "mean",
-                           "95% interval (t, seeds)"], bands, markdown=True)
+bands = band_rows(magnitude)
+bands_md = band_table(bands)
 if bands:  # no magnitude comparison of these fronts: no table
     (args.out / "magnitude_bands.md").parent.mkdir(parents=True, exist_ok=True)
-    (args.out / "magnitude_bands.md").write_text(band_table + "\n")
-    print(band_table)
+    (args.out / "magnitude_bands.md").write_text(bands_md + "\n")
+    print(bands_md)
 
 summary = {"dense_test_acc": dense_acc, "knees": rows, "knee_kept_mean": kept_m,
            "knee_kept_sd": kept_sd, "knee_test_acc_mean": acc_m, "knee_test_acc_sd": acc_sd,

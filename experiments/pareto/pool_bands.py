@@ -18,19 +18,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from moprune.io import read_json, write_json
-from moprune.report import band_differences, format_table
+from magnitude_bands import BANDS, band_rows, band_table  # this folder's
 
-# path_summary.py's bands, and the whole range below 97% sparsity
-BANDS = [(0.50, 0.80), (0.80, 0.90), (0.90, 0.95), (0.95, 0.97), (0.97, 0.985),
-         (0.985, 1.0), (0.50, 0.97)]
+from moprune.io import read_json, write_json
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 parser.add_argument("summaries", type=Path, nargs="+", help="path_summary.py's summary.json")
 parser.add_argument("--out", type=Path, required=True)
 args = parser.parse_args()
 
-differences: dict[int, list[tuple[float, float]]] = {}
+magnitude: dict[int, dict] = {}
 sources: dict[int, str] = {}
 dense: dict[int, float] = {}
 for file in args.summaries:
@@ -41,16 +38,15 @@ for file in args.summaries:
         if int(seed) in sources:
             parser.error(f"seed {seed} is in {sources[int(seed)]} and {file}")
         sources[int(seed)] = str(file)
-        differences[int(seed)] = [(float(r[0].rstrip("%")) / 100, r[-1])
-                                  for r in comparison["rows"]]
+        magnitude[int(seed)] = comparison
         if seed in summary.get("dense_test_acc", {}):
             dense[int(seed)] = summary["dense_test_acc"][seed]
-if not differences:
+if not magnitude:
     parser.error("no magnitude comparison in these summaries")
 
-bands = [b.row() for b in band_differences(dict(sorted(differences.items())), BANDS)]
-table = format_table(["sparsity", "path - magnitude per seed (points)", "mean",
-                      "95% interval (t, seeds)"], bands, markdown=True)
+# path_summary.py's bands, and the whole range below 97% sparsity
+bands = band_rows(dict(sorted(magnitude.items())), [*BANDS, (0.50, 0.97)])
+table = band_table(bands)
 args.out.mkdir(parents=True, exist_ok=True)
 (args.out / "magnitude_bands.md").write_text(
     f"Seeds {', '.join(map(str, sorted(sources)))} (per-seed values in that order)\n\n"
