@@ -36,10 +36,12 @@ from moprune.names import BACKENDS, PRUNERS, SAMPLERS
 from moprune.progress import progress_line
 from moprune.validation import bounded, check_ranges
 
-__all__ = ["BACKENDS", "PRUNERS", "SAMPLERS", "StudySettings", "counted", "make_pruner",
-           "make_sampler", "open_study", "recover_dead_trials", "run_pymoo", "work"]
+__all__ = ["BACKENDS", "PRUNERS", "SAMPLERS", "StudySettings", "awaiting_retry", "counted",
+           "make_pruner", "make_sampler", "open_study", "recover_dead_trials", "run_pymoo",
+           "work"]
 
 _HEARTBEAT_S = 10
+_MAX_RETRY = 3  # RDB storage: how many times Optuna's heartbeat retries a stale trial
 _POP_SIZE = 8
 
 
@@ -153,7 +155,7 @@ def _storage(url: str | None, run_dir: Path, grace: int) -> optuna.storages.Base
         return optuna.storages.RDBStorage(
             url, heartbeat_interval=_HEARTBEAT_S, grace_period=grace,
             heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
-                max_retry=3))
+                max_retry=_MAX_RETRY))
     except Exception as e:  # sqlalchemy / driver errors: one line, not a traceback
         raise ConfigError(f"cannot open storage {url!r}: {type(e).__name__}: "
                           f"{str(e).splitlines()[0]}") from None
@@ -187,7 +189,8 @@ class TrialSeededSampler(optuna.samplers.BaseSampler):
     how many counted trials come before it (:func:`counted`).
 
     So one worker's study proposes the same configurations whether or not it was killed
-    and resumed: a trial of a dead worker does not count, and its retry takes its place;
+    and resumed: a trial of a dead worker does not count, and its retry takes its place
+    (until the retry is written, the dead trial keeps its place: :func:`awaiting_retry`);
     every sampler moprune offers reads its state from the study, not from itself.
     Several workers each draw their own stream (their order of finishing varies, so
     their studies are not reproducible trial for trial).
@@ -199,7 +202,9 @@ class TrialSeededSampler(optuna.samplers.BaseSampler):
         self._inner = make(seed)
 
     def _key(self, study: optuna.Study, trial: FrozenTrial) -> int:
-        before = counted_before(study.get_trials(deepcopy=False), trial.number)
+        trials = study.get_trials(deepcopy=False)
+        before = (counted_before(trials, trial.number)
+                  + awaiting_retry(study, trials, trial.number))
         return (self._seed * 1_000_003 + self._worker * 10_007 + before) % (2**32)
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
@@ -239,6 +244,39 @@ def counted_before(trials: Sequence[FrozenTrial], number: int) -> int:
     return sum(counted(t) for t in trials if t.number < number)
 
 
+def _retried(trial: FrozenTrial) -> int | None:
+    """The number of the trial that ``trial`` retries, if it is a retry: of moprune's
+    journal recovery (``retry_of``) or of Optuna's heartbeat callback (``retry_history``)."""
+    if "retry_of" in trial.user_attrs:
+        return int(trial.user_attrs["retry_of"])
+    history = trial.system_attrs.get("retry_history")
+    return int(history[-1]) if history else None
+
+
+def awaiting_retry(study: optuna.Study, trials: Sequence[FrozenTrial], number: int) -> int:
+    """How many trials below ``number`` were failed because their worker died and are to
+    be enqueued again, with no retry below ``number`` yet.
+
+    A dead worker's trial is failed first and its retry written just after (by
+    :func:`recover_dead_trials`, or by Optuna's heartbeat callback). A trial another worker
+    starts in between must not take the dead trial's place in the sampler's seeds: it
+    would draw the very configuration the retry then trains again."""
+    journal = isinstance(study._storage, optuna.storages.JournalStorage)
+    below = [t for t in trials if t.number < number]
+    retried = {_retried(t) for t in below}
+
+    def awaits(t: FrozenTrial) -> bool:
+        if (t.state != TrialState.FAIL or counted(t) or t.user_attrs.get("surplus")
+                or t.number in retried):
+            return False
+        if journal:  # recover_dead_trials says so before it fails the trial
+            return bool(t.user_attrs.get("interrupted") and t.user_attrs.get("retry"))
+        # RDB: Optuna's heartbeat retries a stale trial up to _MAX_RETRY times (a trial
+        # stopped by Ctrl-C looks the same there: it only shifts the seeds after it)
+        return len(t.system_attrs.get("retry_history", ())) < _MAX_RETRY
+    return sum(awaits(t) for t in below)
+
+
 class _Surplus(Exception):
     """A worker asked for a trial after the budget was used up (a race between workers)."""
 
@@ -272,14 +310,16 @@ def recover_dead_trials(study: optuna.Study, n_params: int | None = None) -> int
         name, _, pid = owner.rpartition(":")
         if name != host or not pid.isdigit() or _pid_alive(int(pid)):
             continue
+        fixed = t.system_attrs.get("fixed_params")  # an enqueued trial's whole parameters
+        retry = bool(fixed or n_params is None or len(t.params) == n_params)
         try:
             study._storage.set_trial_user_attr(t._trial_id, "interrupted", True)
+            study._storage.set_trial_user_attr(t._trial_id, "retry", retry)
             study.tell(t.number, state=TrialState.FAIL)
         except (RuntimeError, ValueError):  # another worker got there first
             continue
         attrs = {k: v for k, v in t.user_attrs.items() if k in ("eval_index", "seed")}
-        fixed = t.system_attrs.get("fixed_params")  # an enqueued trial's whole parameters
-        if fixed or n_params is None or len(t.params) == n_params:
+        if retry:
             study.enqueue_trial(dict(fixed or t.params),
                                 user_attrs={**attrs, "retry_of": t.number})
         recovered += 1

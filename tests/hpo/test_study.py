@@ -290,6 +290,80 @@ def test_a_trial_killed_while_drawing_its_parameters_is_not_retried_with_half(tm
     assert len(waiting) == 1 and set(waiting[0].system_attrs["fixed_params"]) == {"lr", "batch"}
 
 
+def test_a_trial_started_between_a_dead_trials_failure_and_its_retry_draws_afresh(tmp_path):
+    """Recovery fails a dead worker's trial, then enqueues its retry. A trial that another
+    worker starts in between must not take the dead trial's seed: it would draw the very
+    configuration the retry then trains again (seen in CI: a configuration trained twice)."""
+    import socket
+
+    from optuna.storages.journal import JournalFileBackend
+
+    from moprune.hpo.study import TrialSeededSampler, make_sampler, recover_dead_trials
+
+    storage = optuna.storages.JournalStorage(JournalFileBackend(str(tmp_path / "s.journal")))
+
+    def worker():
+        study = optuna.create_study(study_name="s", storage=storage, load_if_exists=True)
+        study.sampler = TrialSeededSampler(lambda seed: make_sampler("tpe", seed=seed), seed=0)
+        return study
+
+    def draw(trial):
+        return trial.suggest_float("lr", 1e-3, 0.3, log=True), trial.suggest_int("bs", 16, 256)
+
+    a, b = worker(), worker()
+    for _ in range(2):
+        trial = a.ask()
+        draw(trial)
+        a.tell(trial, 0.5)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    trial = a.ask()
+    killed = draw(trial)
+    trial.set_user_attr("worker", f"{socket.gethostname()}:{dead.pid}")
+    between = []
+    enqueue = a.enqueue_trial
+
+    def b_starts_a_trial_first(*args, **kwargs):
+        trial = b.ask()
+        between.append(draw(trial))
+        b.tell(trial, 0.4)
+        return enqueue(*args, **kwargs)
+
+    a.enqueue_trial = b_starts_a_trial_first
+    assert recover_dead_trials(a, n_params=2) == 1
+    assert between and between[0] != killed
+    (retry,) = [t for t in a.get_trials() if t.user_attrs.get("retry_of") == 2]
+    assert retry.state == TrialState.WAITING
+    assert retry.system_attrs["fixed_params"] == dict(zip(("lr", "bs"), killed, strict=True))
+
+
+def test_awaiting_retry_counts_stale_trials_until_optunas_heartbeat_enqueues_them():
+    """RDB storage: Optuna fails a stale trial, then its callback enqueues the retry
+    (``retry_history``); up to the retry limit, the failed trial keeps its place."""
+    from optuna.distributions import FloatDistribution
+
+    from moprune.hpo.study import _MAX_RETRY, awaiting_retry
+
+    study = optuna.create_study()  # in memory: not a journal, so the heartbeat's rules
+    dist = {"lr": FloatDistribution(0.01, 0.1)}
+
+    def add(state, number_attrs=None, **user_attrs):
+        study.add_trial(optuna.trial.create_trial(
+            state=state, params={"lr": 0.05}, distributions=dist, user_attrs=user_attrs,
+            system_attrs=number_attrs or {}, value=None if state != TrialState.COMPLETE
+            else 0.5))
+
+    add(TrialState.FAIL)  # 0: stale, its retry not yet written
+    add(TrialState.FAIL, failure="diverged")  # 1: training failed; counted, not retried
+    add(TrialState.FAIL, {"retry_history": list(range(_MAX_RETRY))})  # 2: retries spent
+    trials = study.get_trials()
+    assert [awaiting_retry(study, trials, n) for n in (0, 1, 3)] == [0, 1, 1]
+    add(TrialState.WAITING, {"failed_trial": 0, "retry_history": [0]})  # 3: 0's retry
+    trials = study.get_trials()
+    assert awaiting_retry(study, trials, 3) == 1  # the retry is not below trial 3
+    assert awaiting_retry(study, trials, 4) == 0
+
+
 @pytest.fixture
 def postgres_url():
     url = os.environ.get("MOPRUNE_TEST_POSTGRES")
