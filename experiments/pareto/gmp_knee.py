@@ -7,6 +7,9 @@ trains on with its final mask (moprune.GradualMagnitudePruning); the dense netwo
 the same seed and epochs is the reference. It answers whether any standard method keeps
 <= 3% of the weights within 1 point of the dense network at 12 epochs.
 
+With --weight-decay W both networks train with weight decay W (the default recipe has
+none): whether a regulariser lifts the sparse network more than the dense one.
+
 With --dense-epochs D the reference trains D epochs instead: GMP given three times the
 knee's budget against the dense network at 12 epochs asks whether the sparse LeNet-5 can
 get there at all, or only not in 12 epochs.
@@ -15,6 +18,8 @@ get there at all, or only not in 12 epochs.
         --out docs/results/path/gmp_knee
     python experiments/pareto/gmp_knee.py --sparsity 0.97 --epochs 36 --begin 3 --end 24 \
         --dense-epochs 12 --out docs/results/path/gmp_knee_e36
+    python experiments/pareto/gmp_knee.py --sparsity 0.97 --weight-decay 5e-4 \
+        --out docs/results/path/gmp_knee_wd
 """
 
 from __future__ import annotations
@@ -46,10 +51,15 @@ parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
 parser.add_argument("--begin", type=float, default=1.0, help="epoch of the first cut")
 parser.add_argument("--end", type=float, default=8.0, help="epoch of the last cut")
 parser.add_argument("--every", type=int, default=50, help="steps between cuts")
+parser.add_argument("--weight-decay", type=float, default=0.0,
+                    help="of both networks (default 0, TrainConfig's)")
 args = parser.parse_args()
 dense_epochs = args.epochs if args.dense_epochs is None else args.dense_epochs
 if min(args.epochs, dense_epochs) < 1 or not 0 <= args.begin <= args.end <= args.epochs:
     parser.error("epochs must be >= 1 and 0 <= --begin <= --end <= --epochs")
+if not args.weight_decay >= 0:
+    parser.error(f"--weight-decay must be >= 0, got {args.weight_decay}")
+wd = f"-wd{args.weight_decay:g}" if args.weight_decay else ""  # (keys of runs without: as before)
 
 data = prepare_data(DataConfig())
 per_epoch = len(data.loader("train", batch_size=TrainConfig().batch_size))
@@ -62,7 +72,7 @@ def run(seed: int, sparsity: float | None) -> dict:
     """One training of the model (pruned gradually to ``sparsity``, or dense)."""
     schedule = f"gmp{sparsity}-from{args.begin}-to{args.end}-every{args.every}"
     epochs = dense_epochs if sparsity is None else args.epochs
-    key = f"{'dense' if sparsity is None else schedule}-e{epochs}-s{seed}"
+    key = f"{'dense' if sparsity is None else schedule}-e{epochs}{wd}-s{seed}"
     if key not in runs:
         model = build_model(args.model, in_channels=data.in_channels,
                             num_classes=data.num_classes, image_size=data.image_size,
@@ -71,12 +81,14 @@ def run(seed: int, sparsity: float | None) -> dict:
             sparsity, begin_step=round(args.begin * per_epoch),
             end_step=round(args.end * per_epoch), every=args.every)]
         t0 = time.perf_counter()
-        result = train(model, data, TrainConfig(epochs=epochs, seed=seed),
+        result = train(model, data, TrainConfig(epochs=epochs, seed=seed,
+                                                weight_decay=args.weight_decay),
                        callbacks=callbacks, evaluate_test=True)
         weights = [p for _, p in scope_parameters(model)]
         kept = sum(int((p != 0).sum()) for p in weights) / sum(p.numel() for p in weights)
         runs[key] = {"seed": seed, "sparsity": sparsity, "epochs": epochs,
-                     "begin": args.begin, "end": args.end, "every": args.every, "kept": kept,
+                     "begin": args.begin, "end": args.end, "every": args.every,
+                     "weight_decay": args.weight_decay, "kept": kept,
                      "val_acc": result.val_acc, "test_acc": result.test_acc,
                      "seconds": time.perf_counter() - t0}
         write_json(results_file, {"runs": runs})
@@ -100,9 +112,11 @@ for sparsity in args.sparsity:
                  f"{statistics.mean(gaps):+.2f} ± {sd(gaps):.2f}"])
 table = format_table(["seed", "kept", "test acc (GMP)", f"test acc (dense, {dense_epochs} epochs)",
                       "vs dense (points)"], rows, markdown=True)
-suffix = "" if dense_epochs == args.epochs else f"-dense{dense_epochs}"
+suffix = ("" if dense_epochs == args.epochs else f"-dense{dense_epochs}") + wd
 (args.out / f"table-from{args.begin}-to{args.end}{suffix}.md").write_text(
     f"# {args.model}: gradual magnitude pruning, {args.epochs} epochs, cuts from epoch "
     f"{args.begin} to {args.end} every {args.every} steps, against the dense network "
-    f"at {dense_epochs} epochs\n\n{table}\n")
+    f"at {dense_epochs} epochs"
+    f"{f', weight decay {args.weight_decay:g} for both' if args.weight_decay else ''}"
+    f"\n\n{table}\n")
 print(table)
