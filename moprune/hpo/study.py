@@ -300,7 +300,12 @@ def recover_dead_trials(study: optuna.Study, n_params: int | None = None) -> int
     host (marked ``interrupted``; they do not count) and enqueue their parameters again
     when all ``n_params`` were drawn (a trial killed while its parameters were being drawn
     is not retried with half of them: the next trial draws all afresh). Returns how many
-    were recovered."""
+    were recovered.
+
+    The failure decides which of two recovering workers enqueues the retry, so it is
+    written first; a worker killed between the two writes leaves that configuration
+    without a retry (the study still runs its budget of trials, with another in its
+    place)."""
     if not isinstance(study._storage, optuna.storages.JournalStorage):
         return 0
     host = socket.gethostname()
