@@ -16,11 +16,12 @@ its worker died does not count and is retried.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -302,33 +303,69 @@ def recover_dead_trials(study: optuna.Study, n_params: int | None = None) -> int
     is not retried with half of them: the next trial draws all afresh). Returns how many
     were recovered.
 
-    The failure decides which of two recovering workers enqueues the retry, so it is
-    written first; a worker killed between the two writes leaves that configuration
-    without a retry (the study still runs its budget of trials, with another in its
-    place)."""
+    One worker recovers at a time (a lock file beside the journal, which the system
+    releases when its holder dies). So the failure and the retry of a trial are written by
+    one worker, and a retry that a recovering worker did not live to write (killed between
+    the two writes) is written by the next one: no configuration is left without its
+    retry, and none gets two."""
     if not isinstance(study._storage, optuna.storages.JournalStorage):
         return 0
     host = socket.gethostname()
     recovered = 0
-    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        owner = str(t.user_attrs.get("worker", ""))
-        name, _, pid = owner.rpartition(":")
-        if name != host or not pid.isdigit() or _pid_alive(int(pid)):
-            continue
-        fixed = t.system_attrs.get("fixed_params")  # an enqueued trial's whole parameters
-        retry = bool(fixed or n_params is None or len(t.params) == n_params)
-        try:
-            study._storage.set_trial_user_attr(t._trial_id, "interrupted", True)
-            study._storage.set_trial_user_attr(t._trial_id, "retry", retry)
-            study.tell(t.number, state=TrialState.FAIL)
-        except (RuntimeError, ValueError):  # another worker got there first
-            continue
-        attrs = {k: v for k, v in t.user_attrs.items() if k in ("eval_index", "seed")}
-        if retry:
-            study.enqueue_trial(dict(fixed or t.params),
-                                user_attrs={**attrs, "retry_of": t.number})
-        recovered += 1
+    with _recovery_lock(study._storage):
+        trials = study.get_trials(deepcopy=False)
+        retried = {_retried(t) for t in trials}
+        for t in trials:
+            if t.state == TrialState.FAIL:  # failed by a recovering worker that then died
+                if (t.user_attrs.get("interrupted") and t.user_attrs.get("retry")
+                        and t.number not in retried):
+                    _enqueue_retry(study, t)
+                    recovered += 1
+                continue
+            owner = str(t.user_attrs.get("worker", ""))
+            name, _, pid = owner.rpartition(":")
+            if (t.state != TrialState.RUNNING or name != host or not pid.isdigit()
+                    or _pid_alive(int(pid))):
+                continue
+            retry = bool(t.system_attrs.get("fixed_params") or n_params is None
+                         or len(t.params) == n_params)
+            try:
+                study._storage.set_trial_user_attr(t._trial_id, "interrupted", True)
+                study._storage.set_trial_user_attr(t._trial_id, "retry", retry)
+                study.tell(t.number, state=TrialState.FAIL)
+            except (RuntimeError, ValueError):  # finished meanwhile (a journal without lock)
+                continue
+            if retry:
+                _enqueue_retry(study, t)
+            recovered += 1
     return recovered
+
+
+def _enqueue_retry(study: optuna.Study, trial: FrozenTrial) -> None:
+    """Enqueue ``trial``'s parameters again (an enqueued trial's whole fixed parameters)."""
+    attrs = {k: v for k, v in trial.user_attrs.items() if k in ("eval_index", "seed")}
+    study.enqueue_trial(dict(trial.system_attrs.get("fixed_params") or trial.params),
+                        user_attrs={**attrs, "retry_of": trial.number})
+
+
+@contextlib.contextmanager
+def _recovery_lock(storage: optuna.storages.JournalStorage) -> Iterator[None]:
+    """Hold an exclusive lock on ``JOURNAL.recover.lock`` (none for a journal that is not
+    a file, or where ``fcntl`` is missing)."""
+    path = getattr(getattr(storage, "_backend", None), "_file_path", None)
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        fcntl = None  # type: ignore[assignment]
+    if path is None or fcntl is None:
+        yield
+        return
+    with open(f"{path}.recover.lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _trial_line(study: optuna.Study, trial: FrozenTrial) -> None:

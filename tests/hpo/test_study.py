@@ -337,6 +337,54 @@ def test_a_trial_started_between_a_dead_trials_failure_and_its_retry_draws_afres
     assert retry.system_attrs["fixed_params"] == dict(zip(("lr", "bs"), killed, strict=True))
 
 
+def test_a_retry_that_a_killed_recovering_worker_did_not_write_is_written_once(tmp_path):
+    """A worker killed between failing a dead trial and enqueuing its retry: the next
+    recovery enqueues the retry, and only once."""
+    from optuna.storages.journal import JournalFileBackend
+
+    from moprune.hpo.study import recover_dead_trials
+
+    storage = optuna.storages.JournalStorage(JournalFileBackend(str(tmp_path / "s.journal")))
+    study = optuna.create_study(storage=storage)
+    trial = study.ask()
+    params = {"lr": trial.suggest_float("lr", 0.01, 0.1, log=True)}
+    trial.set_user_attr("interrupted", True)
+    trial.set_user_attr("retry", True)
+    study.tell(trial, state=TrialState.FAIL)  # ... and the recovering worker died here
+    assert recover_dead_trials(study, n_params=1) == 1
+    assert recover_dead_trials(study, n_params=1) == 0
+    (retry,) = [t for t in study.get_trials() if t.state == TrialState.WAITING]
+    assert retry.system_attrs["fixed_params"] == params and retry.user_attrs["retry_of"] == 0
+
+
+def test_recovery_waits_for_a_recovering_worker_and_goes_on_when_it_is_killed(tmp_path):
+    """One worker recovers at a time: recovery waits while another process holds the
+    lock beside the journal, and goes on as soon as that process is SIGKILLed."""
+    import threading
+
+    from optuna.storages.journal import JournalFileBackend
+
+    from moprune.hpo.study import recover_dead_trials
+
+    journal = tmp_path / "s.journal"
+    storage = optuna.storages.JournalStorage(JournalFileBackend(str(journal)))
+    study = optuna.create_study(storage=storage)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, sys, time\n"
+         f"f = open({str(journal) + '.recover.lock'!r}, 'a')\n"
+         "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (recover_dead_trials(study), done.set()))
+    worker.start()
+    assert not done.wait(1.0), "recovery did not wait for the lock's holder"
+    holder.kill()
+    holder.wait()
+    assert done.wait(30), "recovery still waits after the holder was killed"
+    worker.join()
+
+
 def test_awaiting_retry_counts_stale_trials_until_optunas_heartbeat_enqueues_them():
     """RDB storage: Optuna fails a stale trial, then its callback enqueues the retry
     (``retry_history``); up to the retry limit, the failed trial keeps its place."""
