@@ -7,8 +7,9 @@ trains on with its final mask (moprune.GradualMagnitudePruning); the dense netwo
 the same seed and epochs is the reference. It answers whether any standard method keeps
 <= 3% of the weights within 1 point of the dense network at 12 epochs.
 
-With --weight-decay W both networks train with weight decay W (the default recipe has
-none): whether a regulariser lifts the sparse network more than the dense one.
+With --weight-decay W or --label-smoothing L both networks train with that regulariser
+(the default recipe has neither): whether it lifts the sparse network more than the dense
+one.
 
 With --dense-epochs D the reference trains D epochs instead: GMP given three times the
 knee's budget against the dense network at 12 epochs asks whether the sparse LeNet-5 can
@@ -20,6 +21,8 @@ get there at all, or only not in 12 epochs.
         --dense-epochs 12 --out docs/results/path/gmp_knee_e36
     python experiments/pareto/gmp_knee.py --sparsity 0.97 --weight-decay 5e-4 \
         --out docs/results/path/gmp_knee_wd
+    python experiments/pareto/gmp_knee.py --sparsity 0.97 --label-smoothing 0.1 \
+        --out docs/results/path/gmp_knee_ls
 """
 
 from __future__ import annotations
@@ -53,13 +56,19 @@ parser.add_argument("--end", type=float, default=8.0, help="epoch of the last cu
 parser.add_argument("--every", type=int, default=50, help="steps between cuts")
 parser.add_argument("--weight-decay", type=float, default=0.0,
                     help="of both networks (default 0, TrainConfig's)")
+parser.add_argument("--label-smoothing", type=float, default=0.0,
+                    help="of both networks (default 0, TrainConfig's)")
 args = parser.parse_args()
 dense_epochs = args.epochs if args.dense_epochs is None else args.dense_epochs
 if min(args.epochs, dense_epochs) < 1 or not 0 <= args.begin <= args.end <= args.epochs:
     parser.error("epochs must be >= 1 and 0 <= --begin <= --end <= --epochs")
 if not args.weight_decay >= 0:
     parser.error(f"--weight-decay must be >= 0, got {args.weight_decay}")
-wd = f"-wd{args.weight_decay:g}" if args.weight_decay else ""  # (keys of runs without: as before)
+if not 0 <= args.label_smoothing < 1:
+    parser.error(f"--label-smoothing must be in [0, 1), got {args.label_smoothing}")
+# the recipe's part of a run's key and table name (keys of runs without: as before)
+recipe = ((f"-wd{args.weight_decay:g}" if args.weight_decay else "")
+      + (f"-ls{args.label_smoothing:g}" if args.label_smoothing else ""))
 
 data = prepare_data(DataConfig())
 per_epoch = len(data.loader("train", batch_size=TrainConfig().batch_size))
@@ -72,7 +81,7 @@ def run(seed: int, sparsity: float | None) -> dict:
     """One training of the model (pruned gradually to ``sparsity``, or dense)."""
     schedule = f"gmp{sparsity}-from{args.begin}-to{args.end}-every{args.every}"
     epochs = dense_epochs if sparsity is None else args.epochs
-    key = f"{'dense' if sparsity is None else schedule}-e{epochs}{wd}-s{seed}"
+    key = f"{'dense' if sparsity is None else schedule}-e{epochs}{recipe}-s{seed}"
     if key not in runs:
         model = build_model(args.model, in_channels=data.in_channels,
                             num_classes=data.num_classes, image_size=data.image_size,
@@ -82,13 +91,15 @@ def run(seed: int, sparsity: float | None) -> dict:
             end_step=round(args.end * per_epoch), every=args.every)]
         t0 = time.perf_counter()
         result = train(model, data, TrainConfig(epochs=epochs, seed=seed,
-                                                weight_decay=args.weight_decay),
+                                                weight_decay=args.weight_decay,
+                                                label_smoothing=args.label_smoothing),
                        callbacks=callbacks, evaluate_test=True)
         weights = [p for _, p in scope_parameters(model)]
         kept = sum(int((p != 0).sum()) for p in weights) / sum(p.numel() for p in weights)
         runs[key] = {"seed": seed, "sparsity": sparsity, "epochs": epochs,
                      "begin": args.begin, "end": args.end, "every": args.every,
-                     "weight_decay": args.weight_decay, "kept": kept,
+                     "weight_decay": args.weight_decay,
+                     "label_smoothing": args.label_smoothing, "kept": kept,
                      "val_acc": result.val_acc, "test_acc": result.test_acc,
                      "seconds": time.perf_counter() - t0}
         write_json(results_file, {"runs": runs})
@@ -112,11 +123,12 @@ for sparsity in args.sparsity:
                  f"{statistics.mean(gaps):+.2f} ± {sd(gaps):.2f}"])
 table = format_table(["seed", "kept", "test acc (GMP)", f"test acc (dense, {dense_epochs} epochs)",
                       "vs dense (points)"], rows, markdown=True)
-suffix = ("" if dense_epochs == args.epochs else f"-dense{dense_epochs}") + wd
+suffix = ("" if dense_epochs == args.epochs else f"-dense{dense_epochs}") + recipe
 (args.out / f"table-from{args.begin}-to{args.end}{suffix}.md").write_text(
     f"# {args.model}: gradual magnitude pruning, {args.epochs} epochs, cuts from epoch "
     f"{args.begin} to {args.end} every {args.every} steps, against the dense network "
     f"at {dense_epochs} epochs"
     f"{f', weight decay {args.weight_decay:g} for both' if args.weight_decay else ''}"
+    f"{f', label smoothing {args.label_smoothing:g} for both' if args.label_smoothing else ''}"
     f"\n\n{table}\n")
 print(table)

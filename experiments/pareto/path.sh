@@ -116,11 +116,14 @@ for dense in 12 36; do
   OMP_NUM_THREADS=1 python experiments/pareto/gmp_knee.py --sparsity 0.97 --epochs 36 \
     --begin 3 --end 24 --dense-epochs "$dense" --out docs/results/path/gmp_knee_e36
 done
-# 9c. the same 12-epoch GMP to 3% kept with weight decay 5e-4 for both networks (the
-#     default recipe has none): does a regulariser lift the sparse network more than the
-#     dense one? (AMD EPYC, 2026-12-07; one thread, about 7 minutes)
+# 9c. the same 12-epoch GMP to 3% kept with weight decay 5e-4, then with label smoothing
+#     0.1, for both networks (the default recipe has neither): does a regulariser lift the
+#     sparse network more than the dense one? (AMD EPYC, 2026-12-07; one thread, about 7
+#     minutes each)
 OMP_NUM_THREADS=1 python experiments/pareto/gmp_knee.py --sparsity 0.97 --weight-decay 5e-4 \
   --out docs/results/path/gmp_knee_wd
+OMP_NUM_THREADS=1 python experiments/pareto/gmp_knee.py --sparsity 0.97 --label-smoothing 0.1 \
+  --out docs/results/path/gmp_knee_ls
 
 # 10. the path with the magnitude corrector (the smallest weights cut, f1 trained alone in
 #     between): `make knee`'s settings without prox, budgets 30 and 40, 3 seeds; its knees
