@@ -385,6 +385,50 @@ def test_recovery_waits_for_a_recovering_worker_and_goes_on_when_it_is_killed(tm
     worker.join()
 
 
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed to be used")
+def test_a_trial_started_before_optunas_heartbeat_retry_is_written_draws_afresh(tmp_path):
+    """The same race on RDB storage (SQLite here, as PostgreSQL): Optuna fails a stale
+    trial, then its callback enqueues the retry; a trial another worker starts in between
+    draws other parameters than the stale one."""
+    from moprune.hpo.study import TrialSeededSampler, make_sampler
+
+    between = []
+
+    class StartsATrialFirst(optuna.storages.RetryHeartbeatStaleTrialCallback):
+        def __call__(self, study, trial):
+            other = b.ask()
+            between.append(draw(other))
+            b.tell(other, 0.4)
+            super().__call__(study, trial)
+
+    storage = optuna.storages.RDBStorage(
+        f"sqlite:///{tmp_path / 's.db'}", heartbeat_interval=1, grace_period=1,
+        heartbeat_stale_trial_callback=StartsATrialFirst(max_retry=3))
+
+    def worker():
+        study = optuna.create_study(study_name="s", storage=storage, load_if_exists=True)
+        study.sampler = TrialSeededSampler(lambda seed: make_sampler("tpe", seed=seed), seed=0)
+        return study
+
+    def draw(trial):
+        return trial.suggest_float("lr", 1e-3, 0.3, log=True), trial.suggest_int("bs", 16, 256)
+
+    a, b = worker(), worker()
+    for _ in range(2):
+        trial = a.ask()
+        draw(trial)
+        a.tell(trial, 0.5)
+    trial = a.ask()
+    stale = draw(trial)
+    storage.record_heartbeat(trial._trial_id)
+    time.sleep(2.0)  # past the grace period: the trial's worker is taken for dead
+    optuna.storages.fail_stale_trials(a)
+    assert between and between[0] != stale
+    (retry,) = [t for t in a.get_trials() if t.state == TrialState.WAITING]
+    assert retry.system_attrs["retry_history"] == [2]
+
+
 def test_awaiting_retry_counts_stale_trials_until_optunas_heartbeat_enqueues_them():
     """RDB storage: Optuna fails a stale trial, then its callback enqueues the retry
     (``retry_history``); up to the retry limit, the failed trial keeps its place."""
