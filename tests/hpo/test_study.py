@@ -290,6 +290,28 @@ def test_a_trial_killed_while_drawing_its_parameters_is_not_retried_with_half(tm
     assert len(waiting) == 1 and set(waiting[0].system_attrs["fixed_params"]) == {"lr", "batch"}
 
 
+def _draw(trial):
+    return trial.suggest_float("lr", 1e-3, 0.3, log=True), trial.suggest_int("bs", 16, 256)
+
+
+def _two_seeded_workers(storage):
+    """Two workers' studies on ``storage`` with moprune's per-trial seeded TPE, after two
+    finished trials of the first."""
+    from moprune.hpo.study import TrialSeededSampler, make_sampler
+
+    def worker():
+        study = optuna.create_study(study_name="s", storage=storage, load_if_exists=True)
+        study.sampler = TrialSeededSampler(lambda seed: make_sampler("tpe", seed=seed), seed=0)
+        return study
+
+    a, b = worker(), worker()
+    for _ in range(2):
+        trial = a.ask()
+        _draw(trial)
+        a.tell(trial, 0.5)
+    return a, b
+
+
 def test_a_trial_started_between_a_dead_trials_failure_and_its_retry_draws_afresh(tmp_path):
     """Recovery fails a dead worker's trial, then enqueues its retry. A trial that another
     worker starts in between must not take the dead trial's seed: it would draw the very
@@ -298,34 +320,22 @@ def test_a_trial_started_between_a_dead_trials_failure_and_its_retry_draws_afres
 
     from optuna.storages.journal import JournalFileBackend
 
-    from moprune.hpo.study import TrialSeededSampler, make_sampler, recover_dead_trials
+    from moprune.hpo.study import recover_dead_trials
 
     storage = optuna.storages.JournalStorage(JournalFileBackend(str(tmp_path / "s.journal")))
 
-    def worker():
-        study = optuna.create_study(study_name="s", storage=storage, load_if_exists=True)
-        study.sampler = TrialSeededSampler(lambda seed: make_sampler("tpe", seed=seed), seed=0)
-        return study
-
-    def draw(trial):
-        return trial.suggest_float("lr", 1e-3, 0.3, log=True), trial.suggest_int("bs", 16, 256)
-
-    a, b = worker(), worker()
-    for _ in range(2):
-        trial = a.ask()
-        draw(trial)
-        a.tell(trial, 0.5)
+    a, b = _two_seeded_workers(storage)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     trial = a.ask()
-    killed = draw(trial)
+    killed = _draw(trial)
     trial.set_user_attr("worker", f"{socket.gethostname()}:{dead.pid}")
     between = []
     enqueue = a.enqueue_trial
 
     def b_starts_a_trial_first(*args, **kwargs):
         trial = b.ask()
-        between.append(draw(trial))
+        between.append(_draw(trial))
         b.tell(trial, 0.4)
         return enqueue(*args, **kwargs)
 
@@ -391,14 +401,12 @@ def test_a_trial_started_before_optunas_heartbeat_retry_is_written_draws_afresh(
     """The same race on RDB storage (SQLite here, as PostgreSQL): Optuna fails a stale
     trial, then its callback enqueues the retry; a trial another worker starts in between
     draws other parameters than the stale one."""
-    from moprune.hpo.study import TrialSeededSampler, make_sampler
-
     between = []
 
     class StartsATrialFirst(optuna.storages.RetryHeartbeatStaleTrialCallback):
         def __call__(self, study, trial):
             other = b.ask()
-            between.append(draw(other))
+            between.append(_draw(other))
             b.tell(other, 0.4)
             super().__call__(study, trial)
 
@@ -406,21 +414,9 @@ def test_a_trial_started_before_optunas_heartbeat_retry_is_written_draws_afresh(
         f"sqlite:///{tmp_path / 's.db'}", heartbeat_interval=1, grace_period=1,
         heartbeat_stale_trial_callback=StartsATrialFirst(max_retry=3))
 
-    def worker():
-        study = optuna.create_study(study_name="s", storage=storage, load_if_exists=True)
-        study.sampler = TrialSeededSampler(lambda seed: make_sampler("tpe", seed=seed), seed=0)
-        return study
-
-    def draw(trial):
-        return trial.suggest_float("lr", 1e-3, 0.3, log=True), trial.suggest_int("bs", 16, 256)
-
-    a, b = worker(), worker()
-    for _ in range(2):
-        trial = a.ask()
-        draw(trial)
-        a.tell(trial, 0.5)
+    a, b = _two_seeded_workers(storage)
     trial = a.ask()
-    stale = draw(trial)
+    stale = _draw(trial)
     storage.record_heartbeat(trial._trial_id)
     time.sleep(2.0)  # past the grace period: the trial's worker is taken for dead
     optuna.storages.fail_stale_trials(a)
