@@ -70,8 +70,8 @@ def band_differences(differences: Mapping[int, Sequence[tuple[float, float]]],
         mean = float(values.mean())
         interval = None
         if len(values) > 1:
-            half = float(stats.t.ppf(0.5 + confidence / 2, len(values) - 1)
-                         * values.std(ddof=1) / np.sqrt(len(values)))
-            interval = (mean - half, mean + half)
+            low_end, high_end = stats.t.interval(confidence, len(values) - 1, loc=mean,
+                                                 scale=stats.sem(values))
+            interval = (float(low_end), float(high_end))
         out.append(Band(low, high, per_seed, mean, interval))
     return out
