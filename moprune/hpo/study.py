@@ -265,17 +265,20 @@ def awaiting_retry(study: optuna.Study, trials: Sequence[FrozenTrial], number: i
     journal = isinstance(study._storage, optuna.storages.JournalStorage)
     below = [t for t in trials if t.number < number]
     retried = {_retried(t) for t in below}
+    return sum(_owes_retry(t, retried, journal=journal) for t in below)
 
-    def awaits(t: FrozenTrial) -> bool:
-        if (t.state != TrialState.FAIL or counted(t) or t.user_attrs.get("surplus")
-                or t.number in retried):
-            return False
-        if journal:  # recover_dead_trials says so before it fails the trial
-            return bool(t.user_attrs.get("interrupted") and t.user_attrs.get("retry"))
-        # RDB: Optuna's heartbeat retries a stale trial up to _MAX_RETRY times (a trial
-        # stopped by Ctrl-C looks the same there: it only shifts the seeds after it)
-        return len(t.system_attrs.get("retry_history", ())) < _MAX_RETRY
-    return sum(awaits(t) for t in below)
+
+def _owes_retry(trial: FrozenTrial, retried: set[int | None], *, journal: bool) -> bool:
+    """Whether ``trial`` failed because its worker died, is to be enqueued again, and is
+    not in ``retried`` (the trials that have a retry)."""
+    if (trial.state != TrialState.FAIL or counted(trial) or trial.user_attrs.get("surplus")
+            or trial.number in retried):
+        return False
+    if journal:  # recover_dead_trials says so before it fails the trial
+        return bool(trial.user_attrs.get("interrupted") and trial.user_attrs.get("retry"))
+    # RDB: Optuna's heartbeat retries a stale trial up to _MAX_RETRY times (a trial
+    # stopped by Ctrl-C looks the same there: it only shifts the seeds after it)
+    return len(trial.system_attrs.get("retry_history", ())) < _MAX_RETRY
 
 
 class _Surplus(Exception):
@@ -317,8 +320,7 @@ def recover_dead_trials(study: optuna.Study, n_params: int | None = None) -> int
         retried = {_retried(t) for t in trials}
         for t in trials:
             if t.state == TrialState.FAIL:  # failed by a recovering worker that then died
-                if (t.user_attrs.get("interrupted") and t.user_attrs.get("retry")
-                        and t.number not in retried):
+                if _owes_retry(t, retried, journal=True):
                     _enqueue_retry(study, t)
                     recovered += 1
                 continue
