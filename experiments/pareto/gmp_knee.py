@@ -11,6 +11,11 @@ With --weight-decay W or --label-smoothing L both networks train with that regul
 (the default recipe has neither): whether it lifts the sparse network more than the dense
 one.
 
+With --importance lamp the cuts follow LAMP scores (Lee et al. 2021;
+moprune.pruning.lamp_masks) instead of one global magnitude threshold: whether another
+allocation of the kept weights across the layers lifts the sparse network (the dense
+reference is the same network).
+
 With --dense-epochs D the reference trains D epochs instead: GMP given three times the
 knee's budget against the dense network at 12 epochs asks whether the sparse LeNet-5 can
 get there at all, or only not in 12 epochs.
@@ -23,6 +28,8 @@ get there at all, or only not in 12 epochs.
         --out docs/results/path/gmp_knee_wd
     python experiments/pareto/gmp_knee.py --sparsity 0.97 --label-smoothing 0.1 \
         --out docs/results/path/gmp_knee_ls
+    python experiments/pareto/gmp_knee.py --sparsity 0.97 --importance lamp \
+        --out docs/results/path/gmp_knee_cpu3
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from moprune import (
 )
 from moprune.io import read_json, write_json
 from moprune.objectives import scope_parameters
+from moprune.pruning import MASK_IMPORTANCES
 from moprune.report import format_table
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -54,6 +62,8 @@ parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
 parser.add_argument("--begin", type=float, default=1.0, help="epoch of the first cut")
 parser.add_argument("--end", type=float, default=8.0, help="epoch of the last cut")
 parser.add_argument("--every", type=int, default=50, help="steps between cuts")
+parser.add_argument("--importance", choices=tuple(MASK_IMPORTANCES), default="magnitude",
+                    help="what GMP cuts: the smallest |w| over all layers, or LAMP scores")
 parser.add_argument("--weight-decay", type=float, default=0.0,
                     help="of both networks (default 0, TrainConfig's)")
 parser.add_argument("--label-smoothing", type=float, default=0.0,
@@ -66,7 +76,9 @@ if not args.weight_decay >= 0:
     parser.error(f"--weight-decay must be >= 0, got {args.weight_decay}")
 if not 0 <= args.label_smoothing < 1:
     parser.error(f"--label-smoothing must be in [0, 1), got {args.label_smoothing}")
-# the recipe's part of a run's key and table name (keys of runs without: as before)
+# the recipe's and GMP's importance's parts of a run's key and table name (keys of runs
+# without them: as before)
+importance = "" if args.importance == "magnitude" else f"-{args.importance}"
 recipe = ((f"-wd{args.weight_decay:g}" if args.weight_decay else "")
       + (f"-ls{args.label_smoothing:g}" if args.label_smoothing else ""))
 
@@ -79,7 +91,7 @@ runs = read_json(results_file)["runs"] if results_file.exists() else {}  # resum
 
 def run(seed: int, sparsity: float | None) -> dict:
     """One training of the model (pruned gradually to ``sparsity``, or dense)."""
-    schedule = f"gmp{sparsity}-from{args.begin}-to{args.end}-every{args.every}"
+    schedule = f"gmp{sparsity}-from{args.begin}-to{args.end}-every{args.every}{importance}"
     epochs = dense_epochs if sparsity is None else args.epochs
     key = f"{'dense' if sparsity is None else schedule}-e{epochs}{recipe}-s{seed}"
     if key not in runs:
@@ -88,7 +100,8 @@ def run(seed: int, sparsity: float | None) -> dict:
                             seed=seed)
         callbacks = [] if sparsity is None else [GradualMagnitudePruning(
             sparsity, begin_step=round(args.begin * per_epoch),
-            end_step=round(args.end * per_epoch), every=args.every)]
+            end_step=round(args.end * per_epoch), every=args.every,
+            importance=args.importance)]
         t0 = time.perf_counter()
         result = train(model, data, TrainConfig(epochs=epochs, seed=seed,
                                                 weight_decay=args.weight_decay,
@@ -98,6 +111,7 @@ def run(seed: int, sparsity: float | None) -> dict:
         kept = sum(int((p != 0).sum()) for p in weights) / sum(p.numel() for p in weights)
         runs[key] = {"seed": seed, "sparsity": sparsity, "epochs": epochs,
                      "begin": args.begin, "end": args.end, "every": args.every,
+                     **({} if sparsity is None else {"importance": args.importance}),
                      "weight_decay": args.weight_decay,
                      "label_smoothing": args.label_smoothing, "kept": kept,
                      "val_acc": result.val_acc, "test_acc": result.test_acc,
@@ -123,10 +137,11 @@ for sparsity in args.sparsity:
                  f"{statistics.mean(gaps):+.2f} ± {sd(gaps):.2f}"])
 table = format_table(["seed", "kept", "test acc (GMP)", f"test acc (dense, {dense_epochs} epochs)",
                       "vs dense (points)"], rows, markdown=True)
-suffix = ("" if dense_epochs == args.epochs else f"-dense{dense_epochs}") + recipe
+suffix = ("" if dense_epochs == args.epochs else f"-dense{dense_epochs}") + importance + recipe
 (args.out / f"table-from{args.begin}-to{args.end}{suffix}.md").write_text(
     f"# {args.model}: gradual magnitude pruning, {args.epochs} epochs, cuts from epoch "
-    f"{args.begin} to {args.end} every {args.every} steps, against the dense network "
+    f"{args.begin} to {args.end} every {args.every} steps"
+    f"{f' by {args.importance} score' if importance else ''}, against the dense network "
     f"at {dense_epochs} epochs"
     f"{f', weight decay {args.weight_decay:g} for both' if args.weight_decay else ''}"
     f"{f', label smoothing {args.label_smoothing:g} for both' if args.label_smoothing else ''}"

@@ -124,6 +124,12 @@ OMP_NUM_THREADS=1 python experiments/pareto/gmp_knee.py --sparsity 0.97 --weight
   --out docs/results/path/gmp_knee_wd
 OMP_NUM_THREADS=1 python experiments/pareto/gmp_knee.py --sparsity 0.97 --label-smoothing 0.1 \
   --out docs/results/path/gmp_knee_ls
+# 9d. the same 12-epoch GMP at 5% and 3% kept, cutting by LAMP score (Lee et al. 2021)
+#     instead of one global magnitude threshold, beside step 9b's GMP by magnitude: does
+#     another allocation of the kept weights across the layers lift it? (AMD EPYC,
+#     2026-12-07; one thread, about 8 minutes)
+OMP_NUM_THREADS=1 python experiments/pareto/gmp_knee.py --sparsity 0.97 0.95 --importance lamp \
+  --out docs/results/path/gmp_knee_cpu3
 
 # 10. the path with the magnitude corrector (the smallest weights cut, f1 trained alone in
 #     between): `make knee`'s settings without prox, budgets 30 and 40, 3 seeds; its knees

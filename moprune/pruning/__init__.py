@@ -8,10 +8,17 @@ from moprune.pruning.compact import (
     rebuild_pruned,
 )
 from moprune.pruning.files import compact_file
-from moprune.pruning.masks import MagnitudePruner, global_magnitude_masks, mask_optimizer_state
+from moprune.pruning.masks import (
+    MASK_IMPORTANCES,
+    MagnitudePruner,
+    global_magnitude_masks,
+    lamp_masks,
+    mask_optimizer_state,
+)
 from moprune.pruning.stats import count_flops, flops_share, model_size, size_report, time_model
 
 __all__ = [
+    "MASK_IMPORTANCES",
     "CompactResult",
     "CompactionReport",
     "MagnitudePruner",
@@ -20,6 +27,7 @@ __all__ = [
     "count_flops",
     "flops_share",
     "global_magnitude_masks",
+    "lamp_masks",
     "mask_optimizer_state",
     "model_size",
     "prune_to_flops",

@@ -1,5 +1,5 @@
 """Intra-training pruning: weights with |w| <= tau become exactly 0 after every step;
-global magnitude masks (the importance of gradual magnitude pruning)."""
+global masks by magnitude or by LAMP score (the importances of gradual magnitude pruning)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import torch
 
 from moprune.errors import ConfigError
 
-__all__ = ["MagnitudePruner", "global_magnitude_masks", "mask_optimizer_state"]
+__all__ = ["MASK_IMPORTANCES", "MagnitudePruner", "global_magnitude_masks", "lamp_masks",
+           "mask_optimizer_state"]
 
 _STATE_KEYS = ("momentum_buffer", "exp_avg", "exp_avg_sq", "m1", "v1", "m2", "v2")
 
@@ -20,14 +21,51 @@ def global_magnitude_masks(params: Sequence[torch.Tensor], sparsity: float
     """Boolean masks that keep the ``round((1 - sparsity) * n)`` largest weights by
     magnitude over all of ``params`` together (exactly that many: ties are broken by
     position, not all kept or all cut)."""
-    sizes = [p.numel() for p in params]
+    return _keep_largest([p.detach().abs() for p in params], sparsity)
+
+
+def lamp_masks(params: Sequence[torch.Tensor], sparsity: float) -> list[torch.Tensor]:
+    """Boolean masks that keep the ``round((1 - sparsity) * n)`` weights of largest LAMP
+    score over all of ``params`` together (Lee et al., "Layer-adaptive sparsity for the
+    magnitude-based pruning", ICLR 2021).
+
+    A weight's score is its square over the sum of the squares of the weights of its own
+    tensor that are not smaller (ranked by magnitude, ties by position): each tensor's
+    largest weight scores 1, so that no layer is emptied while others keep more than one
+    weight, and the sparsity of each layer follows from the scores instead of one global
+    magnitude threshold. A weight at zero scores 0. Ties are broken by position, as in
+    :func:`global_magnitude_masks`.
+
+    Example:
+        >>> lamp_masks([torch.tensor([3.0, 4.0]), torch.tensor([0.1, 0.2])], 0.5)
+        [tensor([False,  True]), tensor([False,  True])]
+    """
+    scores = []
+    for p in params:
+        squares = p.detach().flatten().square()
+        ranked, order = torch.sort(squares, stable=True)
+        # sum over the weights at or above each rank: a reversed cumulative sum
+        above = ranked.flip(0).cumsum(0).flip(0)
+        score = torch.empty_like(squares)
+        score[order] = torch.where(ranked > 0, ranked / above.clamp_min(torch.finfo(
+            ranked.dtype).tiny), torch.zeros_like(ranked))
+        scores.append(score.view_as(p))
+    return _keep_largest(scores, sparsity)
+
+
+MASK_IMPORTANCES = {"magnitude": global_magnitude_masks, "lamp": lamp_masks}
+
+
+def _keep_largest(scores: Sequence[torch.Tensor], sparsity: float) -> list[torch.Tensor]:
+    """Masks of the ``round((1 - sparsity) * n)`` largest ``scores`` over all tensors."""
+    sizes = [s.numel() for s in scores]
     total = sum(sizes)
     keep = total - round(sparsity * total)
-    flat = torch.cat([p.detach().abs().flatten() for p in params])
+    flat = torch.cat([s.flatten() for s in scores])
     mask = torch.zeros(total, dtype=torch.bool, device=flat.device)
     if keep > 0:
         mask[torch.topk(flat, keep, sorted=False).indices] = True
-    return [m.view_as(p) for m, p in zip(mask.split(sizes), params, strict=True)]
+    return [m.view_as(s) for m, s in zip(mask.split(sizes), scores, strict=True)]
 
 
 @torch.no_grad()

@@ -10,7 +10,8 @@ after training followed by fine-tuning.
 
 The three parts are kept apart as Torch-Pruning does: :func:`cubic_sparsity` says when
 (the schedule), :func:`moprune.pruning.global_magnitude_masks` says what (the importance:
-|w| over every layer in scope), and :class:`GradualMagnitudePruning` applies both inside
+|w| over every layer in scope; or :func:`moprune.pruning.lamp_masks`, the LAMP score that
+sets each layer's share), and :class:`GradualMagnitudePruning` applies both inside
 :func:`moprune.train` as a callback.
 """
 
@@ -23,7 +24,7 @@ from torch import nn
 
 from moprune.errors import ConfigError
 from moprune.objectives import scope_parameters
-from moprune.pruning.masks import global_magnitude_masks, mask_optimizer_state
+from moprune.pruning.masks import MASK_IMPORTANCES, mask_optimizer_state
 from moprune.training.callbacks import Callback
 
 __all__ = ["GradualMagnitudePruning", "cubic_sparsity"]
@@ -61,9 +62,12 @@ class GradualMagnitudePruning(Callback):
         every: Steps between two cuts (Zhu & Gupta: 100-1000 on ImageNet).
         initial: The sparsity of the first cut.
         scope: The weights in scope (:func:`moprune.objectives.scope_parameters`).
+        importance: What is cut: ``magnitude`` (the smallest |w| over all layers) or
+            ``lamp`` (the smallest LAMP scores, :func:`moprune.pruning.lamp_masks`).
 
     Raises:
-        ConfigError: for a sparsity outside [0, 1), steps out of order or ``every < 1``.
+        ConfigError: for a sparsity outside [0, 1), steps out of order, ``every < 1`` or
+            an unknown importance.
 
     The step count is kept by the callback, not in :func:`moprune.train`'s checkpoint:
     use it on a training without ``checkpoint`` (a resumed training would restart the
@@ -75,7 +79,8 @@ class GradualMagnitudePruning(Callback):
     """
 
     def __init__(self, final: float, *, begin_step: int, end_step: int, every: int = 50,
-                 initial: float = 0.0, scope: str = "all") -> None:
+                 initial: float = 0.0, scope: str = "all", importance: str = "magnitude"
+                 ) -> None:
         for name, value in (("final", final), ("initial", initial)):
             if not 0 <= value < 1:
                 raise ConfigError(f"{name} sparsity must be in [0, 1), got {value}")
@@ -86,9 +91,13 @@ class GradualMagnitudePruning(Callback):
                               f"{end_step}")
         if every < 1:
             raise ConfigError(f"every must be >= 1, got {every}")
+        if importance not in MASK_IMPORTANCES:
+            raise ConfigError(f"importance must be one of {tuple(MASK_IMPORTANCES)}, got "
+                              f"{importance!r}")
         self.final, self.initial = final, initial
         self.begin_step, self.end_step, self.every = begin_step, end_step, every
         self.scope = scope
+        self.masks_of = MASK_IMPORTANCES[importance]
         self.step = 0
         self.sparsity = 0.0  # of the masks now applied
         self.params: list[torch.Tensor] = []
@@ -107,7 +116,7 @@ class GradualMagnitudePruning(Callback):
             target = cubic_sparsity(self.step, begin=self.begin_step, end=self.end_step,
                                     final=self.final, initial=self.initial)
             if target > self.sparsity or self.masks is None:
-                self.masks = global_magnitude_masks(self.params, target)
+                self.masks = self.masks_of(self.params, target)
                 self.sparsity = target
         if self.masks is None:
             return

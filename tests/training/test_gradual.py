@@ -1,4 +1,5 @@
 import itertools
+import re
 
 import pytest
 import torch
@@ -7,6 +8,7 @@ from moprune.config import TrainConfig
 from moprune.errors import ConfigError
 from moprune.models import build_model
 from moprune.objectives import scope_parameters
+from moprune.pruning import lamp_masks
 from moprune.training import (
     Callback,
     GradualMagnitudePruning,
@@ -42,6 +44,37 @@ def test_global_masks_keep_the_largest_weights_over_all_tensors():
     assert mb.tolist() == [True, False, False, True]
     ties = global_magnitude_masks([torch.ones(10)], 0.3)[0]
     assert int(ties.sum()) == 7  # exactly the count asked for, even on ties
+
+
+def test_lamp_scores_match_the_paper_by_hand_and_keep_every_layer():
+    a = torch.tensor([1.0, -3.0, 2.0, 0.0])  # squares 0, 1, 4, 9: scores 0, 1/14, 4/13, 1
+    b = torch.tensor([[10.0, 20.0], [-30.0, 40.0]])  # 100/3000, 400/2900, 900/2500, 1
+    masks = lamp_masks([a, b], 0.625)  # keep 3 of 8: the two 1s, then 900/2500 = 0.36
+    assert masks[0].tolist() == [False, True, False, False]
+    assert masks[1].tolist() == [[False, False], [True, True]]
+    assert lamp_masks([a, b], 0.5)[0].tolist() == [False, True, True, False]  # 4/13 next
+    # global magnitude keeps b's three largest and empties a; LAMP keeps a's largest
+    assert not global_magnitude_masks([a, b], 0.625)[0].any()
+    keep_two = lamp_masks([a, b], 0.75)
+    assert [int(m.sum()) for m in keep_two] == [1, 1]
+    ties = lamp_masks([torch.ones(10)], 0.3)[0]
+    assert int(ties.sum()) == 7  # exactly the count asked for, even on ties
+
+
+def test_lamp_gradual_pruning_reaches_the_sparsity_with_another_allocation(synthetic_data):
+    shares = {}
+    for importance in ("magnitude", "lamp"):
+        model = _model()
+        per_epoch = len(synthetic_data.loader("train", batch_size=32))
+        train(model, synthetic_data, TrainConfig(epochs=2, batch_size=32),
+              callbacks=[GradualMagnitudePruning(0.97, begin_step=0, end_step=per_epoch,
+                                                 every=5, importance=importance)])
+        kept = [int((p != 0).sum()) for _, p in scope_parameters(model)]
+        total = sum(p.numel() for _, p in scope_parameters(model))
+        assert sum(kept) == round(0.03 * total)
+        shares[importance] = kept
+    assert shares["lamp"] != shares["magnitude"]
+    assert min(shares["lamp"]) > 0
 
 
 class _Record(Callback):
@@ -83,8 +116,10 @@ def test_same_seed_same_pruned_network(synthetic_data):
     ({"initial": 0.95}, "initial sparsity 0.95 is above the final 0.9"),
     ({"begin_step": 10, "end_step": 10}, "need 0 <= begin_step < end_step, got 10 and 10"),
     ({"every": 0}, "every must be >= 1, got 0"),
+    ({"importance": "movement"},
+     "importance must be one of ('magnitude', 'lamp'), got 'movement'"),
 ])
 def test_bad_settings_are_refused_with_the_value(kwargs, message):
     settings = {"final": 0.9, "begin_step": 0, "end_step": 100} | kwargs
-    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace(")", r"\)")):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         GradualMagnitudePruning(**settings)
