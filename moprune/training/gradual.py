@@ -36,7 +36,7 @@ def cubic_sparsity(step: int, *, begin: int, end: int, final: float,
     (end - begin)``.
 
     Example:
-        >>> cubic_sparsity(50, begin=0, end=100, final=0.8)
+        >>> round(cubic_sparsity(50, begin=0, end=100, final=0.8), 6)
         0.7
     """
     if step <= begin:

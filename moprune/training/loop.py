@@ -164,6 +164,7 @@ def train(
         ConfigError: when ``checkpoint`` was made with other settings.
 
     Example:
+        >>> from moprune import DataConfig, build_model, prepare_data
         >>> data = prepare_data(DataConfig(limit_train=2000))  # doctest: +SKIP
         >>> model = build_model("lenet5", in_channels=1, num_classes=10, image_size=28)
         >>> result = train(model, data, TrainConfig(epochs=1))  # doctest: +SKIP
