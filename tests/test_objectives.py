@@ -205,7 +205,7 @@ def test_channel_order_ranks_by_layer_normalised_norm_dead_first_within_the_cap(
         assert sum(t == i for t, _ in order) == min(int(0.9 * n), n - 1)
     scores = []
     for i, j in order:
-        norms = f2._group_norms(i).flatten()
+        norms = f2._group_norms(i).detach().flatten()
         scores.append(float(norms[j] / norms.mean()))
     assert scores == sorted(scores)  # smallest normalised norm first
     with pytest.raises(ConfigError, match="needs groups"):
