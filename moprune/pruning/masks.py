@@ -33,10 +33,10 @@ def lamp_masks(params: Sequence[torch.Tensor], sparsity: float) -> list[torch.Te
     tensor that are not smaller (ranked by magnitude, ties by position): each tensor's
     largest weight scores 1, so that no layer is emptied while others keep more than one
     weight, and the sparsity of each layer follows from the scores instead of one global
-    magnitude threshold. A weight at zero scores 0. Ties are broken by position, as in
-    :func:`global_magnitude_masks`.
+    magnitude threshold. A weight at zero scores 0. Equal scores are kept by position, as
+    in :func:`global_magnitude_masks`.
 
-    Example:
+    Example (global magnitude would keep 3 and 4 and empty the second tensor):
         >>> lamp_masks([torch.tensor([3.0, 4.0]), torch.tensor([0.1, 0.2])], 0.5)
         [tensor([False,  True]), tensor([False,  True])]
     """
