@@ -461,7 +461,7 @@ def _cmd_hpo(args: argparse.Namespace) -> int:
     from dataclasses import asdict, replace
 
     from moprune.config import config_to_dict
-    from moprune.hpo import run_hpo
+    from moprune.hpo import check_hpo, run_hpo
     from moprune.report import format_table
     from moprune.rundir import RunDir
 
@@ -471,6 +471,7 @@ def _cmd_hpo(args: argparse.Namespace) -> int:
     splits = _load_data(config)
     proxy, creation = _load_proxy(args, config, splits)
     job = replace(job, proxy=proxy)
+    check_hpo(job, splits, top_k=args.top_k, final_epochs=args.final_epochs)
     run = RunDir(out, {
         "run": config_to_dict(config), "space": job.space,
         # the budget and the workers may change on resume; the search itself may not
@@ -504,8 +505,10 @@ def _short(value: Any) -> str:
 
 
 def _cmd_fidelity(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from moprune.config import config_to_dict
-    from moprune.hpo import SearchSpace, fidelity
+    from moprune.hpo import SearchSpace, check_hpo, fidelity
     from moprune.rundir import RunDir
 
     config, job = _hpo_job(args)
@@ -513,6 +516,7 @@ def _cmd_fidelity(args: argparse.Namespace) -> int:
     splits = _load_data(config)
     proxy, _ = _load_proxy(args, config, splits)
     assert proxy is not None  # fidelity's --proxy has no "none"
+    check_hpo(replace(job, proxy=proxy), splits, top_k=args.top_k)
     # more configurations or seeds extend a run (its trainings are kept)
     run = RunDir(out, {"run": config_to_dict(config), "space": job.space, "proxy": proxy,
                        "configs": args.configs, "seeds": args.seeds,
@@ -653,6 +657,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
         may_differ=RERUN_MAY_CHANGE, legacy=("sensitivity-settings.json",))
     run.check()
     splits = _load_data(config)
+    check_sensitivity(space, settings, model=config.model, splits=splits)
     run.write()
     report = run_sensitivity(config.model, config.data, config.train, space, settings, out,
                              splits=splits).to_dict()

@@ -172,6 +172,15 @@ class FrontConfig:
                "flops; complexity", self.complexity)
         _check(self.knee_epochs is None or self.method == "path",
                "knee_epochs is for the path; method", self.method)
+        # what train_front checks too, here so that a refused front writes nothing
+        min_budget = FRONT_METHODS.get(self.method).min_budget
+        _check(self.budget >= min_budget,
+               f"budget must be >= {min_budget} for the {self.method} method", self.budget)
+        _check(self.train.epochs >= 1, "a front trains: train.epochs must be >= 1",
+               self.train.epochs)
+        _check(self.explore_epochs is None or self.explore_epochs <= self.train.epochs,
+               f"explore_epochs must be <= train.epochs ({self.train.epochs})",
+               self.explore_epochs)
         _check(self.lams is None or (len(self.lams) > 0 and all(
             isinstance(v, (int, float)) and 0 <= v <= 1 for v in self.lams)),
             "lams must be weights in [0, 1]", self.lams)

@@ -113,6 +113,12 @@ class RunDir:
                                        "directory or use another --out") from None
                 if not isinstance(saved, dict):
                     raise MopruneError(f"{str(f)!r} is damaged: not a mapping of settings")
+                if not set(saved) & set(self.settings):
+                    what = "empty" if not saved else (
+                        f"a mapping of {', '.join(map(str, list(saved)[:3]))}"
+                        + (", ..." if len(saved) > 3 else ""))
+                    raise MopruneError(f"{str(f)!r} is not a moprune config of this command "
+                                       f"({what}); delete it or use another --out")
                 return saved
         return None
 

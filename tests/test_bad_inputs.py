@@ -294,3 +294,84 @@ def test_hpo_on_a_front_with_a_damaged_front_json(scratch, capsys, synthetic_roo
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "'damaged/front.json' is damaged (truncated or not JSON" in err
     assert _tree(scratch) == before
+
+
+# Refusals that need the data loaded first (the checks a command makes after parsing):
+# (bad flags, the error line's text, the corrected flags). Each must leave --out exactly as
+# it was, and the corrected command must then run in the same --out.
+TINY = ["--limit-train", "200", "--limit-eval", "50", "--epochs", "1", "--out", "newrun"]
+SMALL_SENSITIVITY = ["sensitivity", "--hpo-trials", "1", "--grid-size", "2", "--levels",
+                     "0.5", "--seeds", "1", "--bootstrap", "100"]
+LATE_CASES = [
+    ("front grid under its budget",
+     ["front", "--method", "grid", "--lams", "0", "--budget", "1"],
+     "budget must be >= 2 for the grid method, got 1",
+     ["front", "--method", "grid", "--lams", "0,1", "--budget", "2"]),
+    ("front explore epochs above epochs",
+     ["front", "--method", "dichotomic", "--budget", "2", "--explore-epochs", "3"],
+     "explore_epochs must be <= train.epochs (1), got 3",
+     ["front", "--method", "dichotomic", "--budget", "2"]),
+    ("hpo sqlite storage in a missing folder",
+     ["hpo", "--proxy", "uniform:0.5", "--trials", "1", "--top-k", "1", "--storage",
+      "sqlite:////nonexistent/dir/s.db"],
+     "--storage 'sqlite:////nonexistent/dir/s.db': its folder '/nonexistent/dir' does not",
+     ["hpo", "--proxy", "uniform:0.5", "--trials", "1", "--top-k", "1"]),
+    ("hpo single-objective sampler on two objectives",
+     ["hpo", "--proxy", "uniform:0.5", "--trials", "1", "--top-k", "1", "--objectives",
+      "accuracy,params", "--sampler", "cmaes"],
+     "sampler 'cmaes' is single-objective",
+     ["hpo", "--proxy", "uniform:0.5", "--trials", "1", "--top-k", "1", "--objectives",
+      "accuracy,params", "--sampler", "tpe"]),
+    ("sensitivity --pruner asha", [*SMALL_SENSITIVITY, "--pruner", "asha"],
+     "pruner must be one of", SMALL_SENSITIVITY),
+    ("sensitivity --sampler bayes", [*SMALL_SENSITIVITY, "--sampler", "bayes"],
+     "samplers are", SMALL_SENSITIVITY),
+    ("sensitivity of a missing torchvision model",
+     [*SMALL_SENSITIVITY, "--model", "torchvision:nosuchnet"],
+     "unknown torchvision model 'nosuchnet'", [*SMALL_SENSITIVITY, "--model", "lenet5"]),
+]
+
+
+@pytest.mark.parametrize("bad,text,good", [c[1:] for c in LATE_CASES],
+                         ids=[c[0] for c in LATE_CASES])
+def test_a_refusal_after_the_data_writes_nothing_and_the_corrected_rerun_runs(
+        scratch, capsys, synthetic_root, bad, text, good):
+    data = ["--data-root", str(synthetic_root), *TINY]
+    before = _tree(scratch)
+    code = main([*bad, *data])
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, err
+    assert text in lines[0], lines[0]
+    assert _tree(scratch) == before  # no newrun/, no config.yaml, no study.journal
+    assert main([*good, *data]) == 0, capsys.readouterr().err
+    assert (scratch / "newrun" / "config.yaml").is_file()
+
+
+@pytest.mark.parametrize("content,text", [("{}\n", "(empty)"),
+                                          ("foo: 1\nbar: [2]\n", "(a mapping of foo, bar)")])
+def test_a_config_yaml_that_is_not_a_moprune_config_is_named_so(scratch, capsys, content,
+                                                                 text):
+    (scratch / "empty" / "config.yaml").write_text(content)
+    before = _tree(scratch)
+    assert main(["train", "--out", "empty"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"moprune: error: 'empty/config.yaml' is not a moprune config of this "
+                   f"command {text}; delete it or use another --out")
+    assert _tree(scratch) == before
+
+
+def test_a_study_of_other_directions_in_a_given_storage_is_refused_before_any_write(
+        scratch, capsys, synthetic_root):
+    import optuna
+
+    url = f"sqlite:///{scratch / 'studies.db'}"
+    optuna.create_study(study_name="moprune", storage=url, directions=["maximize"])
+    before = _tree(scratch)
+    code = main(["hpo", "--proxy", "uniform:0.5", "--objectives", "accuracy,params",
+                 "--storage", url, "--data-root", str(synthetic_root), *TINY])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.endswith("study 'moprune' in this storage optimises ['maximize'], not "
+                        "['maximize', 'minimize']")
+    assert _tree(scratch) == before

@@ -35,9 +35,10 @@ from moprune.front.search import WEIGHT_SEARCHES, GridSearch, WeightSearch
 from moprune.io import read_json, write_json
 from moprune.models import save_model
 from moprune.progress import progress_line
+from moprune.pruning import flops_share
 from moprune.registry import Registry
 from moprune.solvers import SOLVERS, Solver
-from moprune.training import train
+from moprune.training import input_shape, train
 
 __all__ = [
     "FRONT_METHODS",
@@ -233,6 +234,7 @@ def train_point(factory: Callable[[], nn.Module], splits: DataSplits, config: Tr
     # the loop's final validation pass is f1: the same model on the same split
     point = replace(probe, f1=result.val_loss, f2=f2.value(), val_acc=result.val_acc,
                     zeros=f2.zeros(), scope_size=f2.n, test_acc=result.test_acc,
+                    flops_share=flops_share(model, input_shape(splits)),
                     test_loss=result.test_loss, retrained=retrained, extras=extras,
                     seconds=sum(r.seconds for r in result.history) or
                     time.perf_counter() - start)

@@ -60,16 +60,16 @@ from torch import nn
 from moprune.config import TrainConfig, config_to_dict
 from moprune.data import DataSplits
 from moprune.errors import ConfigError, DivergedError, MopruneError
+from moprune.front.measure import measure_point as measure
 from moprune.front.points import Point
 from moprune.io import atomic_write, read_json, write_json
 from moprune.models import save_model
 from moprune.models.serialization import read_model_file
 from moprune.names import PATH_CORRECTORS, PATH_DISTANCES
-from moprune.objectives import Complexity
 from moprune.progress import progress_line
 from moprune.pruning import flops_share, global_magnitude_masks, mask_optimizer_state
 from moprune.solvers import WeightedSumSolver
-from moprune.training import evaluate, input_shape, resolve_device, train
+from moprune.training import input_shape, resolve_device, train
 
 __all__ = ["batch_stream", "debias", "debias_knee", "measure", "path_epochs",
            "save_point_model", "train_path"]
@@ -346,20 +346,6 @@ def _restore(model: nn.Module, optimizer: torch.optim.Optimizer, snapshot: dict[
              ) -> None:
     model.load_state_dict(snapshot["model"])
     optimizer.load_state_dict(copy.deepcopy(snapshot["optimizer"]))
-
-
-def measure(model: nn.Module, splits: DataSplits, *, method: str, complexity: str = "l1",
-            scope: str = "all", **fields: Any) -> Point:
-    """Measure a trained network as a :class:`Point`: validation f1 and accuracy, f2,
-    zeros and FLOPs share, test loss and accuracy. ``fields`` fill the rest."""
-    device = next(model.parameters()).device
-    f1, val_acc = evaluate(model, splits.loader("val", device=device))
-    test_loss, test_acc = (evaluate(model, splits.loader("test", device=device))
-                           if splits.test_idx is not None else (None, None))
-    f2 = Complexity(model, kind=complexity, scope=scope, input_shape=input_shape(splits))
-    return Point(method=method, f1=f1, f2=f2.value(), val_acc=val_acc, zeros=f2.zeros(),
-                 scope_size=f2.n, test_acc=test_acc, test_loss=test_loss,
-                 flops_share=flops_share(model, input_shape(splits)), **fields)
 
 
 def save_point_model(model: nn.Module, point: Point, out_dir: Path, *,

@@ -14,6 +14,7 @@ from torch import nn
 from moprune.config import DataConfig, FrontConfig, TrainConfig, config_to_dict
 from moprune.data import DataSplits, prepare_data
 from moprune.errors import ConfigError
+from moprune.front.measure import measure_point
 from moprune.front.methods import FRONT_METHODS, FrontJob, train_point
 from moprune.front.path import debias, debias_knee, path_epochs
 from moprune.front.points import AXES, Front, Point
@@ -21,7 +22,6 @@ from moprune.models import build_model
 from moprune.names import PATH_CORRECTORS
 from moprune.progress import progress_line
 from moprune.solvers import WeightedSumSolver
-from moprune.training import evaluate
 
 __all__ = ["METHODS", "front_from_config", "measure_point", "model_factory", "retrain_knee",
            "train_front", "train_point"]
@@ -354,20 +354,3 @@ def model_factory(model: ModelSpec, splits: DataSplits, model_args: dict[str, An
     if callable(model):
         return model
     raise ConfigError(f"model must be a name, an nn.Module or a factory, got {model!r}")
-
-
-def measure_point(model: nn.Module, splits: DataSplits, *, method: str,
-                  complexity: str = "l1", scope: str = "all", test: bool = True,
-                  **fields: Any) -> Point:
-    """Measure a trained network as a :class:`Point`: f1 and accuracy on validation, f2 and
-    zeros over ``scope``, test loss and accuracy when ``test``. ``fields`` fill the rest
-    (lam, epochs, seed, ...)."""
-    from moprune.objectives import Complexity
-
-    device = next(model.parameters()).device
-    f1, val_acc = evaluate(model, splits.loader("val", device=device))
-    test_loss, test_acc = evaluate(model, splits.loader("test", device=device)) if test \
-        else (None, None)
-    f2 = Complexity(model, kind=complexity, scope=scope)
-    return Point(method=method, f1=f1, f2=f2.value(), val_acc=val_acc, zeros=f2.zeros(),
-                 scope_size=f2.n, test_acc=test_acc, test_loss=test_loss, **fields)

@@ -11,6 +11,7 @@ from moprune.hpo.lr_transfer import LR_TRANSFERS, LayerScale, mup_scales
 from moprune.hpo.objective import OBJECTIVES, TrialObjective, architecture, fresh_model
 from moprune.hpo.pipeline import (
     HPOJob,
+    check_hpo,
     proxy_source,
     run_hpo,
     trial_table,
@@ -46,6 +47,7 @@ __all__ = [
     "StudySettings",
     "TrialObjective",
     "architecture",
+    "check_hpo",
     "counted",
     "fidelity",
     "fidelity_intervals",

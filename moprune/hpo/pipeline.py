@@ -36,12 +36,20 @@ from moprune.hpo.backends import get_backend
 from moprune.hpo.lr_transfer import LR_TRANSFERS, base_shapes, mup_solver
 from moprune.hpo.objective import TrialObjective, architecture, check_objectives, fresh_model
 from moprune.hpo.space import SearchSpace
-from moprune.hpo.study import StudySettings, open_study, wait_for, work
+from moprune.hpo.study import (
+    StudySettings,
+    check_study_directions,
+    make_pruner,
+    make_sampler,
+    open_study,
+    wait_for,
+    work,
+)
 from moprune.io import read_json, write_json
 from moprune.progress import progress_line
 from moprune.training import train
 
-__all__ = ["HPOJob", "proxy_source", "run_hpo", "run_workers", "trial_table",
+__all__ = ["HPOJob", "check_hpo", "proxy_source", "run_hpo", "run_workers", "trial_table",
            "uniform_proxy"]
 
 
@@ -331,6 +339,37 @@ def require_test_split(splits: DataSplits) -> None:
                           "one (an image folder: test/ or val/, or --test-fraction)")
 
 
+def check_hpo(job: HPOJob, splits: DataSplits, *, top_k: int = 3,
+              final_epochs: int | None = None) -> None:
+    """Everything :func:`run_hpo` checks before its first trial, without writing anything
+    into the run directory: the transfer's settings, a test split, the sampler for these
+    objectives, the pruner, that the proxy and the base network build for this data, and
+    that a given storage opens and holds no study of this name optimising other
+    directions. A command calls it before it writes its settings, so that a refused run
+    leaves its directory as it was.
+
+    Raises:
+        ConfigError: naming the setting.
+    """
+    if top_k < 1:
+        raise ConfigError(f"top-k must be >= 1, got {top_k}")
+    if final_epochs is not None and final_epochs < 1:
+        raise ConfigError(f"final epochs must be >= 1, got {final_epochs}")
+    require_test_split(splits)
+    settings = job.settings
+    directions = ["maximize"] + ["minimize"] * (len(job.objectives) - 1)
+    if settings.backend == "optuna":
+        make_sampler(settings.sampler, seed=settings.seed, multi=len(directions) > 1)
+    make_pruner(settings.pruner, max_epochs=job.train.epochs)
+    shape = {"in_channels": splits.in_channels, "num_classes": splits.num_classes,
+             "image_size": splits.image_size}
+    fresh_model(job.recipe(), **shape, seed=0)
+    if job.proxy is not None:  # the transfer's network
+        fresh_model({"model": job.model}, **shape, seed=0)
+    if settings.storage is not None:
+        check_study_directions(settings, directions)
+
+
 def run_hpo(job: HPOJob, *, top_k: int = 3, final_epochs: int | None = None,
             creation_seconds: Mapping[str, float] | None = None,
             splits: DataSplits | None = None) -> dict[str, Any]:
@@ -344,13 +383,9 @@ def run_hpo(job: HPOJob, *, top_k: int = 3, final_epochs: int | None = None,
         creation_seconds: The proxy's creation time by phase (front, compaction).
         splits: ``job.data`` already loaded (loaded here when None).
     """
-    if top_k < 1:
-        raise ConfigError(f"top-k must be >= 1, got {top_k}")
-    if final_epochs is not None and final_epochs < 1:
-        raise ConfigError(f"final epochs must be >= 1, got {final_epochs}")
     space = SearchSpace.from_dict(job.space)
     splits = splits if splits is not None else prepare_data(job.data)
-    require_test_split(splits)
+    check_hpo(job, splits, top_k=top_k, final_epochs=final_epochs)
     epochs = final_epochs or job.train.epochs
     # a full pipeline's transfer with a trial's epochs is that trial again: keep weights
     job = replace(job, keep_weights=job.proxy is None and epochs == job.train.epochs)

@@ -37,9 +37,9 @@ from moprune.names import BACKENDS, PRUNERS, SAMPLERS
 from moprune.progress import progress_line
 from moprune.validation import bounded, check_ranges
 
-__all__ = ["BACKENDS", "PRUNERS", "SAMPLERS", "StudySettings", "awaiting_retry", "counted",
-           "make_pruner", "make_sampler", "open_study", "recover_dead_trials", "run_pymoo",
-           "work"]
+__all__ = ["BACKENDS", "PRUNERS", "SAMPLERS", "StudySettings", "awaiting_retry",
+           "check_study_directions", "counted", "make_pruner", "make_sampler", "open_study",
+           "recover_dead_trials", "run_pymoo", "work"]
 
 _HEARTBEAT_S = 10
 _MAX_RETRY = 3  # RDB storage: how many times Optuna's heartbeat retries a stale trial
@@ -78,11 +78,12 @@ class StudySettings:
 
 
 def check_storage(url: str) -> None:
-    """The syntax of a storage: a ``*.journal`` file whose folder exists, or a sqlite://,
-    postgresql:// or mysql:// URL (one line naming the value otherwise)."""
-    if url.endswith(".journal"):
-        from moprune.validation import check_in_dir, check_out_file
+    """The syntax of a storage: a ``*.journal`` file whose folder exists, or a sqlite://
+    (whose file's folder exists), postgresql:// or mysql:// URL (one line naming the value
+    otherwise). Whether a server answers is :func:`check_study_directions`' part."""
+    from moprune.validation import check_in_dir, check_out_file
 
+    if url.endswith(".journal"):
         check_in_dir(Path(url).expanduser().parent, flag=f"--storage {url!r}: its folder")
         check_out_file(url, flag="--storage")
         return
@@ -90,6 +91,37 @@ def check_storage(url: str) -> None:
                            "mysql+")):
         raise ConfigError(f"--storage must be a sqlite://, postgresql:// or mysql:// URL "
                           f"or a *.journal file, got {url!r}")
+    if url.startswith("sqlite:///"):
+        file = url[len("sqlite:///"):].split("?", 1)[0]
+        if file and file != ":memory:":
+            check_in_dir(Path(file).expanduser().parent or Path("."),
+                         flag=f"--storage {url!r}: its folder")
+
+
+def check_study_directions(settings: StudySettings, directions: Sequence[str]) -> None:
+    """Open ``settings.storage`` (a given one, not the default journal: a server must
+    answer) and refuse a study of the same name there that optimises other
+    ``directions``. Creates no study, and no file that does not exist yet.
+
+    Raises:
+        ConfigError: naming the storage or the study.
+    """
+    url = settings.storage
+    if url is None:
+        return
+    local = url[len("sqlite:///"):].split("?", 1)[0] if url.startswith("sqlite:///") else (
+        url if url.endswith(".journal") else None)
+    if local is not None and local != ":memory:" and not Path(local).expanduser().exists():
+        return  # a file not made yet holds no study (and opening it would make it)
+    storage = _storage(url, Path("."), settings.grace)
+    try:
+        study_id = storage.get_study_id_from_name(settings.study)
+    except KeyError:
+        return
+    have = [d.name.lower() for d in storage.get_study_directions(study_id)]
+    if have != [d.lower() for d in directions]:
+        raise ConfigError(f"study {settings.study!r} in this storage optimises {have}, not "
+                          f"{list(directions)}")
 
 
 def make_sampler(name: str, *, seed: int, multi: bool = False) -> optuna.samplers.BaseSampler:

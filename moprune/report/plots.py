@@ -82,8 +82,10 @@ def plot_front(front: Any, path: str | os.PathLike[str], *, knee: Any = None,
                title=title or "Pareto front")
     xlabel = ("fraction of FLOPs kept" if share == "flops_share"
               else "fraction of weights kept (in scope)")
-    ax_acc.set(xlabel=xlabel, ylabel="test accuracy",
-               xscale="log", title="accuracy vs. size")
+    ax_acc.set(xlabel=xlabel, ylabel="test accuracy", title="accuracy vs. size")
+    drawn = [x for line in ax_acc.get_lines() for x in line.get_xdata()]
+    if any(x > 0 for x in drawn):  # a log axis needs a positive share to draw
+        ax_acc.set_xscale("log")
     for ax in (ax_obj, ax_acc):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)

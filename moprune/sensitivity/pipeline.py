@@ -38,7 +38,6 @@ from moprune.data import DataSplits, prepare_data
 from moprune.errors import ConfigError
 from moprune.hpo import HPOJob, SearchSpace, StudySettings, architecture, counted, open_study
 from moprune.hpo.pipeline import run_workers
-from moprune.hpo.study import check_storage
 from moprune.io import JSONResult, write_json
 from moprune.models import build_model, load_model, save_model
 from moprune.sensitivity.bootstrap import bootstrap_intervals, seed_noise, significant_cells
@@ -93,8 +92,9 @@ class SensitivitySettings:
         if len(set(self.levels)) != len(self.levels):
             raise ConfigError(f"levels repeat: {list(self.levels)}")
         check_ranges(self)
-        if self.storage is not None:
-            check_storage(self.storage)
+        # the HPO's sampler, pruner and storage: the study's own checks, made here so that
+        # a refused analysis writes nothing
+        StudySettings(sampler=self.hpo_sampler, pruner=self.hpo_pruner, storage=self.storage)
         if len(self.params) < 1 or len(set(self.params)) != len(self.params):
             raise ConfigError(f"give one or more distinct hyperparameters, got "
                               f"{list(self.params)}")
@@ -130,17 +130,22 @@ def grid_seeds(seed: int, seeds: int) -> list[int]:
     return [seed + 1 + s for s in range(seeds)]
 
 
-def check_sensitivity(space: SearchSpace, settings: SensitivitySettings) -> None:
-    """The grid's hyperparameters must be log-scaled floats of the space.
+def check_sensitivity(space: SearchSpace, settings: SensitivitySettings, *,
+                      model: str | None = None, splits: DataSplits | None = None) -> None:
+    """Everything the analysis checks before it writes: the grid's hyperparameters must be
+    log-scaled floats of the space, and ``model`` (with ``splits``) must build.
 
     Raises:
-        ConfigError: naming the hyperparameter.
+        ConfigError: naming the hyperparameter or the model.
     """
     for name in settings.params:
         param = next((p for p in space.params if p.name == name), None)
         if param is None or param.type != "float" or not param.log:
             raise ConfigError(f"{name!r} must be a log-scaled float of the search space to "
                               "lay a log grid over it")
+    if model is not None and splits is not None:
+        build_model(model, in_channels=splits.in_channels, num_classes=splits.num_classes,
+                    image_size=splits.image_size)
 
 
 @dataclass(frozen=True)
@@ -192,8 +197,8 @@ def run_sensitivity(model: str, data: DataConfig, base: TrainConfig, space: Sear
         ...                     DEFAULT_SPACE, SensitivitySettings(), "runs/sens")  # doctest: +SKIP
         >>> r.summary, r.moves["lr"]["moves"]  # doctest: +SKIP
     """
-    check_sensitivity(space, settings)
     splits = splits if splits is not None else prepare_data(data)
+    check_sensitivity(space, settings, model=model, splits=splits)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     sub = SearchSpace([p for p in space.params if p.name in settings.params])

@@ -149,3 +149,30 @@ def test_a_users_module_is_reinitialised_so_its_own_weights_do_not_matter(synthe
     fa, fb = (_front(synthetic_data, model=m, lams=[0.0, 0.9]) for m in (a, b))
     assert [(p.f1, p.f2) for p in fa] == [(p.f1, p.f2) for p in fb]
     assert torch.equal(a[1].weight, before)
+
+
+@pytest.mark.parametrize("method", ["dichotomic", "grid", "bisection", "smgd", "path"])
+def test_every_method_records_the_flops_share_and_picks_a_flops_knee(synthetic_data,
+                                                                     tmp_path, method):
+    extra = {"lams": [0.0, 1.0]} if method == "grid" else {}
+    front = _front(synthetic_data, tmp_path, method=method, budget=2, complexity="flops",
+                   knee_axes="flops", **extra)
+    assert front.meta["knee_axes"] == "flops"
+    assert all(p.flops_share is not None and 0.0 <= p.flops_share <= 1.0 for p in front)
+    knee = front.knee("chord", axes="flops")
+    # the same share as the saved network measured again
+    again = measure_point(load_model(tmp_path / knee.checkpoint), synthetic_data,
+                          method=knee.method, complexity="flops")
+    assert again.flops_share == pytest.approx(knee.flops_share)
+
+
+def test_a_flops_knee_of_a_front_made_before_flops_were_measured_is_one_line(synthetic_data,
+                                                                            tmp_path):
+    _front(synthetic_data, tmp_path, method="grid", lams=[0.0, 1.0], budget=2)
+    saved = json.loads((tmp_path / "front.json").read_text())
+    for point in saved["points"]:
+        point.pop("flops_share", None)  # as an older moprune wrote it
+    (tmp_path / "front.json").write_text(json.dumps(saved))
+    with pytest.raises(MopruneError, match=r"has no FLOPs share \(made before moprune "
+                                           r"measured it\)"):
+        Front.load(tmp_path / "front.json").knee("chord", axes="flops")
