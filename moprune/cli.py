@@ -823,11 +823,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     enable_lines(None if "MOPRUNE_PROGRESS_LINES" not in os.environ else
                  os.environ["MOPRUNE_PROGRESS_LINES"] == "1")
+    from moprune.io import WriteError
+
     try:
         return int(args.func(args))
+    except WriteError as e:  # a full disk: not the user's input, nothing partial left
+        print(f"moprune: error: {e}", file=sys.stderr)
+        return 1
     except MopruneError as e:
         print(f"moprune: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # a write outside moprune's own (a library's, a cache's)
+        where = f" {e.filename!r}" if e.filename else ""
+        print(f"moprune: error: cannot write or read{where}: {e.strerror or e}; run the same "
+              "command again to resume once it is fixed", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("moprune: interrupted; run the same command again to resume", file=sys.stderr)
         return 130

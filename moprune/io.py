@@ -3,6 +3,7 @@ the base of the typed results read from such a file."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -11,7 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["JSONResult", "atomic_write", "read_json", "write_json", "write_text"]
+from moprune.errors import MopruneError
+
+__all__ = ["JSONResult", "WriteError", "atomic_write", "read_json", "write_failed",
+           "write_json", "write_text"]
 
 
 @dataclass(frozen=True)
@@ -25,23 +29,69 @@ class JSONResult:
         return dict(self.raw)
 
 
+class WriteError(MopruneError, OSError):
+    """A result file could not be written (a full disk, a quota, an I/O error); nothing
+    partial is left, and the same command resumes once the cause is gone."""
+
+
+def write_failed(path: str | os.PathLike[str], error: OSError) -> WriteError:
+    """The one-line :class:`WriteError` for ``error`` raised while writing ``path``."""
+    reason = error.strerror or str(error) or type(error).__name__
+    hint = ("free some space, then run the same command again to resume"
+            if error.errno in (errno.ENOSPC, errno.EDQUOT) else
+            "run the same command again to resume once it is fixed")
+    failed = WriteError(f"cannot write {str(path)!r}: {reason}; {hint}")
+    failed.errno = error.errno  # (str() stays the message: no strerror is set)
+    return failed
+
+
+class _Recorded:
+    """A file that remembers the OSError its ``write`` raised (torch.save turns one into
+    a RuntimeError that no longer says the disk is full)."""
+
+    def __init__(self, f: IO[bytes]) -> None:
+        self._f = f
+        self.error: OSError | None = None
+
+    def write(self, data: Any) -> int:
+        try:
+            return self._f.write(data)
+        except OSError as e:
+            self.error = e
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._f, name)
+
+
 def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> Path:
     """Call ``write`` on a temporary file beside ``path``, then rename it over ``path``.
 
     The rename is atomic on POSIX, so a reader or a killed process never sees a
     half-written file.
+
+    Raises:
+        WriteError: when the file cannot be written (a full disk: one line naming the
+            file; the temporary file is removed and ``path`` keeps its old content).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    recorded: _Recorded | None = None
+    tmp: str | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
-            write(f)
+            recorded = _Recorded(f)
+            write(recorded)  # type: ignore[arg-type]
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as e:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        cause = recorded.error if recorded is not None and recorded.error else e
+        if isinstance(cause, OSError) and not isinstance(cause, MopruneError):
+            raise write_failed(path, cause) from e
         raise
     return path
 
@@ -68,8 +118,6 @@ def read_json(path: str | os.PathLike[str], *, kind: type | None = dict) -> Any:
         MopruneError: naming the file, when it is missing, unreadable, damaged
             (truncated, not JSON) or of another kind.
     """
-    from moprune.errors import MopruneError
-
     try:
         with open(path, encoding="utf-8") as f:
             value = json.load(f)

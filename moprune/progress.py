@@ -14,7 +14,7 @@ import os
 import sys
 from typing import TextIO
 
-__all__ = ["enable_lines", "lines_enabled", "progress_line"]
+__all__ = ["enable_lines", "lines_enabled", "notice", "progress_line"]
 
 _ENV = "MOPRUNE_PROGRESS_LINES"
 _logger = logging.getLogger("moprune")
@@ -58,3 +58,9 @@ def progress_line(message: str) -> None:
         _logger.setLevel(logging.INFO)
         _logger.propagate = False
     _logger.info(message)
+
+
+def notice(message: str) -> None:
+    """One line on stderr that the user must see whatever the progress setting: a fault
+    the run survived (``moprune: warning: ...``)."""
+    print(f"moprune: warning: {message}", file=sys.stderr, flush=True)

@@ -19,6 +19,7 @@ import torch
 from torch.utils.data import Dataset
 
 from moprune.errors import DataNotFoundError
+from moprune.io import write_failed
 from moprune.registry import Registry
 
 __all__ = [
@@ -219,9 +220,13 @@ def _decompress_layout(src: Path) -> Path:
         if (raw / f).is_file():
             continue
         tmp = raw / f".{f}.tmp{os.getpid()}"
-        with gzip.open(src / f"{f}.gz", "rb") as fin, open(tmp, "wb") as fout:
-            shutil.copyfileobj(fin, fout)
-        os.replace(tmp, raw / f)
+        try:
+            with gzip.open(src / f"{f}.gz", "rb") as fin, open(tmp, "wb") as fout:
+                shutil.copyfileobj(fin, fout)
+            os.replace(tmp, raw / f)
+        except OSError as e:  # a full disk: no partial file left in the cache
+            tmp.unlink(missing_ok=True)
+            raise write_failed(raw / f, e) from e
     return base
 
 

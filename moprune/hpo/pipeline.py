@@ -15,6 +15,7 @@ import contextlib
 import json
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -31,10 +32,16 @@ from torch import nn
 from moprune.config import DataConfig, TrainConfig, config_to_dict
 from moprune.data import DataSplits, prepare_data
 from moprune.data.tensors import TENSORS_PREFIX
-from moprune.errors import ConfigError, DivergedError
+from moprune.errors import ConfigError, DivergedError, MopruneError
 from moprune.hpo.backends import get_backend
 from moprune.hpo.lr_transfer import LR_TRANSFERS, base_shapes, mup_solver
-from moprune.hpo.objective import TrialObjective, architecture, check_objectives, fresh_model
+from moprune.hpo.objective import (
+    OBJECTIVES,
+    TrialObjective,
+    architecture,
+    check_objectives,
+    fresh_model,
+)
 from moprune.hpo.space import SearchSpace
 from moprune.hpo.study import (
     StudySettings,
@@ -42,11 +49,12 @@ from moprune.hpo.study import (
     make_pruner,
     make_sampler,
     open_study,
+    recover_dead_trials,
     wait_for,
     work,
 )
 from moprune.io import read_json, write_json
-from moprune.progress import progress_line
+from moprune.progress import notice, progress_line
 from moprune.training import train
 
 __all__ = ["HPOJob", "check_hpo", "proxy_source", "run_hpo", "run_workers", "trial_table",
@@ -125,6 +133,12 @@ def _worker_main(job: HPOJob, worker: int, budget: int, only_enqueued: bool,
         if job.threads:
             torch.set_num_threads(job.threads)
         optuna.logging.set_verbosity(optuna.logging.ERROR)
+        try:
+            _worker_main(job, worker, budget, only_enqueued, False, ready, splits)
+        except MopruneError as e:  # one line (the parent names the worker and goes on)
+            print(f"moprune: error: HPO worker {worker}: {e}", file=sys.stderr, flush=True)
+            sys.exit(1)
+        return
     splits = splits if splits is not None else prepare_data(job.data)
     objective = _objective(job, splits)
     study = open_study(job.settings, job.out, directions=objective.directions,
@@ -140,7 +154,13 @@ def run_workers(job: HPOJob, budget: int, *, only_enqueued: bool = False,
     """Run ``job.settings.workers`` workers (processes when more than one) until ``budget``
     trials count, or (``only_enqueued``) until no enqueued trial waits. ``splits``: the
     data already loaded; worker processes load a named dataset themselves and are sent
-    a user's tensors."""
+    a user's tensors.
+
+    A worker that dies (killed, out of memory) is a fault the study survives: it is named
+    in one line, its running trial is failed and enqueued again at once (the survivors
+    pick the retry up), and when the workers are gone with the budget not yet counted,
+    this process runs the rest itself. Every worker is reaped as soon as it ends (a
+    zombie would look alive to the others' recovery)."""
     n = job.settings.workers
     if n == 1:
         _worker_main(job, 0, budget, only_enqueued, process=False, splits=splits)
@@ -155,7 +175,38 @@ def run_workers(job: HPOJob, budget: int, *, only_enqueued: bool = False,
              for i in range(n)]
     for p in procs:
         p.start()
-    wait_for(procs)
+    study: optuna.Study | None = None
+
+    def recover(worker: int, process: Any) -> None:
+        nonlocal study
+        ready.abort()  # a worker waiting for the dead one at the start goes on
+        notice(f"HPO worker {worker} (pid {process.pid}) {_ended(process.exitcode)}; the "
+               "study goes on without it, and its trial is run again")
+        if study is None:
+            study = open_study(job.settings, job.out, directions=_directions(job),
+                               max_epochs=job.train.epochs)
+        recover_dead_trials(study, len(SearchSpace.from_dict(job.space)),
+                            pids={process.pid})
+
+    if wait_for(procs, on_failure=recover):
+        # the survivors have ended; what the dead left (a retry, the rest of the budget)
+        _worker_main(job, 0, budget, only_enqueued, process=False, splits=splits)
+
+
+def _directions(job: HPOJob) -> list[str]:
+    return [OBJECTIVES[o] for o in job.objectives]
+
+
+def _ended(exitcode: int | None) -> str:
+    """How a worker process ended, in words."""
+    import signal
+
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"was killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"was killed by signal {-exitcode}"
+    return f"failed with exit code {exitcode}"
 
 
 def proxy_source(source: str | os.PathLike[str], *, selector: str = "chord",
@@ -357,7 +408,7 @@ def check_hpo(job: HPOJob, splits: DataSplits, *, top_k: int = 3,
         raise ConfigError(f"final epochs must be >= 1, got {final_epochs}")
     require_test_split(splits)
     settings = job.settings
-    directions = ["maximize"] + ["minimize"] * (len(job.objectives) - 1)
+    directions = _directions(job)
     if settings.backend == "optuna":
         make_sampler(settings.sampler, seed=settings.seed, multi=len(directions) > 1)
     make_pruner(settings.pruner, max_epochs=job.train.epochs)

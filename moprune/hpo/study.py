@@ -17,22 +17,25 @@ its worker died does not count and is retried.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import optuna
+from optuna.storages.journal import JournalFileBackend
 from optuna.trial import FrozenTrial, TrialState
 
 from moprune.errors import ConfigError, DivergedError
 from moprune.hpo.objective import TrialObjective
 from moprune.hpo.space import SearchSpace
+from moprune.io import WriteError, write_failed
 from moprune.names import BACKENDS, PRUNERS, SAMPLERS
 from moprune.progress import progress_line
 from moprune.validation import bounded, check_ranges
@@ -172,16 +175,38 @@ def make_pruner(name: str, *, max_epochs: int) -> optuna.pruners.BasePruner:
     return PRUNER_FACTORIES[name](max_epochs)
 
 
+class _WholeLinesJournal(JournalFileBackend):
+    """Optuna's journal file, whose appends are whole lines or nothing: a write that fails
+    (a full disk) is cut off again under the journal's lock, so that no half line stays
+    for the next append to be glued to (which would make the whole journal unreadable),
+    and is raised as one :class:`~moprune.io.WriteError` naming the file."""
+
+    def append_logs(self, logs: list[dict[str, Any]]) -> None:
+        text = "\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n"
+        self._lock.acquire()
+        try:
+            size = os.path.getsize(self._file_path)
+            try:
+                with open(self._file_path, "ab") as f:
+                    f.write(text.encode("utf-8"))
+                    f.flush()
+                    os.fsync(f.fileno())
+            except OSError as e:
+                os.truncate(self._file_path, size)
+                raise write_failed(self._file_path, e) from e
+        finally:
+            self._lock.release()
+
+
 def _storage(url: str | None, run_dir: Path, grace: int) -> optuna.storages.BaseStorage:
-    if url is None:
-        from optuna.storages.journal import JournalFileBackend
-
-        run_dir.mkdir(parents=True, exist_ok=True)
-        return optuna.storages.JournalStorage(JournalFileBackend(str(run_dir / "study.journal")))
-    if url.endswith(".journal"):
-        from optuna.storages.journal import JournalFileBackend
-
-        return optuna.storages.JournalStorage(JournalFileBackend(url))
+    if url is None or url.endswith(".journal"):
+        if url is None:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        path = str(run_dir / "study.journal") if url is None else url
+        try:
+            return optuna.storages.JournalStorage(_WholeLinesJournal(path))
+        except OSError as e:  # creating the file, or the study's first record
+            raise write_failed(path, e) from e
     check_storage(url)
     try:
         warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
@@ -306,7 +331,8 @@ def _owes_retry(trial: FrozenTrial, retried: set[int | None], *, journal: bool) 
     if (trial.state != TrialState.FAIL or counted(trial) or trial.user_attrs.get("surplus")
             or trial.number in retried):
         return False
-    if journal:  # recover_dead_trials says so before it fails the trial
+    if journal or trial.user_attrs.get("interrupted"):  # recover_dead_trials says so
+        #                                                  before it fails the trial
         return bool(trial.user_attrs.get("interrupted") and trial.user_attrs.get("retry"))
     # RDB: Optuna's heartbeat retries a stale trial up to _MAX_RETRY times (a trial
     # stopped by Ctrl-C looks the same there: it only shifts the seeds after it)
@@ -331,35 +357,38 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def recover_dead_trials(study: optuna.Study, n_params: int | None = None) -> int:
+def recover_dead_trials(study: optuna.Study, n_params: int | None = None, *,
+                        pids: Collection[int] = ()) -> int:
     """Journal storage has no heartbeats: fail the RUNNING trials of dead processes of this
     host (marked ``interrupted``; they do not count) and enqueue their parameters again
     when all ``n_params`` were drawn (a trial killed while its parameters were being drawn
     is not retried with half of them: the next trial draws all afresh). Returns how many
-    were recovered.
+    were recovered. ``pids``: processes of this host known to be dead (reaped by the
+    caller); their trials are recovered on any storage, without waiting for a heartbeat.
 
     One worker recovers at a time (a lock file beside the journal, which the system
     releases when its holder dies). So the failure and the retry of a trial are written by
     one worker, and a retry that a recovering worker did not live to write (killed between
     the two writes) is written by the next one: no configuration is left without its
     retry, and none gets two."""
-    if not isinstance(study._storage, optuna.storages.JournalStorage):
+    journal = isinstance(study._storage, optuna.storages.JournalStorage)
+    if not journal and not pids:
         return 0
     host = socket.gethostname()
     recovered = 0
-    with _recovery_lock(study._storage):
+    with _recovery_lock(study._storage) if journal else contextlib.nullcontext():
         trials = study.get_trials(deepcopy=False)
         retried = {_retried(t) for t in trials}
         for t in trials:
             if t.state == TrialState.FAIL:  # failed by a recovering worker that then died
-                if _owes_retry(t, retried, journal=True):
+                if journal and _owes_retry(t, retried, journal=True):
                     _enqueue_retry(study, t)
                     recovered += 1
                 continue
             owner = str(t.user_attrs.get("worker", ""))
             name, _, pid = owner.rpartition(":")
             if (t.state != TrialState.RUNNING or name != host or not pid.isdigit()
-                    or _pid_alive(int(pid))):
+                    or (int(pid) not in pids and (not journal or _pid_alive(int(pid))))):
                 continue
             retry = bool(t.system_attrs.get("fixed_params") or n_params is None
                          or len(t.params) == n_params)
@@ -450,13 +479,32 @@ def work(study: optuna.Study, objective: TrialObjective, budget: int | Callable[
             return
         if not waiting and sum(counted(t) for t in trials) >= total():
             return
-        study.optimize(guarded, n_trials=1, catch=(DivergedError, _Surplus),
-                       callbacks=[_trial_line])
+        try:
+            study.optimize(guarded, n_trials=1, catch=(DivergedError, _Surplus),
+                           callbacks=[_trial_line])
+        except AssertionError as e:  # Optuna's "Should not reach" over a failed tell
+            failed = _write_failure(e)
+            if failed is None:
+                raise
+            raise failed from None  # the trial stays RUNNING: recovered on the rerun
         last = study.get_trials(deepcopy=False)[-1]
         if last.user_attrs.get("surplus"):
             if only_enqueued:
                 continue
             return
+
+
+def _write_failure(error: BaseException) -> WriteError | None:
+    """The :class:`~moprune.io.WriteError` behind ``error`` (its chain of causes and
+    contexts), if any."""
+    seen: set[int] = set()
+    e: BaseException | None = error
+    while e is not None and id(e) not in seen:
+        if isinstance(e, WriteError):
+            return e
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return None
 
 
 def run_pymoo(study: optuna.Study, objective: TrialObjective, settings: StudySettings,
@@ -537,10 +585,20 @@ def _values(trial: FrozenTrial | None, directions: Sequence[str]) -> list[float]
     return list(trial.values)
 
 
-def wait_for(processes: list[Any], *, poll: float = 0.5) -> None:
-    """Wait for worker processes; raise if one failed."""
-    while any(p.is_alive() for p in processes):
+def wait_for(processes: Sequence[Any], *, poll: float = 0.5,
+             on_failure: Callable[[int, Any], None] | None = None) -> list[int]:
+    """Wait for worker processes, reaping each as soon as it ends (every poll asks each
+    process, so none stays a zombie while another runs). ``on_failure(index, process)`` is
+    called once for each that ends with a non-zero exit code or a signal, while the others
+    go on. Returns the indices of those that failed."""
+    failed: list[int] = []
+    while True:
+        codes = [p.exitcode for p in processes]  # each call reaps a process that ended
+        for i, code in enumerate(codes):
+            if code not in (0, None) and i not in failed:
+                failed.append(i)
+                if on_failure is not None:
+                    on_failure(i, processes[i])
+        if all(code is not None for code in codes):
+            return failed
         time.sleep(poll)
-    bad = [p.exitcode for p in processes if p.exitcode not in (0, None)]
-    if bad:
-        raise RuntimeError(f"{len(bad)} worker(s) failed with exit codes {bad}")

@@ -517,3 +517,59 @@ def test_hpo_of_a_users_module_starts_every_trial_afresh(synthetic_root, tmp_pat
     assert json.loads((tmp_path / "run" / "results.json").read_text())["best"]
     # the user's module was never trained
     assert all(torch.equal(v, before[k]) for k, v in module.state_dict().items())
+
+
+def _worker_pids(out):
+    """The pids of the workers holding a RUNNING trial in ``out``'s journal."""
+    try:
+        trials = _study(out).get_trials(deepcopy=False)
+    except (KeyError, ValueError):  # no study record yet, or a line half written
+        return set()
+    return {int(str(t.user_attrs["worker"]).rpartition(":")[2]) for t in trials
+            if t.state == TrialState.RUNNING and "worker" in t.user_attrs}
+
+
+def _zombie_or_alive(pid):
+    """Whether ``pid`` still has a process table entry (alive, or a zombie not reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1][0]  # the state letter: Z for a zombie
+    except FileNotFoundError:
+        return None
+
+
+@pytest.mark.parametrize("kill", ["second", "both"])
+def test_a_killed_worker_is_reaped_and_the_study_still_finishes(synthetic_root, tmp_path,
+                                                                kill):
+    """`moprune hpo --workers 2` with its workers SIGKILLed mid-trial: the parent reaps
+    each at once (no zombie the survivor's recovery would take for alive), names it in one
+    line, the dead trial is retried, the parent finishes what is left when no worker is
+    left, and the command exits 0 with results.json and the transfer written."""
+    from benchmarks.hpo_faults import check_study
+    from tests.conftest import write_idx
+
+    (tmp_path / "space.yaml").write_text("lr: {type: float, low: 0.01, high: 0.1, log: true}\n")
+    out = tmp_path / "run"
+    root = write_idx(synthetic_root.parent / "big", n_train=2500, n_test=100)
+    proc = subprocess.Popen(_hpo_cmd(root, out, 6, ["--workers", "2"]),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline, pids = time.time() + 120, set()
+    while time.time() < deadline and len(pids) < 2 and proc.poll() is None:
+        time.sleep(0.2)
+        pids |= _worker_pids(out) if (out / "study.journal").exists() else set()
+    assert len(pids) == 2, f"both workers were not seen in a trial: {pids}"
+    victims = sorted(pids)[1:] if kill == "second" else sorted(pids)
+    for pid in victims:
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(3.0)  # the parent polls every 0.5 s
+    assert all(_zombie_or_alive(pid) is None for pid in victims), "a killed worker not reaped"
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    for pid in victims:
+        assert f"(pid {pid}) was killed by SIGKILL; the study goes on without it" in err
+    assert "Traceback" not in err
+    counts = check_study(out, 6)
+    assert counts["ok"], counts
+    assert counts["interrupted"] == len(victims) and counts["retried"] == len(victims)
+    results = json.loads((out / "results.json").read_text())
+    assert results["counts"]["complete"] == 6 and results["best"]["test_acc"] is not None
