@@ -11,6 +11,13 @@ had drawn its parameters retried once, and no configuration trained twice.
     python benchmarks/hpo_faults.py --out runs/hpo-faults            # real Fashion-MNIST
     python benchmarks/hpo_faults.py --data-root DIR --out runs/x     # other IDX files
 
+With ``--workers``, one ``moprune hpo --workers 2`` command instead, whose workers are
+SIGKILLed ``--kills`` times at random (the command itself when none is left, then started
+again): it must exit 0 with exactly the budget counted, nothing trained twice, every
+killed worker reaped within 2 s and no zombie in ``ps``.
+
+    python benchmarks/hpo_faults.py --workers --kills 5 --kill-every 4 --out runs/x
+
 Prints the counts and writes ``faults.json`` in the run directory; exits 1 when a check
 fails.
 """
@@ -19,8 +26,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -112,6 +121,101 @@ def _wait_for_trial_of(out: Path, worker: subprocess.Popen,
         time.sleep(0.1)
 
 
+def _children(pid: int) -> list[tuple[int, str, str]]:
+    """The child processes of ``pid``: (pid, state letter, command line)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+            cmd = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:  # ended meanwhile
+            continue
+        state, ppid = text.rsplit(") ", 1)[1].split()[:2]
+        if int(ppid) == pid:
+            out.append((int(stat.parent.name), state, cmd))
+    return out
+
+
+def _workers(pid: int) -> list[int]:
+    """The live HPO worker processes of the command ``pid`` (spawned, not its resource
+    tracker)."""
+    return [c for c, state, cmd in _children(pid) if "spawn_main" in cmd and state != "Z"]
+
+
+def zombies() -> list[str]:
+    """Every zombie process of this machine that a moprune command left (``ps``)."""
+    ps = subprocess.run(["ps", "-eo", "stat=,pid=,ppid=,args="], capture_output=True,
+                        text=True).stdout
+    return [line.strip() for line in ps.splitlines()
+            if line.strip().startswith("Z") and ("python" in line or "moprune" in line)]
+
+
+def run_worker_kills(out: Path, *, trials: int = 20, kills: int = 5, kill_every: float = 4.0,
+                     data_root: str | None = None, limit_train: int = 3000, epochs: int = 2,
+                     seed: int = 0, timeout: float = 900.0) -> dict[str, Any]:
+    """`moprune hpo --workers 2`, SIGKILLed ``kills`` times: each kill, about
+    ``kill_every`` seconds (0.5-1.5x, seeded) after a worker of the command holds a trial,
+    hits one of its live workers at random, or the command itself when no worker is left
+    (then the same command is started again, as a user would). Returns the study's counts,
+    the kills, the last command's exit code, and the zombies ``ps`` shows at the end."""
+    if out.exists():
+        shutil.rmtree(out)
+    cmd = [*hpo_command(out, trials=trials, data_root=data_root, limit_train=limit_train,
+                        epochs=epochs), "--workers", "2"]
+    rng = random.Random(seed)
+    landed: list[dict[str, Any]] = []
+    reaped_late: list[int] = []
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    while len(landed) < kills and time.monotonic() - start < timeout:
+        _wait_for_trial_of_group(out, proc)
+        time.sleep(kill_every * rng.uniform(0.5, 1.5))
+        if proc.poll() is not None:
+            break  # the study ended first
+        workers = _workers(proc.pid)
+        if workers:
+            victim = rng.choice(workers)
+            os.kill(victim, signal.SIGKILL)
+            landed.append({"worker": victim, "at_s": round(time.monotonic() - start, 1)})
+            time.sleep(2.0)  # the parent polls every 0.5 s
+            if any(c == victim for c, _, _ in _children(proc.pid)):
+                reaped_late.append(victim)  # still a zombie of the parent
+        else:  # no worker left: the parent finishes the study itself; kill it, rerun
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            landed.append({"command": proc.pid, "at_s": round(time.monotonic() - start, 1)})
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                    text=True, start_new_session=True)
+    _, err = proc.communicate(timeout=max(1.0, timeout - (time.monotonic() - start)))
+    return {**check_study(out, trials), "kills": landed, "kill_count": len(landed),
+            "exit_code": proc.returncode, "stderr": err.strip().splitlines(),
+            "not_reaped_within_2s": reaped_late, "zombies": zombies(),
+            "seconds": time.monotonic() - start}
+
+
+def _wait_for_trial_of_group(out: Path, proc: subprocess.Popen) -> None:
+    """Wait until a worker of the command ``proc`` (or the command itself) holds a trial."""
+    import optuna
+    from optuna.storages.journal import JournalFileBackend
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    while proc.poll() is None:
+        pids = {proc.pid, *(c for c, _, _ in _children(proc.pid))}
+        if (out / "study.journal").exists():
+            try:
+                storage = optuna.storages.JournalStorage(
+                    JournalFileBackend(str(out / "study.journal")))
+                trials = optuna.load_study(study_name="moprune",
+                                           storage=storage).get_trials(deepcopy=False)
+            except (KeyError, ValueError):
+                trials = []
+            if any(t.state.name == "RUNNING" and str(t.user_attrs.get("worker", "")).rpartition(
+                    ":")[2] in {str(p) for p in pids} for t in trials):
+                return
+        time.sleep(0.1)
+
+
 def check_study(out: Path, trials: int) -> dict[str, Any]:
     """The counts of the study in ``out``'s journal, and whether they are right."""
     import optuna
@@ -162,10 +266,22 @@ def main() -> int:
     parser.add_argument("--data-root", default=None)
     parser.add_argument("--limit-train", type=int, default=3000)
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--workers", action="store_true",
+                        help="one `moprune hpo --workers 2` command whose workers are killed")
+    parser.add_argument("--kills", type=int, default=5, help="with --workers: kills to land")
+    parser.add_argument("--seed", type=int, default=0, help="with --workers: of the kills")
     args = parser.parse_args()
-    counts = run_faults(args.out, trials=args.trials, kill_every=args.kill_every,
-                        data_root=args.data_root, limit_train=args.limit_train,
-                        epochs=args.epochs)
+    if args.workers:
+        counts = run_worker_kills(args.out, trials=args.trials, kills=args.kills,
+                                  kill_every=args.kill_every, data_root=args.data_root,
+                                  limit_train=args.limit_train, epochs=args.epochs,
+                                  seed=args.seed)
+        counts["ok"] = (counts["ok"] and counts["exit_code"] == 0 and not counts["zombies"]
+                        and not counts["not_reaped_within_2s"])
+    else:
+        counts = run_faults(args.out, trials=args.trials, kill_every=args.kill_every,
+                            data_root=args.data_root, limit_train=args.limit_train,
+                            epochs=args.epochs)
     (args.out / "faults.json").write_text(json.dumps(counts, indent=2) + "\n")
     width = max(map(len, counts))
     for key, value in counts.items():

@@ -485,9 +485,11 @@ def _cmd_hpo(args: argparse.Namespace) -> int:
     results = run_hpo(job, top_k=args.top_k, final_epochs=args.final_epochs,
                       creation_seconds=creation, splits=splits)
     counts = results["counts"]
-    print(f"{len(results['trials'])} trials on "
-          f"{'the proxy' if proxy else config.model}: {counts['complete']} complete, "
-          f"{counts['pruned']} pruned, {counts['fail']} failed")
+    ran = len(results["trials"]) - counts["interrupted"]
+    print(f"{ran} trials on {'the proxy' if proxy else config.model}: {counts['complete']} "
+          f"complete, {counts['pruned']} pruned, {counts['fail']} failed"
+          + (f" ({counts['interrupted']} interrupted by a fault and run again)"
+             if counts["interrupted"] else ""))
     rows = [[", ".join(f"{k}={_short(v)}" for k, v in r["params"].items()), r["val_acc"],
              r["test_acc"], r["seconds"]] for r in results["transfer"]]
     print(format_table(["configuration (on the base network)", "val acc", "test acc",

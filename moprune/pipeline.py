@@ -204,6 +204,7 @@ def _compact(fc: FrontConfig, spec: ModelSpec, front_dir: Path, knee: dict[str, 
 
 def _hpo(config: PipelineConfig, spec: ModelSpec, splits: Any, out: Path) -> dict[str, Any]:
     from moprune.hpo import DEFAULT_SPACE, load_space, tune
+    from moprune.hpo.pipeline import interrupted
 
     h, fc = config.hpo, config.front
     space = load_space(h.space) if h.space else DEFAULT_SPACE
@@ -217,7 +218,7 @@ def _hpo(config: PipelineConfig, spec: ModelSpec, splits: Any, out: Path) -> dic
                   out=out / "hpo")
     return {"best_params": result.best_params, "val_acc": result.val_acc,
             "test_acc": result.test_acc, "seconds": result.seconds,
-            "trials": len(result.trials)}
+            "trials": sum(not interrupted(t) for t in result.trials)}
 
 
 def _report(config: PipelineConfig, result: PipelineResult, out: Path) -> Path:

@@ -91,3 +91,43 @@ def test_run_pipeline_with_a_users_module_and_tensors(tmp_path):
     assert "proxy_front" in result.hpo["seconds"]  # the front counted as creation
     assert "module:Sequential" in (tmp_path / "run" / "report.md").read_text()
     assert all(p.grad is None for p in net.parameters())  # the user's module: never trained
+
+
+@pytest.mark.slow
+def test_moprune_run_killed_at_random_ends_as_an_uninterrupted_run(tmp_path):
+    """benchmarks/run_faults.py on a small pipeline: `moprune run` SIGKILLed 4 times at
+    random, resumed each time; its report.md (timings masked), JSON results and every model
+    file are the uninterrupted run's."""
+    from benchmarks.run_faults import compare, run_with_kills, timed_run
+    from tests.conftest import write_idx
+
+    root = write_idx(tmp_path / "data", n_train=3000, n_test=200)
+    config = tmp_path / "config.yaml"
+    config.write_text(json.dumps({
+        "front": {"model": "lenet5", "method": "path", "budget": 6, "prox": True,
+                  "data": {"data_root": str(root)}, "train": {"epochs": 4}},
+        "hpo": {"trials": 6, "epochs": 1, "top_k": 2}}))
+    startup, total = timed_run(config, tmp_path / "reference")
+    kills = run_with_kills(config, tmp_path / "killed", kills=4, startup=startup,
+                           work=total - startup, seed=1)
+    assert len(kills) >= 2, kills  # (a start may end before its kill)
+    result = compare(tmp_path / "reference", tmp_path / "killed")
+    assert result["identical"], result
+    assert result["models"] >= 3 and result["json"] >= 5
+
+
+@pytest.mark.slow
+def test_hpo_workers_killed_at_random_finish_the_study(tmp_path):
+    """benchmarks/hpo_faults.py --workers: `moprune hpo --workers 2` with its workers (or,
+    when none is left, itself) SIGKILLed 3 times: exit 0, exactly the budget counted,
+    nothing trained twice, every killed worker reaped, no zombie."""
+    from benchmarks.hpo_faults import run_worker_kills
+    from tests.conftest import write_idx
+
+    root = write_idx(tmp_path / "data", n_train=10000, n_test=100)  # trials of ~2 s
+    counts = run_worker_kills(tmp_path / "run", trials=16, kills=3, kill_every=1.5,
+                              data_root=str(root), limit_train=9000, epochs=4)
+    assert counts["kill_count"] >= 2, counts
+    assert counts["ok"] and counts["exit_code"] == 0, counts
+    assert counts["counted"] == 16 and counts["configurations_trained_twice"] == 0
+    assert not counts["zombies"] and not counts["not_reaped_within_2s"], counts

@@ -57,8 +57,8 @@ from moprune.io import read_json, write_json
 from moprune.progress import notice, progress_line
 from moprune.training import train
 
-__all__ = ["HPOJob", "check_hpo", "proxy_source", "run_hpo", "run_workers", "trial_table",
-           "uniform_proxy"]
+__all__ = ["HPOJob", "check_hpo", "interrupted", "proxy_source", "run_hpo", "run_workers",
+           "trial_table", "uniform_proxy"]
 
 
 @dataclass(frozen=True)
@@ -188,9 +188,24 @@ def run_workers(job: HPOJob, budget: int, *, only_enqueued: bool = False,
         recover_dead_trials(study, len(SearchSpace.from_dict(job.space)),
                             pids={process.pid})
 
-    if wait_for(procs, on_failure=recover):
-        # the survivors have ended; what the dead left (a retry, the rest of the budget)
+    failed = wait_for(procs, on_failure=recover)
+    ready = procs = None  # type: ignore[assignment]  # (their semaphores unregister)
+    _stop_resource_tracker()
+    if failed:  # the survivors have ended; what the dead left (a retry, the rest)
         _worker_main(job, 0, budget, only_enqueued, process=False, splits=splits)
+
+
+def _stop_resource_tracker() -> None:
+    """Stop (and reap) the process that multiprocessing started to track the workers'
+    semaphores, once the workers and the barrier are gone: left to end after this process,
+    it would be an orphan, a zombie until init reaps it. (The next workers start another.)"""
+    import gc
+    from multiprocessing import resource_tracker
+
+    gc.collect()  # the barrier's semaphores unregister as they are freed
+    stop = getattr(resource_tracker._resource_tracker, "_stop", None)
+    if stop is not None:
+        stop()
 
 
 def _directions(job: HPOJob) -> list[str]:
@@ -363,6 +378,12 @@ def trial_table(study: optuna.Study) -> list[dict[str, Any]]:
     return rows
 
 
+def interrupted(row: Mapping[str, Any]) -> bool:
+    """Whether a :func:`trial_table` row is a trial whose worker died (retried, not
+    counted in the budget)."""
+    return row["state"] == "fail" and str(row.get("failure") or "").startswith("interrupted")
+
+
 def _ranked(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     """The completed trials, best validation accuracy (first objective) first."""
     done = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
@@ -476,8 +497,10 @@ def run_hpo(job: HPOJob, *, top_k: int = 3, final_epochs: int | None = None,
         "settings": asdict(job.settings), "space": job.space,
         "train": config_to_dict(job.train), "data": config_to_dict(job.data),
         "trials": rows,
-        "counts": {s: sum(r["state"] == s for r in rows)
-                   for s in ("complete", "pruned", "fail", "running", "waiting")},
+        # a trial whose worker died is not a failure of its configuration: it was retried
+        "counts": {**{s: sum(r["state"] == s and not interrupted(r) for r in rows)
+                      for s in ("complete", "pruned", "fail", "running", "waiting")},
+                   "interrupted": sum(map(interrupted, rows))},
         "transfer": transfer, "best": best,
         "time": {**time_split, "total": float(sum(time_split.values())),
                  "hpo_wall": hpo_wall},
