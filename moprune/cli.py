@@ -296,7 +296,7 @@ _AXES_WORDS = {"objectives": "(f1, f2)", "kept": "(val error, kept)",
 def _cmd_front(args: argparse.Namespace) -> int:
     from moprune.config import FrontConfig, config_to_dict
     from moprune.front.runs import finish_front
-    from moprune.front.train import front_from_config
+    from moprune.front.train import check_front, front_from_config
     from moprune.report import front_table
     from moprune.rundir import RunDir
 
@@ -306,6 +306,7 @@ def _cmd_front(args: argparse.Namespace) -> int:
                  may_differ=("budget", "knee_epochs", "train.device"))
     run.check()
     data = _load_data(config)
+    check_front(config, data)
     run.write()
     front = front_from_config(config, data, out_dir=out)
     knee = finish_front(front, out, selector=config.knee,

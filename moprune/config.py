@@ -161,6 +161,8 @@ class FrontConfig:
                "train.epochs; explore_epochs", self.explore_epochs)
         _check(self.path_corrector == "l1" or self.method == "path",
                "path_corrector is for the path; method", self.method)
+        _check(self.path_distance == "change" or self.method == "path",
+               "path_distance is for the path; method", self.method)
         _check(self.path_corrector == "l1" or not self.prox,
                f"the {self.path_corrector} corrector cuts by rank, with no prox step; prox",
                self.prox)

@@ -74,6 +74,9 @@ class HPOStage:
         if self.pruner not in PRUNERS:
             raise ConfigError(f"hpo.pruner must be one of {list(PRUNERS)}, "
                               f"got {self.pruner!r}")
+        if self.sampler not in BACKENDS[self.backend]:
+            raise ConfigError(f"hpo.sampler of the {self.backend} backend must be one of "
+                              f"{list(BACKENDS[self.backend])}, got {self.sampler!r}")
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,8 @@ def run_pipeline(config: PipelineConfig, out: str | os.PathLike[str], *,
         MopruneError: for a run directory with other settings, or bad input.
     """
     from moprune.data import prepare_data
+    from moprune.front.train import check_front
+    from moprune.hpo import load_space
     from moprune.io import read_json, write_json
     from moprune.rundir import RunDir
     from moprune.validation import check_device, check_out_dir, check_run
@@ -142,8 +147,12 @@ def run_pipeline(config: PipelineConfig, out: str | os.PathLike[str], *,
     run = RunDir(out, settings, may_differ=("hpo.workers", "front.train.device"))
     run.check()
     splits = data if data is not None else prepare_data(fc.data)
-    run.write()
     spec = model if model is not None else fc.model
+    # what the later stages would refuse, refused before anything is written
+    check_front(fc, splits, model=spec)
+    if config.hpo.space is not None:
+        load_space(config.hpo.space)
+    run.write()
     done_file = out / "stages.json"
     done: dict[str, Any] = read_json(done_file) if done_file.is_file() else {}
 

@@ -302,6 +302,7 @@ def test_hpo_on_a_front_with_a_damaged_front_json(scratch, capsys, synthetic_roo
 TINY = ["--limit-train", "200", "--limit-eval", "50", "--epochs", "1", "--out", "newrun"]
 SMALL_SENSITIVITY = ["sensitivity", "--hpo-trials", "1", "--grid-size", "2", "--levels",
                      "0.5", "--seeds", "1", "--bootstrap", "100"]
+GRID2 = ["front", "--method", "grid", "--lams", "0,1", "--budget", "2"]
 LATE_CASES = [
     ("front grid under its budget",
      ["front", "--method", "grid", "--lams", "0", "--budget", "1"],
@@ -322,6 +323,16 @@ LATE_CASES = [
      "sampler 'cmaes' is single-objective",
      ["hpo", "--proxy", "uniform:0.5", "--trials", "1", "--top-k", "1", "--objectives",
       "accuracy,params", "--sampler", "tpe"]),
+    ("front --path-distance with grid", [*GRID2, "--path-distance", "fall"],
+     "path_distance is for the path; method, got 'grid'", GRID2),
+    ("front of a missing torchvision model", [*GRID2, "--model", "torchvision:nosuchnet"],
+     "unknown torchvision model 'nosuchnet'", [*GRID2, "--model", "lenet5"]),
+    ("hpo pymoo ga on two objectives",
+     ["hpo", "--proxy", "uniform:0.5", "--trials", "2", "--top-k", "1", "--backend", "pymoo",
+      "--sampler", "ga", "--objectives", "accuracy,params"],
+     "pymoo's nsga2 is for several objectives, ga and de for one (this study has 2)",
+     ["hpo", "--proxy", "uniform:0.5", "--trials", "2", "--top-k", "1", "--backend", "pymoo",
+      "--sampler", "nsga2", "--objectives", "accuracy,params"]),
     ("sensitivity --pruner asha", [*SMALL_SENSITIVITY, "--pruner", "asha"],
      "pruner must be one of", SMALL_SENSITIVITY),
     ("sensitivity --sampler bayes", [*SMALL_SENSITIVITY, "--sampler", "bayes"],

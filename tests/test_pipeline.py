@@ -131,3 +131,27 @@ def test_hpo_workers_killed_at_random_finish_the_study(tmp_path):
     assert counts["ok"] and counts["exit_code"] == 0, counts
     assert counts["counted"] == 16 and counts["configurations_trained_twice"] == 0
     assert not counts["zombies"] and not counts["not_reaped_within_2s"], counts
+
+
+@pytest.mark.parametrize("bad,text", [
+    ({"hpo": {"sampler": "bogus"}}, "hpo.sampler of the optuna backend must be one of"),
+    ({"hpo": {"space": "missing.yaml"}}, "cannot read config file 'missing.yaml'"),
+    ({"front": {"model": "torchvision:nosuchnet"}}, "unknown torchvision model 'nosuchnet'"),
+])
+def test_a_run_refused_by_a_later_stage_is_refused_before_it_writes(synthetic_root, tmp_path,
+                                                                    monkeypatch, capsys,
+                                                                    bad, text):
+    """A setting only the HPO stage (or the front's network) would refuse is refused before
+    config.yaml and the front are written, and the corrected config then runs there."""
+    monkeypatch.chdir(tmp_path)
+    good = {"front": {"method": "path", "budget": 2, "train": {"epochs": 1},
+                      "data": {"data_root": str(synthetic_root), "val_fraction": 0.2}},
+            "hpo": {"trials": 1, "epochs": 1, "top_k": 1}}
+    config = {k: {**v, **bad.get(k, {})} for k, v in good.items()}
+    (tmp_path / "bad.yaml").write_text(json.dumps(config))
+    (tmp_path / "good.yaml").write_text(json.dumps(good))
+    assert main(["run", "bad.yaml", "--out", "run"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and text in err[0], err
+    assert not (tmp_path / "run").exists()
+    assert main(["run", "good.yaml", "--out", "run"]) == 0

@@ -23,8 +23,8 @@ from moprune.names import PATH_CORRECTORS
 from moprune.progress import progress_line
 from moprune.solvers import WeightedSumSolver
 
-__all__ = ["METHODS", "front_from_config", "measure_point", "model_factory", "retrain_knee",
-           "train_front", "train_point"]
+__all__ = ["METHODS", "check_front", "front_from_config", "measure_point", "model_factory",
+           "retrain_knee", "train_front", "train_point"]
 
 #: The front methods' names (:data:`moprune.front.methods.FRONT_METHODS`).
 METHODS = tuple(FRONT_METHODS.names())
@@ -243,6 +243,18 @@ def front_from_config(config: FrontConfig, data: DataSplits | DataConfig | None 
         train_config=config.train, model_args=config.model_args, knee=config.knee,
         knee_axes=config.knee_axes, knee_epochs=config.knee_epochs, out_dir=out_dir,
         progress=progress)
+
+
+def check_front(config: FrontConfig, splits: DataSplits, *,
+                model: ModelSpec | None = None) -> None:
+    """What a front checks once its data is loaded, before anything is written: that its
+    network (``model``, default ``config.model``) builds for this data. (Its settings are
+    checked by :class:`~moprune.config.FrontConfig` itself.)
+
+    Raises:
+        ConfigError: naming the model.
+    """
+    model_factory(config.model if model is None else model, splits, config.model_args)()
 
 
 def retrain_knee(front: Front, point: Point, config: FrontConfig,

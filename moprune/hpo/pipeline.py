@@ -47,7 +47,6 @@ from moprune.hpo.study import (
     StudySettings,
     check_study_directions,
     make_pruner,
-    make_sampler,
     open_study,
     recover_dead_trials,
     wait_for,
@@ -414,8 +413,8 @@ def require_test_split(splits: DataSplits) -> None:
 def check_hpo(job: HPOJob, splits: DataSplits, *, top_k: int = 3,
               final_epochs: int | None = None) -> None:
     """Everything :func:`run_hpo` checks before its first trial, without writing anything
-    into the run directory: the transfer's settings, a test split, the sampler for these
-    objectives, the pruner, that the proxy and the base network build for this data, and
+    into the run directory: the transfer's settings, a test split, the backend's sampler
+    for these objectives, the pruner, that the proxy and the base network build for this data, and
     that a given storage opens and holds no study of this name optimising other
     directions. A command calls it before it writes its settings, so that a refused run
     leaves its directory as it was.
@@ -430,8 +429,7 @@ def check_hpo(job: HPOJob, splits: DataSplits, *, top_k: int = 3,
     require_test_split(splits)
     settings = job.settings
     directions = _directions(job)
-    if settings.backend == "optuna":
-        make_sampler(settings.sampler, seed=settings.seed, multi=len(directions) > 1)
+    get_backend(settings.backend).check(settings, len(directions))
     make_pruner(settings.pruner, max_epochs=job.train.epochs)
     shape = {"in_channels": splits.in_channels, "num_classes": splits.num_classes,
              "image_size": splits.image_size}

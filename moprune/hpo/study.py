@@ -507,6 +507,17 @@ def _write_failure(error: BaseException) -> WriteError | None:
     return None
 
 
+def check_pymoo_sampler(sampler: str, objectives: int) -> None:
+    """pymoo's nsga2 needs several objectives, ga and de one.
+
+    Raises:
+        ConfigError: naming the sampler and the number of objectives.
+    """
+    if (sampler == "nsga2") != (objectives > 1):
+        raise ConfigError("pymoo's nsga2 is for several objectives, ga and de for one "
+                          f"(this study has {objectives})")
+
+
 def run_pymoo(study: optuna.Study, objective: TrialObjective, settings: StudySettings,
               space: SearchSpace, *, run_workers: Callable[[int], None]) -> None:
     """Drive pymoo's GA, DE or NSGA-II by ask and tell; every evaluation is an Optuna trial.
@@ -522,9 +533,7 @@ def run_pymoo(study: optuna.Study, objective: TrialObjective, settings: StudySet
     from pymoo.core.problem import Problem
 
     n_obj = len(objective.objectives)
-    if (settings.sampler == "nsga2") != (n_obj > 1):
-        raise ConfigError("pymoo's nsga2 is for several objectives, ga and de for one "
-                          f"(this study has {n_obj})")
+    check_pymoo_sampler(settings.sampler, n_obj)
     pop = _POP_SIZE  # fixed, so that a resumed run with a larger budget asks the same points
     algorithm = {"ga": lambda: GA(pop_size=pop, eliminate_duplicates=True),
                  "de": lambda: DE(pop_size=pop),

@@ -35,6 +35,12 @@ class HPOBackend(ABC):
     #: The registered name (set by :func:`get_backend`).
     name: str = ""
 
+    def check(self, settings: StudySettings, objectives: int) -> None:
+        """Refuse ``settings`` this backend cannot run on a study of ``objectives``
+        objectives (one line, :class:`~moprune.errors.ConfigError`), before anything is
+        written; the default accepts all."""
+        return None
+
     @abstractmethod
     def run(self, study: optuna.Study, objective: TrialObjective, settings: StudySettings,
             space: SearchSpace, run_workers: Callable[..., None]) -> None:

@@ -20,6 +20,11 @@ __all__ = ["OptunaBackend", "PymooBackend"]
 class OptunaBackend(HPOBackend):
     """Optuna's sampler (the study's own) proposes every trial."""
 
+    def check(self, settings: StudySettings, objectives: int) -> None:
+        from moprune.hpo.study import make_sampler
+
+        make_sampler(settings.sampler, seed=settings.seed, multi=objectives > 1)
+
     def run(self, study: optuna.Study, objective: TrialObjective, settings: StudySettings,
             space: SearchSpace, run_workers: Callable[..., None]) -> None:
         run_workers(settings.trials)
@@ -27,6 +32,11 @@ class OptunaBackend(HPOBackend):
 
 class PymooBackend(HPOBackend):
     """pymoo's GA, DE or NSGA-II by ask and tell (:func:`moprune.hpo.study.run_pymoo`)."""
+
+    def check(self, settings: StudySettings, objectives: int) -> None:
+        from moprune.hpo.study import check_pymoo_sampler
+
+        check_pymoo_sampler(settings.sampler, objectives)
 
     def run(self, study: optuna.Study, objective: TrialObjective, settings: StudySettings,
             space: SearchSpace, run_workers: Callable[..., None]) -> None:
