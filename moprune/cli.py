@@ -332,14 +332,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
                               where=args.config_file)
     result = run_pipeline(config, args.out)
     k, c, h = result.knee, result.compaction, result.hpo
-    print(f"knee {k['key']}: test accuracy {k['test_acc']:.4f}, kept {k['kept']:.2%}")
-    print(f"compacted: {c['before']['parameters']} -> {c['after']['parameters']} parameters, "
-          f"{c['before']['flops_per_image']} -> {c['after']['flops_per_image']} FLOPs per image")
-    print(f"tuned on the knee: {h['best_params']}; {config.front.model} gets validation "
-          f"accuracy {h['val_acc']:.4f}")
+    print(f"knee {k['key']}: test accuracy {k['test_acc']:.4f}, kept {k['kept']:.2%}"
+          + (f", FLOPs {k['flops_share']:.2%}" if k.get("flops_share") is not None else ""))
+    print(f"compacted: {c['before']['parameters']:,} -> {c['after']['parameters']:,} "
+          f"parameters, {c['before']['flops_per_image']:,} -> "
+          f"{c['after']['flops_per_image']:,} FLOPs per image")
+    where = "the compacted knee" if h.get("proxy") else config.front.model
+    default = (h.get("default") or {}).get("val_acc")
+    print(f"tuned on {where}: {config.front.model} gets validation accuracy "
+          f"{h['val_acc']:.4f}" + (f" ({default:.4f} with the default hyperparameters)"
+                                   if default is not None else ""))
     print("stages: " + ", ".join(f"{s} {v:.0f} s" for s, v in result.seconds.items()))
-    print(f"wrote {result.out}/report.md")
-    return 0
+    from moprune.verdicts import Verdict, summary
+
+    print(f"verdict: {summary(Verdict(**v) for v in result.verdicts)}; wrote "
+          f"{result.out}/report.md")
+    return 3 if result.degenerate else 0
 
 
 def _cmd_knee(args: argparse.Namespace) -> int:

@@ -180,6 +180,10 @@ class FrontConfig:
                f"budget must be >= {min_budget} for the {self.method} method", self.budget)
         _check(self.train.epochs >= 1, "a front trains: train.epochs must be >= 1",
                self.train.epochs)
+        _check(self.method != "path" or self.path_warmup is None
+               or self.path_warmup < self.train.epochs,
+               f"path_warmup (dense epochs first) must be below train.epochs "
+               f"({self.train.epochs})", self.path_warmup)
         _check(self.explore_epochs is None or self.explore_epochs <= self.train.epochs,
                f"explore_epochs must be <= train.epochs ({self.train.epochs})",
                self.explore_epochs)
@@ -220,10 +224,16 @@ def config_from_dict(cls: type[C], values: Mapping[str, Any], *, where: str = "c
         raise ConfigError(f"unknown key {prefix + unknown[0]!r} in {where}; "
                           f"known: {', '.join(fields)}")
     kwargs: dict[str, Any] = {}
+    base_of = getattr(cls, "section_default", None)  # a section's defaults may depend on it
     for name, value in values.items():
-        default = getattr(cls(), name)
+        default = base_of(name, value) if base_of is not None else getattr(cls(), name)
         if dataclasses.is_dataclass(default):
-            kwargs[name] = config_from_dict(type(default), value or {}, where=where,
+            if value is not None and not isinstance(value, Mapping):
+                raise ConfigError(f"{prefix}{name} in {where} must be a mapping, got "
+                                  f"{value!r}")
+            # over the field's own default (which may differ from its class's defaults)
+            merged = _merge(config_to_dict(default), value or {})
+            kwargs[name] = config_from_dict(type(default), merged, where=where,
                                             prefix=f"{prefix}{name}.")
         else:
             kwargs[name] = _coerce(value, default, f"{prefix}{name} in {where}")
@@ -231,6 +241,15 @@ def config_from_dict(cls: type[C], values: Mapping[str, Any], *, where: str = "c
         return cls(**kwargs)
     except TypeError as e:  # pragma: no cover - guarded by the key check above
         raise ConfigError(f"{where}: {e}") from None
+
+
+def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``over``'s values, nested mappings merged key by key."""
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = (_merge(out[key], value) if isinstance(value, Mapping)
+                    and isinstance(out.get(key), Mapping) else value)
+    return out
 
 
 def _coerce(value: Any, default: Any, where: str) -> Any:

@@ -50,22 +50,33 @@ class HPOStage:
     sampler: str = "tpe"
     pruner: str = "none"
     epochs: int = bounded(2, ge=1)  # of a trial
-    final_epochs: int | None = bounded(None, ge=1, integer=True)  # of a transfer run
+    # of a transfer run and of the default-hyperparameter reference (None: front.train's)
+    final_epochs: int | None = bounded(None, ge=1, integer=True)
     top_k: int = bounded(3, ge=1)  # configurations transferred to the base network
     workers: int = bounded(1, ge=1)
     space: str | None = None  # a YAML search space (default: moprune.hpo.DEFAULT_SPACE)
-    flops_floor: float | None = None  # the knee in FLOPs terms above this share, no retrain
+    # auto: the recipe's proxy (the front's knee when the front is the recipe's path), when
+    # the pay check predicts a saving; knee: the front's knee as it is; none: the base
+    # network; uniform:SHARE: the base network thinned uniformly
+    proxy: str = "auto"
+    flops_floor: float | None = None  # proxy knee: the knee in FLOPs terms above this share
     tolerance: float = 0.0  # with flops_floor: accuracy differences taken as noise there
-    lr_transfer: str = "none"  # "mup": muP's per-layer factors on the proxy's trials
+    lr_transfer: str | None = None  # none | mup; None: mup for the recipe's proxy
 
     def __post_init__(self) -> None:
         check_ranges(self)
+        if self.proxy not in ("auto", "knee", "none") and not self.proxy.startswith("uniform:"):
+            raise ConfigError(f"hpo.proxy must be auto, knee, none or uniform:SHARE, got "
+                              f"{self.proxy!r}")
+        if (self.flops_floor is not None or self.tolerance) and self.proxy != "knee":
+            raise ConfigError("hpo.flops_floor and hpo.tolerance choose the front's knee: "
+                              f"they need hpo.proxy knee, not {self.proxy!r}")
         if self.flops_floor is not None and not 0 <= self.flops_floor < 1:
             raise ConfigError(f"hpo.flops_floor must be in [0, 1), got {self.flops_floor}")
         if not 0 <= self.tolerance < 1 or (self.tolerance and self.flops_floor is None):
             raise ConfigError("hpo.tolerance must be in [0, 1) and needs hpo.flops_floor, "
                               f"got {self.tolerance}")
-        if self.lr_transfer not in LR_TRANSFERS:
+        if self.lr_transfer is not None and self.lr_transfer not in LR_TRANSFERS:
             raise ConfigError(f"hpo.lr_transfer must be one of {list(LR_TRANSFERS)}, "
                               f"got {self.lr_transfer!r}")
         if self.backend not in BACKENDS:
@@ -79,12 +90,32 @@ class HPOStage:
                               f"{list(BACKENDS[self.backend])}, got {self.sampler!r}")
 
 
+def _recipe_front() -> FrontConfig:
+    from moprune.hpo.proxy import recipe_front
+
+    return recipe_front(FrontConfig())
+
+
 @dataclass(frozen=True)
 class PipelineConfig:
-    """``moprune run``'s config: the front (with its model, data and training) and the HPO."""
+    """``moprune run``'s config: the front (with its model, data and training) and the HPO.
 
-    front: FrontConfig = field(default_factory=FrontConfig)
+    A front section without a ``method`` is the proxy recipe's path
+    (:func:`moprune.hpo.recipe_front`: a channel path on the FLOPs) with the section's
+    other settings, so that its knee is the HPO's proxy; one that names its method is a
+    front of :class:`~moprune.config.FrontConfig`'s defaults and its settings, trained as
+    given (the HPO then makes the recipe's path on its own)."""
+
+    front: FrontConfig = field(default_factory=_recipe_front)
     hpo: HPOStage = field(default_factory=HPOStage)
+
+    @staticmethod
+    def section_default(name: str, values: Any) -> Any:
+        """The defaults a section of the YAML file overrides (``config_from_dict``)."""
+        if name == "front":
+            named = isinstance(values, dict) and "method" in values
+            return FrontConfig() if named else _recipe_front()
+        return HPOStage()
 
 
 @dataclass(frozen=True)
@@ -96,10 +127,16 @@ class PipelineResult:
     compaction: dict[str, Any]
     hpo: dict[str, Any]
     seconds: dict[str, float]
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def degenerate(self) -> bool:
+        """Whether a stage's verdict failed (the report says which, and what to do)."""
+        return any(not v["ok"] for v in self.verdicts)
 
     def to_dict(self) -> dict[str, Any]:
         return {"out": str(self.out), "knee": self.knee, "compaction": self.compaction,
-                "hpo": self.hpo, "seconds": self.seconds}
+                "hpo": self.hpo, "seconds": self.seconds, "verdicts": self.verdicts}
 
 
 def run_pipeline(config: PipelineConfig, out: str | os.PathLike[str], *,
@@ -171,10 +208,31 @@ def run_pipeline(config: PipelineConfig, out: str | os.PathLike[str], *,
     compaction = stage("compact", lambda: _compact(fc, spec, front_dir, knee, splits))
     hpo = stage("hpo", lambda: _hpo(config, spec, splits, out))
     seconds = {k: float(v["seconds"]) for k, v in done.items()}
+    verdicts = _verdicts(front_dir, knee, compaction, hpo)
     result = PipelineResult(out=out, knee=knee, compaction=compaction, hpo=hpo,
-                            seconds=seconds)
+                            seconds=seconds, verdicts=[v.to_dict() for v in verdicts])
     _report(config, result, out)
     return result
+
+
+def _is_recipe(fc: FrontConfig) -> bool:
+    """Whether the front is a path of the proxy recipe's kind (the channel corrector on
+    the FLOPs), so that its knee by the recipe's rule is the recipe's proxy."""
+    return fc.method == "path" and fc.complexity == "flops" and fc.path_corrector == "channel"
+
+
+def _verdicts(front_dir: Path, knee: dict[str, Any], compaction: dict[str, Any],
+              hpo: dict[str, Any]) -> list[Any]:
+    """Every stage's verdict, printed (a problem as a warning) and returned."""
+    from moprune.front import Front
+    from moprune.progress import notice, progress_line
+    from moprune.verdicts import Verdict, compaction_verdict, front_verdict, knee_verdict
+
+    verdicts = [front_verdict(Front.load(front_dir / "front.json").search_points),
+                knee_verdict(knee), compaction_verdict(compaction)]
+    for v in verdicts:  # (the HPO's were printed as it ended)
+        (progress_line if v.ok else notice)(v.line())
+    return [*verdicts, *(Verdict(**v) for v in hpo.get("verdicts", []))]
 
 
 def _front(fc: FrontConfig, spec: ModelSpec, splits: Any, front_dir: Path
@@ -182,6 +240,10 @@ def _front(fc: FrontConfig, spec: ModelSpec, splits: Any, front_dir: Path
     from moprune.front.runs import finish_front
     from moprune.front.train import front_from_config
 
+    if _is_recipe(fc):  # the recipe's points are measured on a subset (its shape matters)
+        from moprune.hpo.proxy import DEFAULT_RECIPE, eval_subset
+
+        splits = eval_subset(splits, DEFAULT_RECIPE.eval_images)
     front = front_from_config(fc, splits, model=spec, out_dir=front_dir)
     finish_front(front, front_dir, selector=fc.knee)
     axes = front.meta["knee_axes"]
@@ -190,12 +252,17 @@ def _front(fc: FrontConfig, spec: ModelSpec, splits: Any, front_dir: Path
 
 
 def _knee(fc: FrontConfig, front_dir: Path) -> dict[str, Any]:
+    """The front's knee; of the recipe's path, by the recipe's rule (in FLOPs terms above
+    its floor, ties within the validation noise: the smallest)."""
     from moprune.front import Front
+    from moprune.hpo.proxy import DEFAULT_RECIPE
 
     front = Front.load(front_dir / "front.json")
     axes = front.meta["knee_axes"]
-    point = front.final_version(front.knee(fc.knee, axes=axes))
-    return {"selector": fc.knee, "axes": axes, **point.to_dict()}
+    rule: dict[str, Any] = ({"floor": DEFAULT_RECIPE.floor, "tolerance": DEFAULT_RECIPE.noise}
+                            if _is_recipe(fc) else {})
+    point = front.final_version(front.knee(fc.knee, axes=axes, **rule))
+    return {"selector": fc.knee, "axes": axes, "rule": rule, **point.to_dict()}
 
 
 def _compact(fc: FrontConfig, spec: ModelSpec, front_dir: Path, knee: dict[str, Any],
@@ -217,57 +284,125 @@ def _hpo(config: PipelineConfig, spec: ModelSpec, splits: Any, out: Path) -> dic
 
     h, fc = config.hpo, config.front
     space = load_space(h.space) if h.space else DEFAULT_SPACE
-    result = tune(spec, splits, proxy=out / "front", selector=fc.knee, trials=h.trials,
+    proxy: Any = {"auto": "auto", "knee": out / "front", "none": None}.get(h.proxy, h.proxy)
+    result = tune(spec, splits, proxy=proxy, selector=fc.knee, trials=h.trials,
                   epochs=h.epochs, space=space, backend=h.backend, sampler=h.sampler,
                   pruner=h.pruner, workers=h.workers, top_k=h.top_k,
-                  final_epochs=h.final_epochs, seed=fc.train.seed,
+                  final_epochs=h.final_epochs or fc.train.epochs, seed=fc.train.seed,
                   flops_floor=h.flops_floor, tolerance=h.tolerance,
-                  lr_transfer=h.lr_transfer,
+                  lr_transfer=h.lr_transfer, model_args=fc.model_args,
+                  proxy_front=out / "front" if h.proxy == "auto" and _is_recipe(fc) else None,
                   train_config=dataclasses.replace(fc.train, epochs=h.epochs),
                   out=out / "hpo")
+    raw = result.to_dict()
     return {"best_params": result.best_params, "val_acc": result.val_acc,
             "test_acc": result.test_acc, "seconds": result.seconds,
-            "trials": sum(not interrupted(t) for t in result.trials)}
+            "trials": sum(not interrupted(t) for t in result.trials),
+            "proxy": raw.get("proxy"), "default": raw.get("default"),
+            "proxy_decision": raw.get("proxy_decision"), "verdicts": raw.get("verdicts", []),
+            "final_epochs": h.final_epochs or fc.train.epochs}
+
+
+def _acc(value: Any) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def _secs(value: Any) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def _recommendation(result: PipelineResult) -> str:
+    """One line: what to use, or what to change."""
+    bad = [v for v in result.verdicts if not v["ok"]]
+    if bad:
+        first = bad[0]
+        return (f"Do not use this result as it is: {first['stage']}: "
+                f"{first['advice'] or first['finding']}.")
+    h = result.hpo
+    tuned = "the tuned configuration" if h.get("best_params") else "the defaults"
+    return (f"Use {tuned} on the base network (validation {_acc(h['val_acc'])}); the "
+            f"compacted knee is the small network to deploy.")
 
 
 def _report(config: PipelineConfig, result: PipelineResult, out: Path) -> Path:
-    """``report.md``: every stage's table and plot."""
-    from moprune.front import Front
+    """``report.md``: the verdict and a recommendation first, then dense, knee, compacted
+    and tuned networks side by side, the HPO's time against the full pipeline it predicts,
+    and every stage's table and plot."""
+    from moprune.front import Front, Point
     from moprune.io import atomic_write
     from moprune.report import format_table
     from moprune.report.tables import front_table
+    from moprune.verdicts import Verdict, summary
 
     front = Front.load(out / "front" / "front.json")
     axes = front.meta["knee_axes"]
     k, c, h = result.knee, result.compaction, result.hpo
-    rows = [[key, c["before"][key], c["after"][key],
-             c["before"][key] / c["after"][key] if c["after"][key] else None]
-            for key in ("parameters", "flops_per_image", "train_step_ms", "inference_ms",
-                        "test_acc") if key in c["before"]]
+    before, after = c["before"], c["after"]
+    default = h.get("default") or {}
+    changed = after["parameters"] != before["parameters"]
+    step = (lambda d: f"{d['train_step_ms']:.2f}") if changed and "train_step_ms" in before \
+        else (lambda d: "-")
+    knee_flops = (round(before["flops_per_image"] * k["flops_share"])
+                  if k.get("flops_share") is not None else None)
+    networks = [
+        ["dense, default hyperparameters", _acc(default.get("val_acc")),
+         _acc(default.get("test_acc")), f"{before['parameters']:,}",
+         f"{before['flops_per_image']:,}", step(before)],
+        [f"knee `{k['key']}` (FLOPs: its share x dense)", _acc(k["val_acc"]),
+         _acc(k["test_acc"]),
+         f"{k['scope_size'] - k['zeros']:,} nonzero",
+         "-" if knee_flops is None else f"{knee_flops:,}", "-"],
+        ["knee compacted (the proxy's shape)", "-", _acc(after.get("test_acc")),
+         f"{after['parameters']:,}", f"{after['flops_per_image']:,}", step(after)],
+        ["dense, tuned hyperparameters", _acc(h["val_acc"]), _acc(h["test_acc"]),
+         f"{before['parameters']:,}", f"{before['flops_per_image']:,}", "-"],
+    ]
+    verdicts = [Verdict(**v) for v in result.verdicts]
+    decision = h.get("proxy_decision") or {}
+    pay = decision.get("check") or decision.get("bound")
+    spent = h["seconds"]
+    time_rows = [[phase.replace("_", " "), _secs(v)] for phase, v in spent.items()
+                 if phase != "hpo_wall"]
     lines = [
         f"# moprune run: {config.front.model} on {config.front.data.dataset}", "",
+        f"**Verdict: {summary(verdicts)}.** {_recommendation(result)}", "",
+        *[f"- {v.line()}" for v in verdicts], "",
+        "## Networks", "",
+        format_table(["network", "val acc", "test acc", "parameters", "FLOPs per image",
+                      "train step ms (median)"], networks, markdown=True), "",
+        f"Dense and tuned: {h.get('final_epochs', '-')} epochs. Step times are medians of "
+        "repeated steps, shown only for a network that compaction changed.", "",
+        "## Proxy HPO", "",
+        f"{h['trials']} trials of {config.hpo.epochs} epoch(s) on "
+        + ("the compacted knee" if h.get("proxy") else "the base network")
+        + f", the top {config.hpo.top_k} trained on {config.front.model}: best "
+        + ", ".join(f"{key}={v:.3g}" if isinstance(v, float) else f"{key}={v}"
+                    for key, v in h["best_params"].items()) + ".", "",
+        (f"Proxy decision: {decision['reason']}." if decision else ""), "",
+        format_table(["phase", "seconds"], time_rows, markdown=True), "",
+    ]
+    if pay:
+        lines += [
+            "Predicted by the pay check before the trials (measured step times, medians):", "",
+            format_table(["pipeline", "seconds"], [
+                ["proxy (creation + trials + transfer)", _secs(pay["proxy_s"])],
+                ["full (trials on the base network + transfer)", _secs(pay["full_s"])],
+                ["predicted saving", f"{pay['saving']:.0%}"]], markdown=True), ""]
+    nd = front.non_dominated(axes=axes)
+    knee_point = Point.from_dict({key: v for key, v in k.items()
+                                  if key not in ("selector", "axes", "rule")})
+    rows = nd if any(p.key == knee_point.key for p in nd) else [*nd, knee_point]
+    lines += [
+        "![hpo](hpo/hpo.png)", "",
         "## Front", "",
         f"{len(front)} points ({config.front.method}, {config.front.complexity}), "
-        f"{len(front.non_dominated(axes=axes))} non-dominated in {axes} axes:", "",
-        front_table(front.non_dominated(axes=axes), markdown=True), "",
+        f"{len(nd)} non-dominated in {axes} axes; the knee is `{k['key']}`"
+        + ("" if any(p.key == knee_point.key for p in nd) else " (last row: the knee as "
+           "trained to the end, not a point of the search)") + ":", "",
+        front_table(rows, markdown=True), "",
         "![front](front/front.png)", "",
-        "## Knee", "",
-        f"{k['selector']} knee in {k['axes']} axes: `{k['key']}`, validation accuracy "
-        f"{k['val_acc']:.4f}, test accuracy {k['test_acc']:.4f}, kept {k['kept']:.2%}"
-        + (f", FLOPs share {k['flops_share']:.2%}" if k.get("flops_share") is not None
-           else ""), "",
-        "## Compaction", "",
-        format_table(["", "before", "after", "before / after"], rows, markdown=True), "",
-        "## Proxy HPO", "",
-        f"{h['trials']} trials on the compacted knee, the top {config.hpo.top_k} "
-        f"transferred to {config.front.model}: best {h['best_params']}, validation "
-        f"accuracy {h['val_acc']:.4f}, test accuracy "
-        + ("-" if h["test_acc"] is None else f"{h['test_acc']:.4f}"), "",
-        format_table(["phase", "seconds"], [[p, s] for p, s in h["seconds"].items()],
-                     markdown=True), "",
-        "![hpo](hpo/hpo.png)", "",
         "## Seconds per stage", "",
-        format_table(["stage", "seconds"], [[s, v] for s, v in result.seconds.items()],
+        format_table(["stage", "seconds"], [[st, _secs(v)] for st, v in result.seconds.items()],
                      markdown=True), "",
     ]
     text = "\n".join(lines)

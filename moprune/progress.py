@@ -14,7 +14,7 @@ import os
 import sys
 from typing import TextIO
 
-__all__ = ["enable_lines", "lines_enabled", "notice", "progress_line"]
+__all__ = ["announce", "enable_lines", "lines_enabled", "notice", "progress_line"]
 
 _ENV = "MOPRUNE_PROGRESS_LINES"
 _logger = logging.getLogger("moprune")
@@ -64,3 +64,9 @@ def notice(message: str) -> None:
     """One line on stderr that the user must see whatever the progress setting: a fault
     the run survived (``moprune: warning: ...``)."""
     print(f"moprune: warning: {message}", file=sys.stderr, flush=True)
+
+
+def announce(message: str) -> None:
+    """One line on stderr that the user should read whatever the progress setting (a
+    decision a stage took, a check's result): ``moprune: ...``."""
+    print(f"moprune: {message}", file=sys.stderr, flush=True)

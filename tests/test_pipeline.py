@@ -15,7 +15,8 @@ def _config(root, **hpo):
         "front": {"model": "lenet5", "method": "path", "budget": 3, "prox": True,
                   "data": {"data_root": str(root), "val_fraction": 0.2},
                   "train": {"epochs": 2, "batch_size": 32}},
-        "hpo": {"trials": 2, "epochs": 1, "sampler": "random", "top_k": 1, **hpo}})
+        "hpo": {"trials": 2, "epochs": 1, "sampler": "random", "top_k": 1, "proxy": "knee",
+                **hpo}})
 
 
 def test_run_pipeline_makes_every_stage_and_resumes(synthetic_root, tmp_path, monkeypatch):
@@ -27,9 +28,14 @@ def test_run_pipeline_makes_every_stage_and_resumes(synthetic_root, tmp_path, mo
     # the proxy's creation (the front's trainings and the compaction) is counted
     assert {"proxy_front", "proxy_compaction"} <= set(result.hpo["seconds"])
     report = (out / "report.md").read_text()
-    for section in ("## Front", "## Knee", "## Compaction", "## Proxy HPO",
-                    "## Seconds per stage", "front/front.png", "hpo/hpo.png"):
+    for section in ("**Verdict: ", "## Networks", "dense, default hyperparameters",
+                    "knee compacted", "dense, tuned hyperparameters", "## Proxy HPO",
+                    "## Front", "## Seconds per stage", "front/front.png", "hpo/hpo.png"):
         assert section in report
+    # every stage's verdict, each in the report with its finding
+    assert [v["stage"] for v in result.verdicts][:3] == ["front", "knee", "compaction"]
+    for v in result.verdicts:
+        assert v["finding"] in report
     assert (out / "front" / "knee-chord-compact.pt").is_file()
     stages = json.loads((out / "stages.json").read_text())
     assert list(stages) == ["front", "knee", "compact", "hpo"]
@@ -59,9 +65,13 @@ def test_run_command_reads_a_yaml_file_and_names_bad_keys(synthetic_root, tmp_pa
 def test_hpo_stage_checks_the_knee_proxy_settings():
     from moprune.pipeline import HPOStage
 
-    assert HPOStage(flops_floor=0.2, lr_transfer="mup").flops_floor == 0.2
+    assert HPOStage(proxy="knee", flops_floor=0.2, lr_transfer="mup").flops_floor == 0.2
     with pytest.raises(ConfigError, match=r"hpo.flops_floor must be in \[0, 1\)"):
-        HPOStage(flops_floor=1.0)
+        HPOStage(proxy="knee", flops_floor=1.0)
+    with pytest.raises(ConfigError, match="they need hpo.proxy knee, not 'auto'"):
+        HPOStage(flops_floor=0.2)
+    with pytest.raises(ConfigError, match="hpo.proxy must be auto, knee, none or uniform"):
+        HPOStage(proxy="front")
     with pytest.raises(ConfigError, match="hpo.lr_transfer must be one of"):
         HPOStage(lr_transfer="sp")
 
@@ -83,7 +93,7 @@ def test_run_pipeline_with_a_users_module_and_tensors(tmp_path):
     config = config_from_dict(PipelineConfig, {
         "front": {"method": "path", "budget": 4, "prox": True, "complexity": "group-l1",
                   "path_start_lam": 0.99, "train": {"epochs": 4, "batch_size": 32}},
-        "hpo": {"trials": 2, "epochs": 1, "sampler": "random", "top_k": 1}})
+        "hpo": {"trials": 2, "epochs": 1, "sampler": "random", "top_k": 1, "proxy": "knee"}})
     result = run_pipeline(config, tmp_path / "run", model=net, data=data)
     assert result.compaction["after"]["parameters"] <= result.compaction["before"]["parameters"]
     trials = json.loads((tmp_path / "run" / "hpo" / "results.json").read_text())["trials"]
@@ -154,4 +164,5 @@ def test_a_run_refused_by_a_later_stage_is_refused_before_it_writes(synthetic_ro
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and text in err[0], err
     assert not (tmp_path / "run").exists()
-    assert main(["run", "good.yaml", "--out", "run"]) == 0
+    assert main(["run", "good.yaml", "--out", "run"]) in (0, 3)  # (3: a verdict failed)
+    assert (tmp_path / "run" / "report.md").is_file()

@@ -197,7 +197,7 @@ class Front:
 
     def knee(self, selector: str = "chord", *, include_empty: bool = False,
              axes: str = "objectives", supported: bool = True, floor: float = 0.0,
-             tolerance: float = 0.0) -> Point:
+             tolerance: float | str = 0.0) -> Point:
         """The knee of the non-dominated points by a registered selector (see
         :mod:`moprune.front.knee`), on objectives normalised over the candidates.
 
@@ -223,6 +223,8 @@ class Front:
                 is at most ``tolerance`` above the selector's knee's. On a front that is
                 flat within its noise, the selector's knee is whichever point the noise
                 lifted highest; this takes the smallest network that is as good.
+                ``"auto"``: two standard errors of the knee's validation accuracy on this
+                front's validation split (:meth:`accuracy_noise`).
 
         Raises:
             MopruneError: when no point is left (none above the floor).
@@ -234,9 +236,12 @@ class Front:
             pts = [p for p in pts if p.kept > 0]
         if not pts:
             raise MopruneError("the front has no points")
-        if tolerance and (axes == "objectives" or not 0 <= tolerance < 1):
+        if tolerance and (axes == "objectives" or not (
+                tolerance == "auto" or (isinstance(tolerance, (int, float))
+                                        and 0 <= tolerance < 1))):
             raise ConfigError("a knee tolerance needs axes 'kept' or 'flops' and a share of "
-                              f"accuracy in [0, 1), got axes {axes!r}, {tolerance}")
+                              f"accuracy in [0, 1) or 'auto', got axes {axes!r}, "
+                              f"{tolerance!r}")
         candidates = pts
         F = self.objectives(pts, axes=axes)
         F = self.normalize(F, (F.min(axis=0), F.max(axis=0)))
@@ -245,9 +250,11 @@ class Front:
             pts, F = [pts[i] for i in hull], F[hull]
         knee = pts[KNEE_SELECTORS.get(selector)().select(F)]
         if tolerance:  # the smallest network as accurate as the knee, within the noise
+            margin = (self.accuracy_noise(knee.val_acc) if tolerance == "auto"
+                      else float(tolerance))
             size = {id(p): tuple(self.objectives([p], axes=axes)[0][::-1])
                     for p in candidates}
-            knee = min((p for p in candidates if p.val_acc >= knee.val_acc - tolerance),
+            knee = min((p for p in candidates if p.val_acc >= knee.val_acc - margin),
                        key=lambda p: size[id(p)])
         return knee
 

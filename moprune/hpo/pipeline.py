@@ -225,7 +225,8 @@ def _ended(exitcode: int | None) -> str:
 
 def proxy_source(source: str | os.PathLike[str], *, selector: str = "chord",
                  base: Mapping[str, Any] | None = None, flops_floor: float | None = None,
-                 tolerance: float = 0.0, factory: Callable[[], nn.Module] | None = None
+                 tolerance: float | str = 0.0,
+                 factory: Callable[[], nn.Module] | None = None
                  ) -> tuple[dict[str, Any], dict[str, float]]:
     """The proxy's recipe and the seconds its creation took, from a model file, a front
     run directory, or ``uniform:SHARE`` (the base network thinned uniformly to SHARE of
@@ -305,14 +306,15 @@ _MAX_PROXY_FLOPS = 0.95
 
 
 def _floor_knee(run: Path, selector: str, floor: float,
-                factory: Callable[[], nn.Module] | None = None, tolerance: float = 0.0
-                ) -> Path:
+                factory: Callable[[], nn.Module] | None = None,
+                tolerance: float | str = 0.0) -> Path:
     """The compacted model of ``run``'s knee in FLOPs terms above ``floor``, accuracy
     differences up to ``tolerance`` taken as noise (made once)."""
     from moprune.front import Front
     from moprune.pruning import compact_file
 
-    tol = f"-tol{tolerance:g}" if tolerance else ""
+    tol = f"-tol{tolerance}" if tolerance == "auto" else (
+        f"-tol{tolerance:g}" if tolerance else "")
     out = run / f"knee-{selector}-flops{floor:g}{tol}-compact.pt"
     front = Front.load(run / "front.json")
     point = front.knee(selector, axes="flops", floor=floor, tolerance=tolerance)
@@ -442,7 +444,8 @@ def check_hpo(job: HPOJob, splits: DataSplits, *, top_k: int = 3,
 
 def run_hpo(job: HPOJob, *, top_k: int = 3, final_epochs: int | None = None,
             creation_seconds: Mapping[str, float] | None = None,
-            splits: DataSplits | None = None) -> dict[str, Any]:
+            splits: DataSplits | None = None, reference: bool = True,
+            decision: Any = None) -> dict[str, Any]:
     """Run (or resume) the study, transfer its top configurations to the base network and
     write ``results.json``. Returns the results.
 
@@ -452,6 +455,11 @@ def run_hpo(job: HPOJob, *, top_k: int = 3, final_epochs: int | None = None,
         final_epochs: Epochs of the transfer runs (default: a trial's epochs).
         creation_seconds: The proxy's creation time by phase (front, compaction).
         splits: ``job.data`` already loaded (loaded here when None).
+        reference: Also train the base network with the default hyperparameters
+            (``job.train``) for the transfer's epochs, the reference the tuned result is
+            judged against (``results["default"]``; not counted in the pipeline's time).
+        decision: How the proxy was chosen (a :class:`~moprune.hpo.ProxyDecision`),
+            recorded with its pay check.
     """
     space = SearchSpace.from_dict(job.space)
     splits = splits if splits is not None else prepare_data(job.data)
@@ -484,6 +492,11 @@ def run_hpo(job: HPOJob, *, top_k: int = 3, final_epochs: int | None = None,
                                          if r.get("reused_trial") is not None}
                   | {t.number for t in _ranked(study)[:max(top_k, 3)]})
     best = max(transfer, key=lambda r: r["val_acc"]) if transfer else None
+    default = None
+    if reference:  # the same network trained with the default hyperparameters
+        config = TrainConfig(**{**config_to_dict(job.train), "epochs": epochs})
+        default = {**train_cached(out / "transfer" / "default.json", {"model": job.model}, {},
+                                  config, splits, evaluate_test=True), "epochs": epochs}
     creation = dict(creation_seconds or {})
     time_split = {**{f"proxy_{k}": v for k, v in creation.items()},
                   "hpo_trials": trial_seconds,
@@ -507,7 +520,15 @@ def run_hpo(job: HPOJob, *, top_k: int = 3, final_epochs: int | None = None,
         "reused": {"transfer": [{"transfer": i, "trial": r["reused_trial"]}
                                 for i, r in enumerate(transfer)
                                 if r.get("reused_trial") is not None]},
+        "default": default,
+        "proxy_decision": decision.to_dict() if decision is not None else None,
     }
+    from moprune.verdicts import hpo_verdicts
+
+    verdicts = hpo_verdicts(results)
+    results["verdicts"] = [v.to_dict() for v in verdicts]
+    for v in verdicts:
+        (progress_line if v.ok else notice)(v.line())
     write_json(out / "results.json", results)
     _plots(results, out)
     return results

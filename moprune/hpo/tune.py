@@ -20,6 +20,7 @@ from moprune.config import TrainConfig
 from moprune.data import DataSplits
 from moprune.errors import ConfigError
 from moprune.hpo.pipeline import HPOJob, proxy_source, run_hpo
+from moprune.hpo.proxy import DEFAULT_RECIPE, ProxyRecipe, auto_proxy
 from moprune.hpo.space import DEFAULT_SPACE, SearchSpace
 from moprune.hpo.study import StudySettings
 from moprune.io import JSONResult
@@ -68,7 +69,7 @@ class HPOResult(JSONResult):
 
 def resolve_proxy(proxy: Any, model: ModelSpec, splits: DataSplits, *,
                   selector: str = "chord", model_args: Mapping[str, Any] | None = None,
-                  flops_floor: float | None = None, tolerance: float = 0.0
+                  flops_floor: float | None = None, tolerance: float | str = 0.0
                   ) -> tuple[dict[str, Any] | None, dict[str, float]]:
     """The proxy's recipe and its creation seconds, from what a user gives: None (trials
     train the base network), an ``nn.Module`` (its shape), a recipe, a model file, a front
@@ -105,19 +106,30 @@ def resolve_proxy(proxy: Any, model: ModelSpec, splits: DataSplits, *,
                       f"directory or 'uniform:SHARE', got {type(proxy).__name__}")
 
 
-def tune(model: ModelSpec, data: DataSplits, *, proxy: Any = None, trials: int = 20,
+def tune(model: ModelSpec, data: DataSplits, *, proxy: Any = "auto", trials: int = 20,
          epochs: int | None = None, space: SearchSpace | None = None,
          backend: str = "optuna", sampler: str = "tpe", pruner: str = "none",
          storage: str | None = None, study: str = "moprune", workers: int = 1,
          top_k: int = 3, final_epochs: int | None = None, seed: int = 0,
          train_config: TrainConfig | None = None, selector: str = "chord",
-         flops_floor: float | None = None, tolerance: float = 0.0,
-         lr_transfer: str = "none", out: str | os.PathLike[str] | None = None) -> HPOResult:
+         flops_floor: float | None = None, tolerance: float | str = 0.0,
+         lr_transfer: str | None = None, recipe: ProxyRecipe = DEFAULT_RECIPE,
+         model_args: dict[str, Any] | None = None,
+         proxy_front: str | os.PathLike[str] | None = None,
+         out: str | os.PathLike[str] | None = None) -> HPOResult:
     """Search hyperparameters on ``proxy`` and transfer the best to ``model``.
 
     Every trial trains a fresh network of the proxy's shape (weights drawn with the trial's
     seed, never a previous trial's); the ``top_k`` configurations are then trained on
-    ``model`` for ``final_epochs`` and the best on validation is the result.
+    ``model`` for ``final_epochs`` and the best on validation is the result, judged
+    against ``model`` trained with the default hyperparameters (``train_config``).
+
+    With ``proxy="auto"`` (the default) the proxy is made by ``recipe``
+    (:func:`moprune.hpo.proxy.auto_proxy`: a channel path on the FLOPs over ``data``, its
+    knee above a floor with ties within the validation noise, compacted, muP's factors on
+    its trials) when a pay check predicts it saves at least ``recipe.min_saving`` of the
+    time at ``trials`` trials; otherwise the trials train ``model`` itself, and the result
+    says why (``result.to_dict()["proxy_decision"]``).
 
     Args:
         model: The base network: a registered name, an ``nn.Module`` (deep-copied and
@@ -132,9 +144,15 @@ def tune(model: ModelSpec, data: DataSplits, *, proxy: Any = None, trials: int =
             in the knee's choice (:meth:`moprune.front.Front.knee`).
         lr_transfer: ``"mup"``: proxy trials scale learning rate, weight decay and
             initialisation per layer by muP's width factors (:mod:`moprune.hpo.lr_transfer`),
-            so that the proxy's best learning rate is the base network's.
+            so that the proxy's best learning rate is the base network's. None: the
+            recipe's with ``proxy="auto"``, else ``"none"``.
+        recipe: The recipe of ``proxy="auto"``.
+        proxy_front: With ``proxy="auto"``: a run directory of the recipe's path already
+            trained on ``data`` (``moprune run``'s front), used instead of a new one.
         trials: The study's budget.
         epochs: Epochs of a trial (default ``train_config.epochs``).
+        final_epochs: Epochs of the transfer and of the default-hyperparameter reference
+            (default ``train_config.epochs``: as long as a real training).
         space: The search space (default :data:`moprune.hpo.DEFAULT_SPACE`).
         backend, sampler, pruner, storage, study, workers: The study (see
             :class:`moprune.hpo.StudySettings`); workers > 1 need a picklable model.
@@ -146,7 +164,8 @@ def tune(model: ModelSpec, data: DataSplits, *, proxy: Any = None, trials: int =
     if not isinstance(data, DataSplits):
         raise ConfigError("data must be the splits of moprune.data.from_tensors or "
                           "moprune.data.load")
-    config = train_config or TrainConfig()
+    config = replace(train_config or TrainConfig(), seed=seed)
+    final_epochs = final_epochs or config.epochs  # as long as a real training
     if epochs is not None:
         config = replace(config, epochs=epochs)
     space = space or DEFAULT_SPACE
@@ -154,12 +173,22 @@ def tune(model: ModelSpec, data: DataSplits, *, proxy: Any = None, trials: int =
         import tempfile
 
         out = tempfile.mkdtemp(prefix="moprune-tune-")
-    recipe, creation = resolve_proxy(proxy, model, data, selector=selector,
-                                     flops_floor=flops_floor, tolerance=tolerance)
     settings = StudySettings(backend=backend, sampler=sampler, pruner=pruner, trials=trials,
                              seed=seed, storage=storage, study=study, workers=workers)
+    decision = None
+    if isinstance(proxy, str) and proxy == "auto":
+        shape, creation, decision = auto_proxy(
+            model, data, config, Path(out) / "proxy", trials=trials, top_k=top_k,
+            final_epochs=final_epochs, recipe=recipe, model_args=model_args,
+            front=proxy_front)
+        lr_transfer = lr_transfer or (recipe.lr_transfer if shape is not None else "none")
+    else:
+        shape, creation = resolve_proxy(proxy, model, data, selector=selector,
+                                        model_args=model_args, flops_floor=flops_floor,
+                                        tolerance=tolerance)
     job = HPOJob(model=model, data=data.config, train=config, space=space.to_dict(),
-                 settings=settings, out=str(out), proxy=recipe, lr_transfer=lr_transfer)
+                 settings=settings, out=str(out), proxy=shape,
+                 lr_transfer=lr_transfer or "none")
     results = run_hpo(job, top_k=top_k, final_epochs=final_epochs, creation_seconds=creation,
-                      splits=data)
+                      splits=data, decision=decision)
     return HPOResult.from_results(results, Path(out))

@@ -111,7 +111,7 @@ def test_a_transfer_identical_to_a_trial_is_read_not_trained(synthetic_root, tmp
         raise AssertionError("the transfer trained a configuration a trial had trained")
 
     monkeypatch.setattr(pipeline, "train", no_training)  # trials train in the objective
-    r = run_hpo(_job(synthetic_root, tmp_path / "full"), top_k=2)
+    r = run_hpo(_job(synthetic_root, tmp_path / "full"), top_k=2, reference=False)
     monkeypatch.undo()
     trials = {t["number"]: t for t in r["trials"]}
     assert len(r["reused"]["transfer"]) == 2
