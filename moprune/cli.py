@@ -447,7 +447,7 @@ def _hpo_job(args: argparse.Namespace) -> Any:
     return config, HPOJob(model=config.model, data=config.data, train=config.train,
                           space=space.to_dict(), settings=settings, out=args.out,
                           objectives=tuple(args.objectives.split(",")),
-                          lr_transfer=args.lr_transfer)
+                          lr_transfer=args.lr_transfer or "none")
 
 
 def _quiet_optuna() -> None:
@@ -471,6 +471,7 @@ def _cmd_hpo(args: argparse.Namespace) -> int:
 
     from moprune.config import config_to_dict
     from moprune.hpo import check_hpo, run_hpo
+    from moprune.hpo.proxy import DEFAULT_RECIPE, auto_proxy
     from moprune.report import format_table
     from moprune.rundir import RunDir
 
@@ -478,7 +479,8 @@ def _cmd_hpo(args: argparse.Namespace) -> int:
     config, job = _hpo_job(args)
     out = _check_run(args, config)
     splits = _load_data(config)
-    proxy, creation = _load_proxy(args, config, splits)
+    auto = args.proxy == "auto"
+    proxy, creation = (None, {}) if auto else _load_proxy(args, config, splits)
     job = replace(job, proxy=proxy)
     check_hpo(job, splits, top_k=args.top_k, final_epochs=args.final_epochs)
     run = RunDir(out, {
@@ -486,13 +488,23 @@ def _cmd_hpo(args: argparse.Namespace) -> int:
         # the budget and the workers may change on resume; the search itself may not
         "study": {k: v for k, v in asdict(job.settings).items()
                   if k not in ("trials", "workers", "grace")},
-        "proxy": proxy, "objectives": list(job.objectives), "top_k": args.top_k,
-        "final_epochs": args.final_epochs, "lr_transfer": args.lr_transfer},
+        "proxy": {"auto": asdict(DEFAULT_RECIPE)} if auto else proxy,
+        "objectives": list(job.objectives), "top_k": args.top_k,
+        "final_epochs": args.final_epochs,
+        "lr_transfer": args.lr_transfer or ("recipe" if auto else "none")},
         may_differ=("top_k",), legacy=("hpo.json",))
     run.check()
     run.write()
+    decision = None
+    if auto:  # the recipe's proxy, made here (resumable), when its pay check says so
+        proxy, creation, decision = auto_proxy(
+            config.model, splits, config.train, out / "proxy", trials=args.trials,
+            top_k=args.top_k, final_epochs=args.final_epochs or config.train.epochs,
+            model_args=config.model_args)
+        job = replace(job, proxy=proxy, lr_transfer=args.lr_transfer or (
+            DEFAULT_RECIPE.lr_transfer if proxy is not None else "none"))
     results = run_hpo(job, top_k=args.top_k, final_epochs=args.final_epochs,
-                      creation_seconds=creation, splits=splits)
+                      creation_seconds=creation, splits=splits, decision=decision)
     counts = results["counts"]
     ran = len(results["trials"]) - counts["interrupted"]
     print(f"{ran} trials on {'the proxy' if proxy else config.model}: {counts['complete']} "
@@ -531,14 +543,16 @@ def _cmd_fidelity(args: argparse.Namespace) -> int:
     # more configurations or seeds extend a run (its trainings are kept)
     run = RunDir(out, {"run": config_to_dict(config), "space": job.space, "proxy": proxy,
                        "configs": args.configs, "seeds": args.seeds,
-                       "lr_transfer": args.lr_transfer, "bootstrap": args.bootstrap},
+                       "lr_transfer": args.lr_transfer or "none",
+                       "bootstrap": args.bootstrap},
                  may_differ=("configs", "seeds", "bootstrap"),
                  legacy=("fidelity-settings.json",))
     run.check()
     run.write()
     r = fidelity(proxy, config.model, config.data, config.train,
                  SearchSpace.from_dict(job.space), configs=args.configs, seeds=args.seeds,
-                 seed=config.train.seed, top_k=args.top_k, lr_transfer=args.lr_transfer,
+                 seed=config.train.seed, top_k=args.top_k,
+                 lr_transfer=args.lr_transfer or "none",
                  bootstrap=args.bootstrap, out=out, splits=splits).to_dict()
     ci = r["intervals"]
 
@@ -563,12 +577,17 @@ def _add_hpo_flags(p: argparse.ArgumentParser, *, proxy_none: bool = True) -> No
     from moprune.names import BACKENDS, KNEES, LR_TRANSFERS, PRUNERS
 
     _add_run_flags(p)
-    p.add_argument("--proxy", required=True,
-                   metavar="RUN_DIR|MODEL_FILE|uniform:SHARE" + ("|none" if proxy_none else ""),
+    p.add_argument("--proxy", required=not proxy_none, default="auto" if proxy_none else None,
+                   metavar=("auto|" if proxy_none else "")
+                   + "RUN_DIR|MODEL_FILE|uniform:SHARE" + ("|none" if proxy_none else ""),
                    type=_proxy_flag(proxy_none),
-                   help="a front run (its compacted knee), a model file, or uniform:SHARE (the "
-                        "base network thinned uniformly to SHARE of its FLOPs)"
-                        + (", or none (trials train the base network)" if proxy_none else ""))
+                   help=("auto (the default): the recipe's proxy (a channel path on the FLOPs "
+                         "of this data, its knee above 5%% of the FLOPs, ties within the "
+                         "validation noise, compacted, muP), made in RUN_DIR/proxy when a pay "
+                         "check predicts it saves 20%%, else the base network; " if proxy_none
+                         else "") + "a front run (its compacted knee), a model file, or "
+                   "uniform:SHARE (the base network thinned uniformly to SHARE of its FLOPs)"
+                   + (", or none (trials train the base network)" if proxy_none else ""))
     p.add_argument("--selector", default="chord", choices=list(KNEES),
                    help="which knee of a front run")
     p.add_argument("--proxy-flops-floor", type=_float("--proxy-flops-floor", ge=0, lt=1),
@@ -581,10 +600,11 @@ def _add_hpo_flags(p: argparse.ArgumentParser, *, proxy_none: bool = True) -> No
                    help="with --proxy-flops-floor: accuracy differences up to ACC (0.02 = 2 "
                         "points) are noise in the knee's choice: the smallest network within "
                         "ACC of every larger one")
-    p.add_argument("--lr-transfer", choices=list(LR_TRANSFERS), default="none",
+    p.add_argument("--lr-transfer", choices=list(LR_TRANSFERS), default=None,
                    help="mup: scale the proxy's learning rate, weight decay and "
                         "initialisation per layer by muP's width factors, so that its best "
-                        "lr is the base network's (default none)")
+                        "lr is the base network's (default: mup for --proxy auto's proxy, "
+                        "else none)")
     p.add_argument("--space", metavar="FILE", help="YAML search space (default: lr, weight "
                    "decay, momentum, batch size, label smoothing)")
     p.add_argument("--top-k", type=_int("--top-k", ge=1), default=3,
@@ -624,6 +644,8 @@ def _proxy_flag(allow_none: bool) -> Callable[[str], str]:
                 raise argparse.ArgumentTypeError(f"--proxy {text!r}: uniform:SHARE needs a "
                                                  "share of the FLOPs in (0, 1], e.g. "
                                                  "uniform:0.25")
+        elif text == "auto" and allow_none:
+            return text
         elif text != "none" and not os.path.exists(text):
             raise argparse.ArgumentTypeError(f"--proxy {text!r} does not exist (a front run, "
                                              "a model file, uniform:SHARE" +
