@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -44,7 +45,7 @@ _RUN_FLAGS: list[tuple[str, str, Callable[[str], Any] | None, str]] = [
     ("--channels", "data.channels", int,
      "image folders: 1 (greyscale) or 3 (RGB) (default: the images' own mode)"),
     ("--test-fraction", "data.test_fraction", float,
-     "share of the training images held out as test set when the data has none (0.1)"),
+     "share of the training images held out as test set when the data has none"),
     ("--epochs", "train.epochs", int, "training epochs"),
     ("--batch-size", "train.batch_size", int, "training batch size"),
     ("--optimizer", "train.optimizer", str, "sgd | adam | adamw"),
@@ -63,15 +64,53 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
     _add_flags(p, _RUN_FLAGS)
 
 
+def _group(p: argparse.ArgumentParser, title: str) -> Any:
+    """The argument group ``title`` of ``p`` (made once)."""
+    groups = {g.title: g for g in p._action_groups}
+    return groups.get(title) or p.add_argument_group(title)
+
+
+def _topic(key: str) -> str:
+    """The help section of a config key."""
+    if key.startswith("data.") or key == "model":
+        return "data and model"
+    if key.startswith("train."):
+        return "training"
+    if key.startswith("knee"):
+        return "knee"
+    return "front"
+
+
 def _add_flags(p: argparse.ArgumentParser,
                flags: list[tuple[str, str, Callable[[str], Any] | None, str]]) -> None:
     for flag, key, typ, help_ in flags:
+        group = _group(p, _topic(key))
+        default = _flag_default(key)
+        shown = "" if "default" in help_ or default in (None, False) else \
+            f" (default {default})"
         if typ is None:
-            p.add_argument(flag, dest=key, action="store_true", default=argparse.SUPPRESS,
-                           help=help_)
+            group.add_argument(flag, dest=key, action="store_true", default=argparse.SUPPRESS,
+                               help=help_ + shown)
         else:
-            p.add_argument(flag, dest=key, type=_typed(typ, flag, _flag_range(key)),
-                           default=argparse.SUPPRESS, help=help_)
+            group.add_argument(flag, dest=key, type=_typed(typ, flag, _flag_range(key)),
+                               default=argparse.SUPPRESS, help=help_ + shown,
+                               metavar=flag.lstrip("-").upper().replace("-", "_"))
+
+
+def _flag_default(key: str) -> Any:
+    """The default of a config key (``train.lr``) in moprune front's settings."""
+    import dataclasses
+
+    from moprune.config import FrontConfig
+
+    cls: Any = FrontConfig
+    *parents, leaf = key.split(".")
+    for part in parents:
+        cls = {f.name: f for f in dataclasses.fields(cls)}[part].default_factory
+    field = {f.name: f for f in dataclasses.fields(cls)}.get(leaf)
+    if field is None or field.default is dataclasses.MISSING:
+        return None
+    return field.default
 
 
 def _flag_range(key: str) -> Any:
@@ -325,8 +364,14 @@ def _cmd_front(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from moprune.config import config_from_dict, load_config_file
-    from moprune.pipeline import PipelineConfig, run_pipeline
+    from moprune.pipeline import PipelineConfig, default_config_text, run_pipeline
 
+    if args.print_config:
+        print(default_config_text(), end="")
+        return 0
+    if args.config_file is None or args.out is None:
+        raise MopruneError("run needs CONFIG and --out RUN_DIR (moprune run --print-config "
+                           "prints a config with every default)")
     _quiet_optuna()
     config = config_from_dict(PipelineConfig, load_config_file(args.config_file),
                               where=args.config_file)
@@ -577,7 +622,8 @@ def _add_hpo_flags(p: argparse.ArgumentParser, *, proxy_none: bool = True) -> No
     from moprune.names import BACKENDS, KNEES, LR_TRANSFERS, PRUNERS
 
     _add_run_flags(p)
-    p.add_argument("--proxy", required=not proxy_none, default="auto" if proxy_none else None,
+    g = _group(p, "HPO")
+    g.add_argument("--proxy", required=not proxy_none, default="auto" if proxy_none else None,
                    metavar=("auto|" if proxy_none else "")
                    + "RUN_DIR|MODEL_FILE|uniform:SHARE" + ("|none" if proxy_none else ""),
                    type=_proxy_flag(proxy_none),
@@ -588,43 +634,48 @@ def _add_hpo_flags(p: argparse.ArgumentParser, *, proxy_none: bool = True) -> No
                          else "") + "a front run (its compacted knee), a model file, or "
                    "uniform:SHARE (the base network thinned uniformly to SHARE of its FLOPs)"
                    + (", or none (trials train the base network)" if proxy_none else ""))
-    p.add_argument("--selector", default="chord", choices=list(KNEES),
+    g.add_argument("--selector", default="chord", choices=list(KNEES),
                    help="which knee of a front run")
-    p.add_argument("--proxy-flops-floor", type=_float("--proxy-flops-floor", ge=0, lt=1),
+    g.add_argument("--proxy-flops-floor", type=_float("--proxy-flops-floor", ge=0, lt=1),
                    default=None, metavar="SHARE",
                    help="with a front run: its knee in (validation error, FLOPs share) among "
                         "the points keeping at least SHARE of the FLOPs, compacted, not "
                         "retrained")
-    p.add_argument("--proxy-tolerance", type=_float("--proxy-tolerance", ge=0, lt=1),
+    g.add_argument("--proxy-tolerance", type=_float("--proxy-tolerance", ge=0, lt=1),
                    default=0.0, metavar="ACC",
                    help="with --proxy-flops-floor: accuracy differences up to ACC (0.02 = 2 "
                         "points) are noise in the knee's choice: the smallest network within "
                         "ACC of every larger one")
-    p.add_argument("--lr-transfer", choices=list(LR_TRANSFERS), default=None,
+    g.add_argument("--lr-transfer", choices=list(LR_TRANSFERS), default=None,
                    help="mup: scale the proxy's learning rate, weight decay and "
                         "initialisation per layer by muP's width factors, so that its best "
                         "lr is the base network's (default: mup for --proxy auto's proxy, "
                         "else none)")
-    p.add_argument("--space", metavar="FILE", help="YAML search space (default: lr, weight "
+    g.add_argument("--space", metavar="FILE", help="YAML search space (default: lr, weight "
                    "decay, momentum, batch size, label smoothing)")
-    p.add_argument("--top-k", type=_int("--top-k", ge=1), default=3,
+    g.add_argument("--top-k", type=_int("--top-k", ge=1), default=3,
                    help="configurations retrained on the base network (default 3)")
-    p.add_argument("--backend", choices=list(BACKENDS), default="optuna")
-    p.add_argument("--sampler", default=None, help="optuna: tpe | random | cmaes | gp | qmc | "
-                   "nsga2; pymoo: ga | de | nsga2")
-    p.add_argument("--pruner", choices=list(PRUNERS), default="none")
-    p.add_argument("--trials", type=_int("--trials", ge=1), default=20)
-    p.add_argument("--objectives", default="accuracy",
+    g.add_argument("--backend", choices=list(BACKENDS), default="optuna",
+                   help="who proposes the trials: Optuna's samplers, pymoo's algorithms by "
+                   "ask and tell, or plain random search (default optuna)")
+    g.add_argument("--sampler", default=None, help="optuna: tpe | random | cmaes | gp | qmc | "
+                   "nsga2; pymoo: ga | de | nsga2 (default tpe, or ga with pymoo)")
+    g.add_argument("--pruner", choices=list(PRUNERS), default="none",
+                   help="stop poor trials early by their per-epoch validation accuracy "
+                   "(default none)")
+    g.add_argument("--trials", type=_int("--trials", ge=1), default=20,
+                   help="the study's budget of trials (default 20)")
+    g.add_argument("--objectives", default="accuracy",
                    help="accuracy, or accuracy,seconds / accuracy,params (multi-objective)")
-    p.add_argument("--storage", metavar="URL", default=None,
+    g.add_argument("--storage", metavar="URL", default=None,
                    help="sqlite:///file.db, postgresql://..., or a .journal file (default: "
                         "RUN_DIR/study.journal)")
-    p.add_argument("--study", default="moprune", help="study name in the storage")
-    p.add_argument("--workers", type=_int("--workers", ge=1), default=1,
+    g.add_argument("--study", default="moprune", help="study name in the storage")
+    g.add_argument("--workers", type=_int("--workers", ge=1), default=1,
                    help="worker processes on this machine")
-    p.add_argument("--grace", type=_int("--grace", ge=1), default=60,
+    g.add_argument("--grace", type=_int("--grace", ge=1), default=60,
                    help="seconds without a heartbeat before a trial is retried (SQL storage)")
-    p.add_argument("--final-epochs", type=_int("--final-epochs", ge=1), default=None,
+    g.add_argument("--final-epochs", type=_int("--final-epochs", ge=1), default=None,
                    help="epochs of the transfer runs (default: --epochs)")
 
 
@@ -719,9 +770,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="the whole pipeline from one YAML file: front, knee, "
                        "compaction, proxy HPO, transfer, report.md (resumes stage by stage)")
-    p.add_argument("config_file", metavar="CONFIG", help="YAML: front (model, data, train, "
-                   "the front's settings) and hpo (trials, epochs, sampler ...)")
-    p.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory")
+    p.add_argument("config_file", metavar="CONFIG", nargs="?",
+                   help="YAML: front (model, data, train, the front's settings; without a "
+                   "method: the proxy recipe's path) and hpo (trials, epochs, sampler ...); "
+                   "examples/ has commented ones")
+    p.add_argument("--out", metavar="RUN_DIR", help="run directory")
+    p.add_argument("--print-config", action="store_true",
+                   help="print a config with every setting at its default, and exit")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("datasets", help="list datasets, whether they are here, and where")
@@ -848,6 +903,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, stopping a command as Ctrl-C does: what is finished stays, and the same
+    command resumes."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``moprune`` console script."""
     parser = build_parser()
@@ -858,6 +922,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                  os.environ["MOPRUNE_PROGRESS_LINES"] == "1")
     from moprune.io import WriteError
 
+    signal.signal(signal.SIGTERM, _terminate)  # a clean stop, as Ctrl-C
     try:
         return int(args.func(args))
     except WriteError as e:  # a full disk: not the user's input, nothing partial left
@@ -871,9 +936,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"moprune: error: cannot write or read{where}: {e.strerror or e}; run the same "
               "command again to resume once it is fixed", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("moprune: interrupted; run the same command again to resume", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        what = "terminated" if isinstance(e, Terminated) else "interrupted"
+        print(f"moprune: {what}; run the same command again to resume", file=sys.stderr)
+        return 143 if isinstance(e, Terminated) else 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     from moprune.data import DataSplits
     from moprune.front.train import ModelSpec
 
-__all__ = ["HPOStage", "PipelineConfig", "PipelineResult", "run_pipeline"]
+__all__ = ["HPOStage", "PipelineConfig", "PipelineResult", "default_config_text",
+           "run_pipeline"]
 
 STAGES = ("front", "knee", "compact", "hpo", "report")
 
@@ -137,6 +138,17 @@ class PipelineResult:
     def to_dict(self) -> dict[str, Any]:
         return {"out": str(self.out), "knee": self.knee, "compaction": self.compaction,
                 "hpo": self.hpo, "seconds": self.seconds, "verdicts": self.verdicts}
+
+
+def default_config_text() -> str:
+    """A ``moprune run`` config with every setting at its default, as YAML (the front
+    section: the proxy recipe's path, which a section without ``method`` gets)."""
+    import yaml
+
+    text = yaml.safe_dump(config_to_dict(PipelineConfig()), sort_keys=False)
+    return ("# moprune run CONFIG --out RUN_DIR: every setting at its default. A front "
+            "section without\n# `method` is the proxy recipe's path; one that names its "
+            "method starts from moprune\n# front's defaults instead.\n" + text)
 
 
 def run_pipeline(config: PipelineConfig, out: str | os.PathLike[str], *,

@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
-__all__ = ["announce", "enable_lines", "lines_enabled", "notice", "progress_line"]
+__all__ = ["announce", "bar", "enable_lines", "lines_enabled", "notice", "progress_line"]
 
 _ENV = "MOPRUNE_PROGRESS_LINES"
 _logger = logging.getLogger("moprune")
@@ -70,3 +70,16 @@ def announce(message: str) -> None:
     """One line on stderr that the user should read whatever the progress setting (a
     decision a stage took, a check's result): ``moprune: ...``."""
     print(f"moprune: {message}", file=sys.stderr, flush=True)
+
+
+def bar(total: int, *, desc: str, unit: str, initial: int = 0,
+        enabled: bool | None = None) -> Any:
+    """A tqdm progress bar over ``total`` units of a long stage (a path's steps, a study's
+    trials), shown on a terminal (``enabled`` None) unless progress lines are on; a bar
+    that is not shown costs nothing."""
+    from tqdm.auto import tqdm
+
+    disable = (not enabled) if enabled is not None else (lines_enabled()
+                                                         or not sys.stderr.isatty())
+    return tqdm(total=total, initial=initial, desc=desc, unit=unit, leave=False,
+                disable=disable, dynamic_ncols=True)

@@ -132,6 +132,31 @@ def test_sigkilled_training_resumes_to_the_same_weights(tmp_path, synthetic_root
     assert all(torch.equal(straight[k], resumed[k]) for k in straight)
 
 
+def test_sigterm_stops_a_command_as_ctrl_c_does_and_it_resumes(tmp_path):
+    """SIGTERM (a job scheduler, `kill`): one line, exit 143, the checkpoint kept; the same
+    command then finishes from it."""
+    from tests.conftest import write_idx
+
+    root = write_idx(tmp_path / "big", n_train=6000, n_test=100)
+    out = tmp_path / "run"
+    common = ["train", "--model", "lenet5", "--epochs", "4", "--data-root", str(root),
+              "--device", "cpu", "--out", str(out)]
+    proc = subprocess.Popen([sys.executable, "-m", "moprune.cli", *common],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (out / "checkpoint.pt").exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert err.strip().splitlines()[-1] == ("moprune: terminated; run the same command again "
+                                            "to resume")
+    assert "Traceback" not in err and not (out / "results.json").exists()
+    code, _, err = run_cli(*common)
+    assert code == 0, err
+    assert json.loads((out / "results.json").read_text())["resumed_from_epoch"] >= 1
+
+
 def test_front_and_knee_commands(tmp_path, synthetic_root, capsys, cli):
     out = tmp_path / "front"
     args = ["front", "--model", "lenet5", "--data-root", str(synthetic_root), "--method",

@@ -1,6 +1,7 @@
 """docs/examples/own_module.py: a user's module and tensors through the whole library."""
 
 import importlib.util
+import json
 from pathlib import Path
 
 import torch
@@ -57,3 +58,19 @@ def test_own_module_from_tensors_to_a_tuned_knee(tmp_path, monkeypatch):
         assert all(start[k].shape == v.shape for k, v in small.state_dict().items())
         assert not torch.equal(start["1.weight"], small.state_dict()["1.weight"])
     assert not torch.equal(fresh0["1.weight"], fresh1["1.weight"])  # other seed, other draw
+
+
+def test_own_cnn_shrinks_by_the_default_recipe(tmp_path):
+    """docs/examples/own_cnn.py: the recipe makes a CNN of the user's physically smaller
+    (fewer channels, fewer FLOPs), and the tuned result is judged against the defaults."""
+    spec = importlib.util.spec_from_file_location(
+        "own_cnn", EXAMPLE.parent / "own_cnn.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    result = example.main(str(tmp_path))
+    raw = result.to_dict()
+    knee = json.loads(next((tmp_path / "proxy").glob("knee-*-compact.json")).read_text())
+    assert knee["after"]["flops_per_image"] < 0.5 * knee["before"]["flops_per_image"]
+    assert knee["after"]["parameters"] < knee["before"]["parameters"]
+    assert raw["default"]["val_acc"] is not None and raw["proxy_decision"]["reason"]
+    assert {v["stage"] for v in raw["verdicts"]} >= {"tuning"}

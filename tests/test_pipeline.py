@@ -166,3 +166,48 @@ def test_a_run_refused_by_a_later_stage_is_refused_before_it_writes(synthetic_ro
     assert not (tmp_path / "run").exists()
     assert main(["run", "good.yaml", "--out", "run"]) in (0, 3)  # (3: a verdict failed)
     assert (tmp_path / "run" / "report.md").is_file()
+
+
+def test_a_degenerate_pipeline_ends_with_its_verdicts_and_exit_3(synthetic_root, tmp_path,
+                                                                 capsys):
+    """The run the works-by-default issue found 'succeeding': an l1 path that cannot prune
+    in its few steps (a knee keeping every weight, nothing compacted), its knee as the
+    proxy. It now ends with exit 3, the problems in one line each and report.md's verdict."""
+    config = tmp_path / "old.yaml"
+    config.write_text(json.dumps({
+        "front": {"model": "lenet5", "method": "path", "budget": 3, "prox": True,
+                  "data": {"data_root": str(synthetic_root), "limit_train": 200},
+                  "train": {"epochs": 1}},
+        "hpo": {"trials": 2, "epochs": 1, "top_k": 1, "proxy": "knee"}}))
+    assert main(["run", str(config), "--out", str(tmp_path / "run")]) == 3
+    captured = capsys.readouterr()
+    problems = [line for line in captured.err.splitlines() if "PROBLEM" in line]
+    assert any(line.startswith("moprune: warning: knee: PROBLEM") for line in problems)
+    assert any("compaction: PROBLEM" in line and "unstructured" in line for line in problems)
+    assert "verdict: DEGENERATE" in captured.out
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert report.splitlines()[2].startswith("**Verdict: DEGENERATE")
+    assert "Do not use this result as it is" in report
+
+
+def test_print_config_writes_every_default_and_it_loads_back(capsys, tmp_path):
+    assert main(["run", "--print-config"]) == 0
+    text = capsys.readouterr().out
+    (tmp_path / "all.yaml").write_text(text)
+    from moprune.config import load_config_file
+
+    loaded = config_from_dict(PipelineConfig, load_config_file(tmp_path / "all.yaml"))
+    assert loaded == PipelineConfig()  # (every key there, the recipe's path among them)
+    assert loaded.front.path_corrector == "channel" and loaded.hpo.proxy == "auto"
+    assert main(["run", "--out", str(tmp_path / "r")]) == 2
+    assert "run needs CONFIG and --out RUN_DIR" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("example", sorted(
+    (__import__("pathlib").Path(__file__).parents[1] / "examples").glob("*.yaml")),
+    ids=lambda p: p.name)
+def test_the_example_configs_load(example):
+    from moprune.config import load_config_file
+
+    config = config_from_dict(PipelineConfig, load_config_file(example), where=str(example))
+    assert config.hpo.trials >= 1 and config.front.model

@@ -22,4 +22,5 @@ if [ "$SEED" = 0 ]; then cp examples/vgg-fashion.yaml "$OUT/config.yaml"; else
 moprune run "$OUT/config.yaml" --out "$OUT/proxy" || [ $? -eq 3 ]  # (3: a verdict failed)
 moprune hpo --model vgg --dataset fashion-mnist --limit-train 10000 --epochs 2 --trials 32 \
   --final-epochs 5 --top-k 3 --seed "$SEED" --proxy none --out "$OUT/full"
-python experiments/proxy_hpo/default_recipe.py "$OUT" --out docs/results/proxy_hpo/default_recipe.json
+python experiments/proxy_hpo/default_recipe.py "$OUT" --out docs/results/proxy_hpo/default_recipe.json \
+  --page docs/results/proxy_hpo/default_recipe.md

@@ -201,7 +201,7 @@ class PathMethod(FrontMethod):
                 max_drop=o.get("path_max_drop", 0.1), start_lam=o.get("path_start_lam", 0.5),
                 corrector=o.get("path_corrector", "l1"),
                 distance=o.get("path_distance", "change"), prox=job.prox, out_dir=job.out,
-                **job.solver_options):
+                progress=job.progress, **job.solver_options):
             job.front.add(point)
 
 

@@ -66,7 +66,7 @@ from moprune.io import atomic_write, read_json, write_json
 from moprune.models import save_model
 from moprune.models.serialization import read_model_file
 from moprune.names import PATH_CORRECTORS, PATH_DISTANCES
-from moprune.progress import progress_line
+from moprune.progress import bar, progress_line
 from moprune.pruning import flops_share, global_magnitude_masks, mask_optimizer_state
 from moprune.solvers import WeightedSumSolver
 from moprune.training import input_shape, resolve_device, train
@@ -125,7 +125,8 @@ def train_path(
             of the FLOPs over three seeds, ``change`` 7.2-19.8%; the README's knee-proxy
             section), so ``change`` stays the default.
         out_dir: The front's directory (point files and the resumable state).
-        progress: Unused by the path itself; kept for the interface of the trainers.
+        progress: A progress bar over the path's steps (None: on a terminal, when
+            progress lines are off).
 
     Raises:
         ConfigError: for bad settings, or a state in ``out_dir`` made with other ones.
@@ -190,6 +191,7 @@ def train_path(
                   f"points of {corrector_steps} steps)")
     spacing = 2.0 / points  # arc length of a front in these units: about 2
     model.train()
+    shown = bar(total, desc="path", unit="step", initial=state["step"], enabled=progress)
 
     def run(steps: int) -> None:
         # each phase anneals the learning rate from lr to lr / 10 (cosine) and the next
@@ -203,6 +205,7 @@ def train_path(
             if not math.isfinite(loss.item()):
                 raise DivergedError(f"the path's loss became {loss.item()} at lam "
                                     f"{solver.lam:.6g}")
+            shown.update(1)
         state["step"] += steps
 
     while not state["done"]:
@@ -254,6 +257,10 @@ def train_path(
         if out_dir is not None:
             save_point_model(model, point, out_dir)
             _save_state(state_file, settings, state, model, optimizer)  # type: ignore[arg-type]
+        shown.n = state["step"]  # (a rejected corrector's steps were counted twice)
+        shown.set_postfix_str(f"{len(recorded)} points, last: val acc {point.val_acc:.3f}, "
+                              f"kept {point.kept:.1%}", refresh=True)
+    shown.close()
     return recorded
 
 

@@ -145,7 +145,8 @@ def _worker_main(job: HPOJob, worker: int, budget: int, only_enqueued: bool,
     if ready is not None:
         with contextlib.suppress(threading.BrokenBarrierError):  # a slow one: go on
             ready.wait(_START_TIMEOUT)
-    work(study, objective, budget, only_enqueued=only_enqueued)
+    work(study, objective, budget, only_enqueued=only_enqueued,
+         progress=False if ready is not None else None)  # (no bars from many workers)
 
 
 def run_workers(job: HPOJob, budget: int, *, only_enqueued: bool = False,
@@ -187,7 +188,15 @@ def run_workers(job: HPOJob, budget: int, *, only_enqueued: bool = False,
         recover_dead_trials(study, len(SearchSpace.from_dict(job.space)),
                             pids={process.pid})
 
-    failed = wait_for(procs, on_failure=recover)
+    try:
+        failed = wait_for(procs, on_failure=recover)
+    except BaseException:  # Ctrl-C, SIGTERM: the workers stop too (their trials resume)
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        for p in procs:
+            p.join(10)
+        raise
     ready = procs = None  # type: ignore[assignment]  # (their semaphores unregister)
     _stop_resource_tracker()
     if failed:  # the survivors have ended; what the dead left (a retry, the rest)
@@ -226,7 +235,8 @@ def _ended(exitcode: int | None) -> str:
 def proxy_source(source: str | os.PathLike[str], *, selector: str = "chord",
                  base: Mapping[str, Any] | None = None, flops_floor: float | None = None,
                  tolerance: float | str = 0.0,
-                 factory: Callable[[], nn.Module] | None = None
+                 factory: Callable[[], nn.Module] | None = None,
+                 splits: DataSplits | None = None
                  ) -> tuple[dict[str, Any], dict[str, float]]:
     """The proxy's recipe and the seconds its creation took, from a model file, a front
     run directory, or ``uniform:SHARE`` (the base network thinned uniformly to SHARE of
@@ -280,7 +290,7 @@ def proxy_source(source: str | os.PathLike[str], *, selector: str = "chord",
         front = read_json(run / "front.json")  # its points include a retrained knee
         seconds["front"] = float(sum(p.get("seconds", 0.0) for p in front.get("points", [])))
         if flops_floor is not None:
-            path = _floor_knee(run, selector, flops_floor, factory, tolerance)
+            path = _floor_knee(run, selector, flops_floor, factory, tolerance, splits)
     elif not path.is_file():
         raise ConfigError(f"proxy {str(source)!r} is neither a model file, a run directory "
                           "nor uniform:SHARE")
@@ -307,7 +317,7 @@ _MAX_PROXY_FLOPS = 0.95
 
 def _floor_knee(run: Path, selector: str, floor: float,
                 factory: Callable[[], nn.Module] | None = None,
-                tolerance: float | str = 0.0) -> Path:
+                tolerance: float | str = 0.0, splits: DataSplits | None = None) -> Path:
     """The compacted model of ``run``'s knee in FLOPs terms above ``floor``, accuracy
     differences up to ``tolerance`` taken as noise (made once)."""
     from moprune.front import Front
@@ -328,7 +338,11 @@ def _floor_knee(run: Path, selector: str, floor: float,
     report = out.with_suffix(".json")
     if not (out.is_file() and report.is_file()
             and read_json(report).get("point") == point.key):
-        made = compact_file(run / point.checkpoint, out, factory=factory)
+        # (only the shape is needed: no test accuracy measured, which costs creation time)
+        x = None if splits is None else torch.randn(
+            128, splits.in_channels, splits.image_size, splits.image_size,
+            generator=torch.Generator().manual_seed(0))
+        made = compact_file(run / point.checkpoint, out, factory=factory, example_inputs=x)
         write_json(report, {**{k: v for k, v in made.items() if k != "out"},
                             "point": point.key, "flops_share": point.flops_share,
                             "val_acc": point.val_acc, "floor": floor,

@@ -45,7 +45,8 @@ class ProxyRecipe:
     warmup: float = bounded(1.0, ge=0)  # dense epochs first
     start_share: float = bounded(0.2, gt=0, lt=1)  # first FLOPs share cut
     max_drop: float = bounded(0.3, gt=0, le=1)  # the path ends this far below dense
-    eval_images: int | None = bounded(2000, ge=100, integer=True)  # per point (None: all)
+    eval_images: int | None = bounded(2000, ge=100, integer=True, optional=True)  # per
+    #                                                     point (None: every image)
     floor: float = bounded(0.05, ge=0, lt=1)  # the knee keeps at least this FLOPs share
     noise: float | str = "auto"  # ties: two standard errors of the validation accuracy
     lr_transfer: str = "mup"  # muP's per-layer factors on the proxy's trials
@@ -113,7 +114,7 @@ def make_proxy(model: Any, splits: DataSplits, train: TrainConfig, out: str | Pa
                               model=model, out_dir=out, progress=progress)
     factory = None if spec else model_factory(model, splits, dict(model_args or {}))
     proxy, seconds = proxy_source(out, flops_floor=recipe.floor, tolerance=recipe.noise,
-                                  factory=factory)
+                                  factory=factory, splits=splits)
     chosen = front.knee("chord", axes="flops", floor=recipe.floor, tolerance=recipe.noise)
     info = {"point": chosen.key, "flops_share": chosen.flops_share, "val_acc": chosen.val_acc,
             "kept": chosen.kept, "points": len(front), "recipe": asdict(recipe),
@@ -331,7 +332,8 @@ def auto_proxy(model: Any, splits: DataSplits, train: TrainConfig, out: str | Pa
         factory = None if isinstance(model, str) else model_factory(
             model, splits, dict(model_args or {}))
         proxy, creation = proxy_source(front, flops_floor=recipe.floor,
-                                       tolerance=recipe.noise, factory=factory)
+                                       tolerance=recipe.noise, factory=factory,
+                                       splits=splits)
         info = {"front": str(front)}
     check = pay_check(model, proxy, splits, train, creation_s=sum(creation.values()), **kw)
     announce(check.line())

@@ -37,7 +37,7 @@ from moprune.hpo.objective import TrialObjective
 from moprune.hpo.space import SearchSpace
 from moprune.io import WriteError, write_failed
 from moprune.names import BACKENDS, PRUNERS, SAMPLERS
-from moprune.progress import progress_line
+from moprune.progress import bar, progress_line
 from moprune.validation import bounded, check_ranges
 
 __all__ = ["BACKENDS", "PRUNERS", "SAMPLERS", "StudySettings", "awaiting_retry",
@@ -446,7 +446,7 @@ def _trial_line(study: optuna.Study, trial: FrozenTrial) -> None:
 
 
 def work(study: optuna.Study, objective: TrialObjective, budget: int | Callable[[], int],
-         *, only_enqueued: bool = False) -> None:
+         *, only_enqueued: bool = False, progress: bool | None = None) -> None:
     """Run trials until ``budget`` trials count (see :func:`counted`).
 
     Args:
@@ -454,6 +454,8 @@ def work(study: optuna.Study, objective: TrialObjective, budget: int | Callable[
             one population at a time).
         only_enqueued: Run only enqueued trials (pymoo's populations, a sensitivity
             grid's cells); stop when none is waiting.
+        progress: A progress bar over the counted trials (None: on a terminal, when
+            progress lines are off; worker processes pass False).
     """
     def total() -> int:
         return budget() if callable(budget) else budget
@@ -471,9 +473,23 @@ def work(study: optuna.Study, objective: TrialObjective, budget: int | Callable[
             raise _Surplus()
         return objective(trial)
 
+    shown = bar(total(), desc=study.study_name, unit="trial", enabled=progress)
+    try:
+        _work(study, guarded, total, objective, only_enqueued, shown)
+    finally:
+        shown.close()
+
+
+def _work(study: optuna.Study, guarded: Callable[[optuna.Trial], Any],
+          total: Callable[[], int], objective: TrialObjective, only_enqueued: bool,
+          shown: Any) -> None:
+    """The loop of :func:`work`: one trial at a time until the budget counts."""
     while True:
         recover_dead_trials(study, len(objective.space))
         trials = study.get_trials(deepcopy=False)
+        done = sum(counted(t) and t.state.is_finished() for t in trials)
+        shown.total, shown.n = max(total(), done), done
+        shown.refresh()
         waiting = any(t.state == TrialState.WAITING for t in trials)
         if only_enqueued and not waiting:
             return
