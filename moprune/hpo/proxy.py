@@ -290,6 +290,13 @@ class ProxyDecision:
                 "bound": self.bound.to_dict() if self.bound else None,
                 "check": self.check.to_dict() if self.check else None, "info": self.info}
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ProxyDecision:
+        return cls(use_proxy=bool(d["use_proxy"]), reason=str(d["reason"]),
+                   bound=PayCheck(**d["bound"]) if d.get("bound") else None,
+                   check=PayCheck(**d["check"]) if d.get("check") else None,
+                   info=d.get("info"))
+
 
 def auto_proxy(model: Any, splits: DataSplits, train: TrainConfig, out: str | Path, *,
                trials: int, top_k: int, final_epochs: int,
@@ -309,28 +316,46 @@ def auto_proxy(model: Any, splits: DataSplits, train: TrainConfig, out: str | Pa
         The proxy's recipe or None, its creation seconds by phase, the decision.
     """
     from moprune.hpo.pipeline import proxy_source
+    from moprune.io import read_json, write_json
     from moprune.progress import announce
+
+    record = Path(out) / "decision.json"
+    if record.is_file():  # a resumed run keeps its decision (a pay check's timings vary)
+        decision = ProxyDecision.from_dict(read_json(record))
+        announce(f"{decision.reason} (decided before; {record})")
+        if decision.check is None:  # no proxy was made
+            return None, {}, decision
+        factory = None if isinstance(model, str) else _factory(model, splits, model_args)
+        proxy, creation = proxy_source(front if front is not None else out,
+                                       flops_floor=recipe.floor, tolerance=recipe.noise,
+                                       factory=factory, splits=splits)
+        # (a proxy made and not used still cost its creation)
+        return (proxy if decision.use_proxy else None), creation, decision
+
+    def decided(proxy: dict[str, Any] | None, creation: dict[str, float],
+                decision: ProxyDecision) -> tuple[dict[str, Any] | None, dict[str, float],
+                                                  ProxyDecision]:
+        write_json(record, decision.to_dict())
+        return proxy, creation, decision
 
     kw = {"trials": trials, "top_k": top_k, "final_epochs": final_epochs, "recipe": recipe}
     creation: dict[str, float] = {}
     if front is None:
         bound = pay_check(model, None, splits, train, **kw)
         if bound.saving < recipe.min_saving:
-            reason = (f"no proxy: even with free trials one would save at most "
-                      f"{bound.saving:.0%} of this HPO ({trials} trials of "
-                      f"{bound.base_trial_s:.1f} s against a creation of about "
-                      f"{bound.creation_s:.0f} s), under {recipe.min_saving:.0%}; the trials "
-                      f"train the base network")
+            most = (f"would save at most {bound.saving:.0%}" if bound.saving > 0 else
+                    "would cost more than it saves")
+            reason = (f"no proxy: even with free trials one {most} of this HPO "
+                      f"({trials} trials of {bound.base_trial_s:.1f} s against a creation of "
+                      f"about {bound.creation_s:.0f} s; {recipe.min_saving:.0%} needed): the "
+                      "trials train the base network")
             announce(reason)
-            return None, {}, ProxyDecision(False, reason, bound=bound)
+            return decided(None, {}, ProxyDecision(False, reason, bound=bound))
         proxy, creation, info = make_proxy(model, splits, train, out, recipe=recipe,
                                            model_args=model_args, progress=progress)
     else:
-        from moprune.front.train import model_factory
-
         bound = None
-        factory = None if isinstance(model, str) else model_factory(
-            model, splits, dict(model_args or {}))
+        factory = None if isinstance(model, str) else _factory(model, splits, model_args)
         proxy, creation = proxy_source(front, flops_floor=recipe.floor,
                                        tolerance=recipe.noise, factory=factory,
                                        splits=splits)
@@ -341,6 +366,12 @@ def auto_proxy(model: Any, splits: DataSplits, train: TrainConfig, out: str | Pa
         reason = (f"the proxy is predicted to save {check.saving:.0%} (under "
                   f"{recipe.min_saving:.0%}): the trials train the base network")
         announce(reason)
-        return None, creation, ProxyDecision(False, reason, bound, check, info)
+        return decided(None, creation, ProxyDecision(False, reason, bound, check, info))
     reason = f"the proxy is predicted to save {check.saving:.0%} of the HPO's time"
-    return proxy, creation, ProxyDecision(True, reason, bound, check, info)
+    return decided(proxy, creation, ProxyDecision(True, reason, bound, check, info))
+
+
+def _factory(model: Any, splits: DataSplits, model_args: Mapping[str, Any] | None) -> Any:
+    from moprune.front.train import model_factory
+
+    return model_factory(model, splits, dict(model_args or {}))

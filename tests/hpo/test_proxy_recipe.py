@@ -86,3 +86,22 @@ def test_auto_makes_the_recipes_proxy_and_keeps_it_when_it_pays(synthetic_root, 
     assert decision.check.creation_s == pytest.approx(sum(creation.values()))
     assert decision.info["flops_share"] is not None
     assert (tmp_path / "front.json").is_file()  # the path, where a rerun resumes
+
+
+def test_a_resumed_auto_keeps_its_decision_without_timing_again(synthetic_root, tmp_path,
+                                                                monkeypatch):
+    """The pay check's timings vary between runs: a killed run resumed must not decide
+    otherwise (its study would mix proxy and base trials)."""
+    splits = prepare_data(DataConfig(data_root=str(synthetic_root), val_fraction=0.2))
+    cheap = {"build_s": 0.0, "step_s": 1e-5, "eval_s": 1e-4}
+    monkeypatch.setattr(proxy_module, "time_trial", _timed(cheap, cheap))
+    args = ("lenet5", splits, TrainConfig(epochs=1), tmp_path)
+    first = auto_proxy(*args, trials=4, top_k=1, final_epochs=1)[2]
+
+    def no_timing(*a, **k):
+        raise AssertionError("the decision was taken again")
+
+    monkeypatch.setattr(proxy_module, "time_trial", no_timing)
+    shape, _, again = auto_proxy(*args, trials=4, top_k=1, final_epochs=1)
+    assert shape is None and again.to_dict() == first.to_dict()
+    assert (tmp_path / "decision.json").is_file()
