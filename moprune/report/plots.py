@@ -75,9 +75,13 @@ def plot_front(front: Any, path: str | os.PathLike[str], *, knee: Any = None,
                     [p.test_acc if p.test_acc is not None else p.val_acc for p in by_kept],
                     "o-", color=color, ms=5, label=label)
     if knee is not None:
-        ax_obj.plot([knee.f1], [knee.f2], "*", color="red", ms=16, label="knee")
+        # a knee trained on after the search (retrained, debiased) is not a point of the
+        # front: said so in its label
+        label = ("knee (debiased)" if getattr(knee, "finetune_epochs", 0) else
+                 "knee (retrained)" if getattr(knee, "retrained", False) else "knee")
+        ax_obj.plot([knee.f1], [knee.f2], "*", color="red", ms=16, label=label)
         acc = knee.test_acc if knee.test_acc is not None else knee.val_acc
-        ax_acc.plot([getattr(knee, share)], [acc], "*", color="red", ms=16, label="knee")
+        ax_acc.plot([getattr(knee, share)], [acc], "*", color="red", ms=16, label=label)
     ax_obj.set(xlabel="f1: validation cross-entropy", ylabel="f2: complexity",
                title=title or "Pareto front")
     xlabel = ("fraction of FLOPs kept" if share == "flops_share"
