@@ -16,6 +16,7 @@ number of trials from which the proxy pays (break-even).
 from __future__ import annotations
 
 import math
+import os
 import statistics
 import time
 from collections.abc import Mapping
@@ -301,7 +302,7 @@ class ProxyDecision:
 def auto_proxy(model: Any, splits: DataSplits, train: TrainConfig, out: str | Path, *,
                trials: int, top_k: int, final_epochs: int,
                recipe: ProxyRecipe = DEFAULT_RECIPE, model_args: Mapping[str, Any] | None = None,
-               front: str | Path | None = None, progress: bool | None = None
+               front: str | os.PathLike[str] | None = None, progress: bool | None = None
                ) -> tuple[dict[str, Any] | None, dict[str, float], ProxyDecision]:
     """The proxy of ``proxy="auto"``: ``recipe``'s, when it is predicted to save at least
     ``recipe.min_saving`` of the HPO's time at ``trials`` trials, its creation included;
@@ -326,11 +327,11 @@ def auto_proxy(model: Any, splits: DataSplits, train: TrainConfig, out: str | Pa
         if decision.check is None:  # no proxy was made
             return None, {}, decision
         factory = None if isinstance(model, str) else _factory(model, splits, model_args)
-        proxy, creation = proxy_source(front if front is not None else out,
-                                       flops_floor=recipe.floor, tolerance=recipe.noise,
-                                       factory=factory, splits=splits)
+        made, spent = proxy_source(front if front is not None else out,
+                                   flops_floor=recipe.floor, tolerance=recipe.noise,
+                                   factory=factory, splits=splits)
         # (a proxy made and not used still cost its creation)
-        return (proxy if decision.use_proxy else None), creation, decision
+        return (made if decision.use_proxy else None), spent, decision
 
     def decided(proxy: dict[str, Any] | None, creation: dict[str, float],
                 decision: ProxyDecision) -> tuple[dict[str, Any] | None, dict[str, float],
@@ -338,10 +339,14 @@ def auto_proxy(model: Any, splits: DataSplits, train: TrainConfig, out: str | Pa
         write_json(record, decision.to_dict())
         return proxy, creation, decision
 
-    kw = {"trials": trials, "top_k": top_k, "final_epochs": final_epochs, "recipe": recipe}
+    def predict(proxy: Mapping[str, Any] | None, creation_s: float | None) -> PayCheck:
+        return pay_check(model, proxy, splits, train, trials=trials, top_k=top_k,
+                         final_epochs=final_epochs, creation_s=creation_s, recipe=recipe)
+
     creation: dict[str, float] = {}
+    bound: PayCheck | None = None
     if front is None:
-        bound = pay_check(model, None, splits, train, **kw)
+        bound = predict(None, None)
         if bound.saving < recipe.min_saving:
             most = (f"would save at most {bound.saving:.0%}" if bound.saving > 0 else
                     "would cost more than it saves")
@@ -354,13 +359,12 @@ def auto_proxy(model: Any, splits: DataSplits, train: TrainConfig, out: str | Pa
         proxy, creation, info = make_proxy(model, splits, train, out, recipe=recipe,
                                            model_args=model_args, progress=progress)
     else:
-        bound = None
         factory = None if isinstance(model, str) else _factory(model, splits, model_args)
         proxy, creation = proxy_source(front, flops_floor=recipe.floor,
                                        tolerance=recipe.noise, factory=factory,
                                        splits=splits)
         info = {"front": str(front)}
-    check = pay_check(model, proxy, splits, train, creation_s=sum(creation.values()), **kw)
+    check = predict(proxy, sum(creation.values()))
     announce(check.line())
     if check.saving < recipe.min_saving:
         reason = (f"the proxy is predicted to save {check.saving:.0%} (under "

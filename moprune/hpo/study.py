@@ -376,7 +376,10 @@ def recover_dead_trials(study: optuna.Study, n_params: int | None = None, *,
         return 0
     host = socket.gethostname()
     recovered = 0
-    with _recovery_lock(study._storage) if journal else contextlib.nullcontext():
+    storage = study._storage
+    lock = (_recovery_lock(storage) if isinstance(storage, optuna.storages.JournalStorage)
+            else contextlib.nullcontext())
+    with lock:
         trials = study.get_trials(deepcopy=False)
         retried = {_retried(t) for t in trials}
         for t in trials:
