@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 45's measurement: the default recipe from the example config, against the full
 # pipeline it replaces, on the small VGG (seed 0, declared before the runs; nothing else on
-# the machine, it reports times):
+# the machine, it reports times). SEED=1: a second seed, declared (2026-12-08) before its
+# run, read as exploratory (one more path and study, not an interval):
 #   bash experiments/proxy_hpo/default_recipe.sh [RUN]          (about 25 minutes)
 # 1. moprune run examples/vgg-fashion.yaml: the recipe's channel path on 10,000 images,
 #    its knee compacted, the pay check, 32 TPE trials of 2 epochs on the proxy (when it
