@@ -516,7 +516,7 @@ def _cmd_hpo(args: argparse.Namespace) -> int:
 
     from moprune.config import config_to_dict
     from moprune.hpo import check_hpo, run_hpo
-    from moprune.hpo.proxy import DEFAULT_RECIPE, auto_proxy
+    from moprune.hpo.proxy import DEFAULT_RECIPE, auto_proxy, lr_transfer_for
     from moprune.report import format_table
     from moprune.rundir import RunDir
 
@@ -546,8 +546,7 @@ def _cmd_hpo(args: argparse.Namespace) -> int:
             config.model, splits, config.train, out / "proxy", trials=args.trials,
             top_k=args.top_k, final_epochs=args.final_epochs or config.train.epochs,
             model_args=config.model_args)
-        job = replace(job, proxy=proxy, lr_transfer=args.lr_transfer or (
-            DEFAULT_RECIPE.lr_transfer if proxy is not None else "none"))
+        job = replace(job, proxy=proxy, lr_transfer=lr_transfer_for(args.lr_transfer, proxy))
     results = run_hpo(job, top_k=args.top_k, final_epochs=args.final_epochs,
                       creation_seconds=creation, splits=splits, decision=decision)
     counts = results["counts"]

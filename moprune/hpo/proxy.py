@@ -34,7 +34,8 @@ from moprune.hpo.objective import fresh_model
 from moprune.validation import bounded, check_ranges
 
 __all__ = ["DEFAULT_RECIPE", "PayCheck", "ProxyDecision", "ProxyRecipe", "auto_proxy",
-           "eval_subset", "make_proxy", "pay_check", "recipe_front"]
+           "eval_subset", "lr_transfer_for", "make_proxy", "pay_check", "recipe_front",
+           "recipe_knee"]
 
 
 @dataclass(frozen=True)
@@ -104,8 +105,7 @@ def make_proxy(model: Any, splits: DataSplits, train: TrainConfig, out: str | Pa
         phase, and what was chosen (the knee's key, FLOPs share, validation accuracy,
         the tie margin).
     """
-    from moprune.front.train import front_from_config, model_factory
-    from moprune.hpo.pipeline import proxy_source
+    from moprune.front.train import front_from_config
 
     out = Path(out)
     spec = model if isinstance(model, str) else None
@@ -113,9 +113,7 @@ def make_proxy(model: Any, splits: DataSplits, train: TrainConfig, out: str | Pa
                                       train=train), recipe)
     front = front_from_config(config, eval_subset(splits, recipe.eval_images),
                               model=model, out_dir=out, progress=progress)
-    factory = None if spec else model_factory(model, splits, dict(model_args or {}))
-    proxy, seconds = proxy_source(out, flops_floor=recipe.floor, tolerance=recipe.noise,
-                                  factory=factory, splits=splits)
+    proxy, seconds = recipe_knee(out, model, splits, recipe=recipe, model_args=model_args)
     chosen = front.knee("chord", axes="flops", floor=recipe.floor, tolerance=recipe.noise)
     info = {"point": chosen.key, "flops_share": chosen.flops_share, "val_acc": chosen.val_acc,
             "kept": chosen.kept, "points": len(front), "recipe": asdict(recipe),
@@ -223,7 +221,7 @@ def _trial_seconds(t: Mapping[str, float], steps_per_epoch: int, epochs: int) ->
 def pay_check(model: Any, proxy: Mapping[str, Any] | None, splits: DataSplits,
               train: TrainConfig, *, trials: int, top_k: int, final_epochs: int,
               creation_s: float | None = None, recipe: ProxyRecipe = DEFAULT_RECIPE,
-              steps: int = 8) -> PayCheck:
+              steps: int = 8, base: Mapping[str, float] | None = None) -> PayCheck:
     """Predict both pipelines' seconds at ``trials`` trials of ``train.epochs`` epochs.
 
     Args:
@@ -232,10 +230,12 @@ def pay_check(model: Any, proxy: Mapping[str, Any] | None, splits: DataSplits,
             nothing (the most it could save; its creation predicted from ``recipe``).
         creation_s: The proxy's creation, measured; None: predicted from ``recipe`` (its
             path's epochs of the base network and its points' evaluations).
+        base: The base network's :func:`time_trial`, when measured already.
     """
     n_train = len(splits.train_idx)
     per_epoch = math.ceil(n_train / train.batch_size)
-    base = time_trial({"model": model}, splits, train, steps=steps)
+    base = base if base is not None else time_trial({"model": model}, splits, train,
+                                                    steps=steps)
     small = time_trial(proxy, splits, train, steps=steps) if proxy is not None else None
     base_trial = _trial_seconds(base, per_epoch, train.epochs)
     proxy_trial = _trial_seconds(small, per_epoch, train.epochs) if small else 0.0
@@ -316,7 +316,6 @@ def auto_proxy(model: Any, splits: DataSplits, train: TrainConfig, out: str | Pa
     Returns:
         The proxy's recipe or None, its creation seconds by phase, the decision.
     """
-    from moprune.hpo.pipeline import proxy_source
     from moprune.io import read_json, write_json
     from moprune.progress import announce
 
@@ -326,10 +325,8 @@ def auto_proxy(model: Any, splits: DataSplits, train: TrainConfig, out: str | Pa
         announce(f"{decision.reason} (decided before; {record})")
         if decision.check is None:  # no proxy was made
             return None, {}, decision
-        factory = None if isinstance(model, str) else _factory(model, splits, model_args)
-        made, spent = proxy_source(front if front is not None else out,
-                                   flops_floor=recipe.floor, tolerance=recipe.noise,
-                                   factory=factory, splits=splits)
+        made, spent = recipe_knee(front if front is not None else out, model, splits,
+                                  recipe=recipe, model_args=model_args)
         # (a proxy made and not used still cost its creation)
         return (made if decision.use_proxy else None), spent, decision
 
@@ -339,9 +336,15 @@ def auto_proxy(model: Any, splits: DataSplits, train: TrainConfig, out: str | Pa
         write_json(record, decision.to_dict())
         return proxy, creation, decision
 
+    timed: dict[str, float] = {}  # the base network, timed once for both pay checks
+
     def predict(proxy: Mapping[str, Any] | None, creation_s: float | None) -> PayCheck:
-        return pay_check(model, proxy, splits, train, trials=trials, top_k=top_k,
-                         final_epochs=final_epochs, creation_s=creation_s, recipe=recipe)
+        check = pay_check(model, proxy, splits, train, trials=trials, top_k=top_k,
+                          final_epochs=final_epochs, creation_s=creation_s, recipe=recipe,
+                          base=timed or None)
+        timed.update({k[len("base_"):]: v for k, v in check.measured.items()
+                      if k.startswith("base_")})
+        return check
 
     creation: dict[str, float] = {}
     bound: PayCheck | None = None
@@ -359,10 +362,8 @@ def auto_proxy(model: Any, splits: DataSplits, train: TrainConfig, out: str | Pa
         proxy, creation, info = make_proxy(model, splits, train, out, recipe=recipe,
                                            model_args=model_args, progress=progress)
     else:
-        factory = None if isinstance(model, str) else _factory(model, splits, model_args)
-        proxy, creation = proxy_source(front, flops_floor=recipe.floor,
-                                       tolerance=recipe.noise, factory=factory,
-                                       splits=splits)
+        proxy, creation = recipe_knee(front, model, splits, recipe=recipe,
+                                      model_args=model_args)
         info = {"front": str(front)}
     check = predict(proxy, sum(creation.values()))
     announce(check.line())
@@ -375,7 +376,23 @@ def auto_proxy(model: Any, splits: DataSplits, train: TrainConfig, out: str | Pa
     return decided(proxy, creation, ProxyDecision(True, reason, bound, check, info))
 
 
-def _factory(model: Any, splits: DataSplits, model_args: Mapping[str, Any] | None) -> Any:
+def recipe_knee(run: str | os.PathLike[str], model: Any, splits: DataSplits, *,
+                recipe: ProxyRecipe = DEFAULT_RECIPE,
+                model_args: Mapping[str, Any] | None = None
+                ) -> tuple[dict[str, Any], dict[str, float]]:
+    """``recipe``'s knee of the path in ``run`` (above its floor, ties within its noise),
+    compacted (made once): the proxy's recipe and its creation seconds by phase."""
     from moprune.front.train import model_factory
+    from moprune.hpo.pipeline import proxy_source
 
-    return model_factory(model, splits, dict(model_args or {}))
+    factory = None if isinstance(model, str) else model_factory(model, splits,
+                                                                dict(model_args or {}))
+    return proxy_source(run, flops_floor=recipe.floor, tolerance=recipe.noise,
+                        factory=factory, splits=splits)
+
+
+def lr_transfer_for(given: str | None, proxy: Mapping[str, Any] | None,
+                    recipe: ProxyRecipe = DEFAULT_RECIPE) -> str:
+    """The learning-rate transfer of an HPO whose proxy ``proxy="auto"`` chose: the
+    ``given`` one, else the recipe's for its proxy and none for the base network."""
+    return given or (recipe.lr_transfer if proxy is not None else "none")

@@ -20,7 +20,7 @@ from moprune.config import TrainConfig
 from moprune.data import DataSplits
 from moprune.errors import ConfigError
 from moprune.hpo.pipeline import HPOJob, proxy_source, run_hpo
-from moprune.hpo.proxy import DEFAULT_RECIPE, ProxyRecipe, auto_proxy
+from moprune.hpo.proxy import DEFAULT_RECIPE, ProxyRecipe, auto_proxy, lr_transfer_for
 from moprune.hpo.space import DEFAULT_SPACE, SearchSpace
 from moprune.hpo.study import StudySettings
 from moprune.io import JSONResult
@@ -181,7 +181,7 @@ def tune(model: ModelSpec, data: DataSplits, *, proxy: Any = "auto", trials: int
             model, data, config, Path(out) / "proxy", trials=trials, top_k=top_k,
             final_epochs=final_epochs, recipe=recipe, model_args=model_args,
             front=proxy_front)
-        lr_transfer = lr_transfer or (recipe.lr_transfer if shape is not None else "none")
+        lr_transfer = lr_transfer_for(lr_transfer, shape, recipe)
     else:
         shape, creation = resolve_proxy(proxy, model, data, selector=selector,
                                         model_args=model_args, flops_floor=flops_floor,

@@ -77,7 +77,14 @@ def test_auto_makes_the_recipes_proxy_and_keeps_it_when_it_pays(synthetic_root, 
     splits = prepare_data(DataConfig(data_root=str(synthetic_root), val_fraction=0.2))
     slow = {"build_s": 0.0, "step_s": 1.0, "eval_s": 1.0}  # a base network worth a proxy
     fast = {"build_s": 0.0, "step_s": 0.01, "eval_s": 0.01}
-    monkeypatch.setattr(proxy_module, "time_trial", _timed(slow, fast))
+    timed = []
+    fake = _timed(slow, fast)
+
+    def counting(recipe, *args, **kwargs):
+        timed.append(dict(recipe) == {"model": "lenet5"})
+        return fake(recipe, *args, **kwargs)
+
+    monkeypatch.setattr(proxy_module, "time_trial", counting)
     recipe = ProxyRecipe(points=4, epochs=2, warmup=0.5, eval_images=None)
     shape, creation, decision = auto_proxy(
         "lenet5", splits, TrainConfig(epochs=1, batch_size=32), tmp_path, trials=8, top_k=1,
@@ -86,6 +93,7 @@ def test_auto_makes_the_recipes_proxy_and_keeps_it_when_it_pays(synthetic_root, 
     assert decision.check.creation_s == pytest.approx(sum(creation.values()))
     assert decision.info["flops_share"] is not None
     assert (tmp_path / "front.json").is_file()  # the path, where a rerun resumes
+    assert timed == [True, False]  # the base network timed once for both pay checks
 
 
 def test_a_resumed_auto_keeps_its_decision_without_timing_again(synthetic_root, tmp_path,
