@@ -30,6 +30,7 @@ import torch
 
 from moprune.config import DataConfig, TrainConfig
 from moprune.data import prepare_data
+from moprune.front import Path as PathMethod
 from moprune.front import train_front
 from moprune.io import write_json
 from moprune.models import build_model
@@ -61,11 +62,10 @@ total_epochs: list[int] = []
 for _ in range(args.repeats):
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        last = train_front(model=args.model, data=data, method="path", budget=args.budget,
-                           prox=args.corrector == "l1", path_corrector=args.corrector,
-                           path_start_lam=args.start_lam, path_warmup=args.warmup,
-                           finetune=args.finetune,
-                           train_config=config, out_dir=out)
+        path = PathMethod(points=args.budget, corrector=args.corrector, start_lam=args.start_lam,
+                          warmup=args.warmup)
+        last = train_front(args.model, data, method=path, prox=args.corrector == "l1",
+                           finetune=args.finetune, train=config, out=out)
         times["path"].append(time.perf_counter() - start)
     total_epochs.append(args.epochs + args.finetune * len(last))
     start = time.perf_counter()

@@ -58,11 +58,19 @@ _LAZY = {
 }
 
 
+#: Subpackages and modules loaded on first use as attributes (``moprune.front.Path``).
+_SUBMODULES = ("compaction", "config", "data", "front", "hpo", "io", "models", "names",
+               "objectives", "pipeline", "pruning", "registry", "report", "sensitivity",
+               "solvers", "training", "validation", "verdicts")
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"moprune.{name}")
     raise AttributeError(f"module 'moprune' has no attribute {name!r}")
 
 

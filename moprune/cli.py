@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from moprune.errors import MopruneError
-from moprune.names import FRONT_METHODS, PATH_CORRECTORS, PATH_DISTANCES
+from moprune.names import FRONT_METHODS
 
 __all__ = ["main"]
 
@@ -101,7 +101,7 @@ def _flag_default(key: str) -> Any:
     """The default of a config key (``train.lr``) in moprune front's settings."""
     import dataclasses
 
-    from moprune.config import FrontConfig
+    from moprune.front.config import FrontConfig
 
     cls: Any = FrontConfig
     *parents, leaf = key.split(".")
@@ -117,7 +117,7 @@ def _flag_range(key: str) -> Any:
     """The allowed range of a config key (``train.lr``), from its dataclass field."""
     import dataclasses
 
-    from moprune.config import FrontConfig
+    from moprune.front.config import FrontConfig
 
     cls: Any = FrontConfig
     *parents, leaf = key.split(".")
@@ -292,40 +292,56 @@ def _float_list(text: str) -> list[float]:
 _float_list.__name__ = "comma-separated list of floats"
 
 _FRONT_FLAGS: list[tuple[str, str, Callable[[str], Any] | None, str]] = [
-    ("--method", "method", str, " | ".join(FRONT_METHODS)),
-    ("--budget", "budget", int, "training runs of the search (default 8); path: points"),
-    ("--explore-epochs", "explore_epochs", int, "epochs of the search's runs"),
+    ("--method", "method", str, "the front method: " + " | ".join(FRONT_METHODS)
+     + " (default path)"),
     ("--complexity", "complexity", str, "l1 | group-l1 | flops"),
     ("--scope", "scope", str, "all | dense | conv"),
     ("--tau", "tau", float, "pruning threshold (default 1e-3, none with --prox; 0: off)"),
     ("--freeze-masks", "freeze_masks", None, "pruned weights stay zero"),
     ("--prox", "prox", None, "proximal l1 step: soft-thresholding, exact zeros"),
     ("--finetune", "finetune", int, "debias each point: E epochs, mask frozen, lam 0"),
-    ("--lams", "lams", _float_list, "grid weights, e.g. 0,0.9,0.99,1"),
-    ("--smgd-variant", "smgd_variant", str, "sgd | adam"),
-    ("--smgd-normalize", "smgd_normalize", str, "none | l2 | loss (before min-norm)"),
-    ("--path-warmup", "path_warmup", float, "path: epochs at lam 0 first (default epochs/4)"),
-    ("--path-max-drop", "path_max_drop", float,
-     "path: stop this far below the dense accuracy (default 0.1)"),
-    ("--path-start-lam", "path_start_lam", float,
-     "path: the first weight of f2 (magnitude: share of weights cut; channel: of FLOPs) "
-     "after the dense point "
-     "(default 0.5)"),
-    ("--path-corrector", "path_corrector", str,
-     "path: " + " | ".join(PATH_CORRECTORS) +
-     " (l1: raise lam; magnitude: cut the smallest weights, train f1; channel: cut the "
-     "weakest whole channels along the FLOPs, train f1)"),
-    ("--path-distance", "path_distance", str,
-     "path: " + " | ".join(PATH_DISTANCES) + " (what of the accuracy counts in a step's "
-     "length: any change (default) or only a fall)"),
     ("--knee", "knee", str, "chord | angle | slope: knee retrained for --epochs"),
     ("--knee-axes", "knee_axes", str, "auto | objectives | kept | flops"),
-    ("--knee-epochs", "knee_epochs", int,
-     "path: debias the knee to this many epochs in all"),
 ]
 
 
+def _method_flags() -> list[tuple[str, str, Callable[[str], Any] | None, str, Any, Any]]:
+    """The front methods' options as flags (:func:`moprune.front.methods.method_flags`):
+    ``(flag, flat key, type, help, choices, range)``; a flag several methods share says
+    what it is for each."""
+    from moprune.front.methods import method_flags
+
+    types: dict[str, Callable[[str], Any] | None] = {"int": int, "float": float, "str": str,
+                                                     "tuple": _float_list, "bool": None}
+    out = []
+    for entry in method_flags():
+        said: dict[tuple[str, Any], list[str]] = {}
+        for method, help_, default in entry["per_method"]:
+            said.setdefault((help_, default), []).append(method)
+        parts = [("" if len(said) == 1 and len(entry["methods"]) > 1 else
+                  "/".join(methods) + ": ") + help_ +
+                 (f" (default {default})" if default not in (None, False) else "")
+                 for (help_, default), methods in said.items()]
+        out.append((f"--{entry['flag']}", entry["key"], types.get(entry["type"], str),
+                    "; ".join(parts), entry["choices"], entry["range"]))
+    return out
+
+
 _FRONT_KEYS = {key for _, key, _, _ in _FRONT_FLAGS}
+
+
+def _add_method_flags(p: argparse.ArgumentParser) -> None:
+    """The flags of every front method's options (shared flags once), in one group."""
+    group = _group(p, "front method options")
+    for flag, key, typ, help_, choices, spec in _method_flags():
+        _FRONT_KEYS.add(key)
+        if typ is None:
+            group.add_argument(flag, dest=key, action="store_true", default=argparse.SUPPRESS,
+                               help=help_)
+        else:
+            group.add_argument(flag, dest=key, type=_typed(typ, flag, spec), choices=choices,
+                               default=argparse.SUPPRESS, help=help_,
+                               metavar=flag.lstrip("-").upper().replace("-", "_"))
 
 
 _AXES_WORDS = {"objectives": "(f1, f2)", "kept": "(val error, kept)",
@@ -333,7 +349,8 @@ _AXES_WORDS = {"objectives": "(f1, f2)", "kept": "(val error, kept)",
 
 
 def _cmd_front(args: argparse.Namespace) -> int:
-    from moprune.config import FrontConfig, config_to_dict
+    from moprune.config import config_from_dict, config_to_dict
+    from moprune.front.config import FrontConfig
     from moprune.front.runs import finish_front
     from moprune.front.train import check_front, front_from_config
     from moprune.report import front_table
@@ -341,19 +358,22 @@ def _cmd_front(args: argparse.Namespace) -> int:
 
     config: FrontConfig = resolve_config(FrontConfig, args)
     out = _check_run(args, config)
+    grows = tuple(f"method.{k}" for k in config.method.may_grow)
     run = RunDir(out, config_to_dict(config), defaults=config_to_dict(FrontConfig()),
-                 may_differ=("budget", "knee_epochs", "train.device"))
+                 may_differ=(*grows, "train.device"),
+                 normalize=lambda d: config_to_dict(config_from_dict(FrontConfig, d)))
     run.check()
     data = _load_data(config)
     check_front(config, data)
     run.write()
-    front = front_from_config(config, data, out_dir=out)
+    front = front_from_config(config, data, out=out)
     knee = finish_front(front, out, selector=config.knee,
-                        title=f"{config.model} on {config.data.dataset}: {config.method}")
+                        title=f"{config.model} on {config.data.dataset}: "
+                              f"{config.method.name}")
     axes = front.meta["knee_axes"]
     nd = front.non_dominated(axes=axes)
     print(front_table(nd))
-    runs = "points" if config.method == "path" else "runs"
+    runs = "points" if config.method.one_run else "runs"
     counts = ", ".join(f"{n} in {_AXES_WORDS[a]}"
                        for a, n in front.meta["non_dominated_count"].items())
     print(f"{len(front)} {runs}, {len(nd)} non-dominated in {axes} axes ({counts}), "
@@ -448,9 +468,9 @@ def _cmd_compact(args: argparse.Namespace) -> int:
 
 def _compact_file(model_file: Path, out: Path | None, *, threshold: float | None,
                   keep_flops: float | None, mode: str, data_config: Any) -> Path:
-    """:func:`moprune.pruning.compact_file`, and its report printed."""
+    """:func:`moprune.compaction.compact_file`, and its report printed."""
+    from moprune.compaction import compact_file
     from moprune.data import prepare_data
-    from moprune.pruning import compact_file
     from moprune.report import format_table
 
     splits = prepare_data(data_config) if data_config is not None else None
@@ -797,6 +817,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("front", help="train a Pareto front of sparse networks (resumes)")
     _add_run_flags(p)
     _add_flags(p, _FRONT_FLAGS)
+    _add_method_flags(p)
     p.set_defaults(func=_cmd_front)
 
     p = sub.add_parser("knee", help="write the knee model of a front")

@@ -6,6 +6,7 @@ config is written beside every result (``config.yaml`` in the run directory).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 from collections.abc import Mapping
@@ -15,12 +16,10 @@ from typing import Any, TypeVar
 
 from moprune.errors import ConfigError
 from moprune.io import write_text
-from moprune.names import PATH_CORRECTORS, PATH_DISTANCES
 from moprune.validation import bounded, check_device, check_ranges
 
 __all__ = [
     "DataConfig",
-    "FrontConfig",
     "RunConfig",
     "TrainConfig",
     "config_from_dict",
@@ -101,105 +100,29 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
-@dataclass(frozen=True)
-class FrontConfig:
-    """Settings of ``moprune front``: a Pareto front of one model on one dataset."""
-
-    model: str = "lenet5"
-    model_args: dict[str, Any] = field(default_factory=dict)
-    method: str = "dichotomic"  # dichotomic | grid | bisection | smgd | path
-    # training runs of the search (smgd: runs with seeds seed, seed+1, ...; path: the
-    # points it aims at after the dense one)
-    budget: int = bounded(8, ge=1)
-    explore_epochs: int | None = bounded(None, ge=1, integer=True)  # None: train.epochs
-    complexity: str = "l1"  # l1 | group-l1 | flops
-    scope: str = "all"  # all | dense | conv
-    # intra-training pruning threshold; None: 1e-3, or none with prox; 0: off
-    tau: float | None = bounded(None, ge=0, integer=False)
-    freeze_masks: bool = False  # pruned weights stay 0
-    prox: bool = False  # proximal l1 step (soft-thresholding) instead of f2's gradient
-    finetune: int = bounded(0, ge=0)  # epochs of debiasing per point (mask frozen, lam 0)
-    lams: list[float] | None = None  # weights of the grid method
-    smgd_variant: str = "sgd"  # sgd | adam
-    smgd_normalize: str = "none"  # none | l2 | loss: g1, g2 normalised before min-norm
-    # path: epochs at lam = 0 first (None: epochs / 4); it ends this far (accuracy) below
-    # the dense point; the first weight of f2 after the dense point; how it corrects
-    path_warmup: float | None = bounded(None, ge=0, integer=False)
-    path_max_drop: float = bounded(0.1, gt=0, le=1)
-    path_start_lam: float = bounded(0.5, gt=0, lt=1)  # magnitude: the first share cut
-    path_corrector: str = "l1"  # l1 (lam raised) | magnitude (the smallest weights cut)
-    #                             | channel (the weakest whole channels cut, along the FLOPs)
-    path_distance: str = "change"  # change | fall: what of the validation accuracy counts
-    #                                in a path step's length
-    knee: str = "chord"  # chord | angle | slope: the knee (retrained for train.epochs)
-    knee_axes: str = "auto"  # auto | objectives | kept | flops: the plane of the knee
-    knee_epochs: int | None = bounded(None, ge=1, integer=True)  # path: debias the knee
-    #                                                              to this many epochs
-    data: DataConfig = field(default_factory=DataConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-
-    def __post_init__(self) -> None:
-        from moprune.front import AXES, FRONT_METHODS, KNEE_SELECTORS
-        from moprune.objectives import KINDS, SCOPES
-        from moprune.solvers.multi_gradient import NORMALIZATIONS
-
-        for name, allowed in (("method", tuple(FRONT_METHODS.names())), ("complexity", KINDS),
-                              ("scope", SCOPES),
-                              ("smgd_variant", ("sgd", "adam")),
-                              ("smgd_normalize", NORMALIZATIONS),
-                              ("path_corrector", PATH_CORRECTORS),
-                              ("path_distance", PATH_DISTANCES),
-                              ("knee", tuple(KNEE_SELECTORS.names())),
-                              ("knee_axes", ("auto", *AXES))):
-            value = getattr(self, name)
-            _check(value in allowed, f"{name} must be one of {tuple(allowed)}", value)
-        check_ranges(self)
-        _check(not (self.prox and self.method == "smgd"),
-               "prox is for the weighted sum and the path, not smgd; method", self.method)
-        _check(self.method != "path" or self.explore_epochs is None,
-               "explore_epochs is for the weighted-sum searches; the path is one run of "
-               "train.epochs; explore_epochs", self.explore_epochs)
-        _check(self.path_corrector == "l1" or self.method == "path",
-               "path_corrector is for the path; method", self.method)
-        _check(self.path_distance == "change" or self.method == "path",
-               "path_distance is for the path; method", self.method)
-        _check(self.path_corrector == "l1" or not self.prox,
-               f"the {self.path_corrector} corrector cuts by rank, with no prox step; prox",
-               self.prox)
-        _check(self.path_corrector == "l1" or self.tau is None,
-               f"the {self.path_corrector} corrector cuts by rank, with no threshold; tau",
-               self.tau)
-        _check(self.path_corrector != "channel" or self.complexity != "l1",
-               "the channel corrector cuts whole channels: it needs complexity group-l1 or "
-               "flops; complexity", self.complexity)
-        _check(self.knee_epochs is None or self.method == "path",
-               "knee_epochs is for the path; method", self.method)
-        # what train_front checks too, here so that a refused front writes nothing
-        min_budget = FRONT_METHODS.get(self.method).min_budget
-        _check(self.budget >= min_budget,
-               f"budget must be >= {min_budget} for the {self.method} method", self.budget)
-        _check(self.train.epochs >= 1, "a front trains: train.epochs must be >= 1",
-               self.train.epochs)
-        _check(self.method != "path" or self.path_warmup is None
-               or self.path_warmup < self.train.epochs,
-               f"path_warmup (dense epochs first) must be below train.epochs "
-               f"({self.train.epochs})", self.path_warmup)
-        _check(self.explore_epochs is None or self.explore_epochs <= self.train.epochs,
-               f"explore_epochs must be <= train.epochs ({self.train.epochs})",
-               self.explore_epochs)
-        _check(self.lams is None or (len(self.lams) > 0 and all(
-            isinstance(v, (int, float)) and 0 <= v <= 1 for v in self.lams)),
-            "lams must be weights in [0, 1]", self.lams)
-
-
 def _check(ok: bool, message: str, value: object) -> None:
     if not ok:
         raise ConfigError(f"{message}, got {value!r}")
 
 
+def check_choice(name: str, value: object, allowed: Any) -> None:
+    """Refuse ``value`` of the setting ``name`` unless it is one of ``allowed``."""
+    _check(value in tuple(allowed), f"{name} must be one of {tuple(allowed)}", value)
+
+
 def config_to_dict(config: Any) -> dict[str, Any]:
-    """The config as plain nested dicts (for YAML and JSON)."""
-    return dataclasses.asdict(config)
+    """The config as plain nested dicts (for YAML and JSON); a setting that is an object
+    with ``to_config()`` (a front method) is its mapping."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if hasattr(value, "to_config"):
+            out[f.name] = value.to_config()
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            out[f.name] = config_to_dict(value)
+        else:
+            out[f.name] = copy.deepcopy(value)
+    return out
 
 
 def config_from_dict(cls: type[C], values: Mapping[str, Any], *, where: str = "config",
@@ -218,6 +141,9 @@ def config_from_dict(cls: type[C], values: Mapping[str, Any], *, where: str = "c
     if not isinstance(values, Mapping):
         raise ConfigError(f"{prefix.rstrip('.') or 'config'} in {where} must be a mapping, "
                           f"got {values!r}")
+    prepare = getattr(cls, "prepare", None)  # a config that makes its own objects
+    if prepare is not None:
+        values = prepare(values, where)
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(values) - set(fields))
     if unknown:
@@ -227,12 +153,19 @@ def config_from_dict(cls: type[C], values: Mapping[str, Any], *, where: str = "c
     base_of = getattr(cls, "section_default", None)  # a section's defaults may depend on it
     for name, value in values.items():
         default = base_of(name, value) if base_of is not None else getattr(cls(), name)
-        if dataclasses.is_dataclass(default):
+        if hasattr(default, "to_config"):  # made by ``prepare``
+            kwargs[name] = value
+        elif dataclasses.is_dataclass(default):
             if value is not None and not isinstance(value, Mapping):
                 raise ConfigError(f"{prefix}{name} in {where} must be a mapping, got "
                                   f"{value!r}")
-            # over the field's own default (which may differ from its class's defaults)
-            merged = _merge(config_to_dict(default), value or {})
+            # over the field's own default (which may differ from its class's defaults);
+            # an object setting given (a front method) replaces the default's
+            base = config_to_dict(default)
+            for key in value or {}:
+                if hasattr(getattr(default, key, None), "to_config"):
+                    base.pop(key, None)
+            merged = _merge(base, value or {})
             kwargs[name] = config_from_dict(type(default), merged, where=where,
                                             prefix=f"{prefix}{name}.")
         else:

@@ -34,17 +34,19 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from moprune.errors import ConfigError
+from moprune.registry import Registry
 
-__all__ = ["KINDS", "SCOPES", "Complexity", "cross_entropy", "scope_parameters"]
+__all__ = ["COMPLEXITIES", "KINDS", "SCOPES", "Complexity", "ComplexityKind", "FlopsKind",
+           "GroupL1Kind", "L1Kind", "cross_entropy", "scope_parameters"]
 
 SCOPES = ("all", "dense", "conv")
-KINDS = ("l1", "group-l1", "flops")
 _LAYERS = {"all": (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d), "dense": (nn.Linear,),
            "conv": (nn.Conv1d, nn.Conv2d, nn.Conv3d)}
 
@@ -119,12 +121,81 @@ def layer_positions(model: nn.Module, names: list[str], input_shape: tuple[int, 
     return [found[id(m)] for m in layers]
 
 
+class ComplexityKind:
+    """What a complexity kind decides, found by name in :data:`COMPLEXITIES`: whether f2
+    is an l1 norm of the weights or a group norm of their channels (``grouped``), and how
+    much each layer's groups weigh (:meth:`layer_weights`: 1 each for ``group-l1``, the
+    output positions per image for ``flops``, so that f2 counts compute). A new kind is
+    one subclass and one registration::
+
+        @COMPLEXITIES.register("late-heavy")
+        class LateHeavy(ComplexityKind):
+            def layer_weights(self, model, names, input_shape):
+                return [1] * (len(names) - 1) + [10]
+
+    Attributes:
+        grouped: f2 is a group norm over channels (so channels can be cut whole).
+        needs_input_shape: :meth:`layer_weights` needs one input's shape.
+        knee_axes: The plane its front's knee is read in by default (None: the method's).
+    """
+
+    grouped: ClassVar[bool] = True
+    needs_input_shape: ClassVar[bool] = False
+    knee_axes: ClassVar[str | None] = None
+
+    def layer_weights(self, model: nn.Module, names: list[str],
+                      input_shape: tuple[int, ...] | None) -> list[int]:
+        """How much each layer's groups weigh in f2 (and in its normaliser)."""
+        return [1] * len(names)
+
+
+COMPLEXITIES: Registry[type[ComplexityKind]] = Registry("complexity")
+
+
+@COMPLEXITIES.register("l1")
+class L1Kind(ComplexityKind):
+    """The mean absolute weight."""
+
+    grouped = False
+
+
+@COMPLEXITIES.register("group-l1")
+class GroupL1Kind(ComplexityKind):
+    """Yuan & Lin's group lasso over output channels (batch-norm scale and shift joined)."""
+
+
+@COMPLEXITIES.register("flops")
+class FlopsKind(ComplexityKind):
+    """The group lasso with each channel weighted by the FLOPs it costs per image."""
+
+    needs_input_shape = True
+    knee_axes = "flops"
+
+    def layer_weights(self, model: nn.Module, names: list[str],
+                      input_shape: tuple[int, ...] | None) -> list[int]:
+        assert input_shape is not None
+        return layer_positions(model, names, tuple(input_shape))
+
+
+#: The built-in kinds (registered ones: ``COMPLEXITIES.names()``).
+KINDS = ("l1", "group-l1", "flops")
+
+
+def complexity_kind(name: str) -> ComplexityKind:
+    """The registered complexity kind ``name``.
+
+    Raises:
+        UnknownNameError: one line listing the known kinds.
+    """
+    return COMPLEXITIES.get(name)()
+
+
 class Complexity:
     """f2 over the weights of ``model`` in ``scope``, with its analytic gradient and l0.
 
     Args:
         model: The network.
-        kind: ``l1``, ``group-l1`` or ``flops``.
+        kind: A registered :class:`ComplexityKind`: ``l1``, ``group-l1`` or ``flops``.
         scope: ``all`` (every Conv/Linear weight), ``dense`` (Linear) or ``conv``.
         input_shape: One input's shape, ``(C, H, W)``; needed by ``flops``.
 
@@ -135,12 +206,13 @@ class Complexity:
 
     def __init__(self, model: nn.Module, *, kind: str = "l1", scope: str = "all",
                  input_shape: tuple[int, ...] | None = None) -> None:
-        if kind not in KINDS:
-            raise ConfigError(f"complexity kind must be one of {KINDS}, got {kind!r}")
-        if kind == "flops" and input_shape is None:
-            raise ConfigError("complexity 'flops' needs the input shape (C, H, W)")
+        strategy = complexity_kind(kind)
+        if strategy.needs_input_shape and input_shape is None:
+            raise ConfigError(f"complexity {kind!r} needs the input shape (C, H, W)")
         named = scope_parameters(model, scope)
         self.kind = kind
+        #: f2 is a group norm over channels (``group-l1``, ``flops``), not ``l1``.
+        self.grouped = strategy.grouped
         self.scope = scope
         self.names = [n for n, _ in named]
         self.params: list[torch.Tensor] = [p for _, p in named]
@@ -149,7 +221,7 @@ class Complexity:
         output_layer = len(self.params) - 1 if self.params[-1].ndim == 2 else None
         self.group_dims = [1 if i == output_layer else 0 for i in range(len(self.params))]
         # Batch-norm scale and shift joined to their layer's output groups (group-l1 only).
-        norms = _following_batch_norms(model, self.names) if kind != "l1" else {}
+        norms = _following_batch_norms(model, self.names) if self.grouped else {}
         self.attached: list[list[torch.Tensor]] = [
             [t for t in (norms[name].weight, norms[name].bias) if isinstance(t, torch.Tensor)]
             if name in norms and d == 0 else [] for name, d in zip(self.names, self.group_dims,
@@ -159,10 +231,10 @@ class Complexity:
         self.penalized: list[torch.Tensor] = self.params + [t for a in self.attached for t in a]
         self._group_scale = [math.sqrt(p.numel() / p.shape[d] + len(a)) for p, d, a in
                              zip(self.params, self.group_dims, self.attached, strict=True)]
-        #: Output positions per image of each layer (1 each unless ``flops``).
-        self.positions = (layer_positions(model, self.names, tuple(input_shape))
-                          if kind == "flops" and input_shape is not None
-                          else [1] * len(self.params))
+        #: How much each layer's groups weigh (:meth:`ComplexityKind.layer_weights`: 1
+        #: each, or for ``flops`` the layer's output positions per image).
+        self.positions = strategy.layer_weights(
+            model, self.names, None if input_shape is None else tuple(input_shape))
         #: What f2 is divided by: the weights in scope, or (``flops``) the FLOPs / 2 of
         #: their layers per image.
         self.norm = sum(p.numel() * k for p, k in zip(self.params, self.positions, strict=True))
@@ -185,7 +257,7 @@ class Complexity:
 
     def differentiable(self) -> torch.Tensor:
         """f2 as an autograd tensor (for checks; training uses :meth:`gradient`)."""
-        if self.kind == "l1":
+        if not self.grouped:
             return sum(p.abs().sum() for p in self.params) / self.n  # type: ignore[return-value]
         total = sum(s * k * self._group_norms(i).sum() for i, (s, k) in
                     enumerate(zip(self._group_scale, self.positions, strict=True)))
@@ -206,7 +278,7 @@ class Complexity:
                 ``n`` gives the gradient of the unnormalised sum.
         """
         factor = (1.0 if scale is None else scale) / self.norm
-        if self.kind == "l1":
+        if not self.grouped:
             grads = list(torch._foreach_sign(self.params))
             if factor != 1.0:
                 torch._foreach_mul_(grads, factor)
@@ -230,7 +302,7 @@ class Complexity:
             raise ConfigError(f"the proximal step must be >= 0, got {step}")
         if step == 0:
             return
-        if self.kind == "l1":
+        if not self.grouped:
             for p in self.params:
                 p.copy_(F.softshrink(p, step / self.n))
             return
@@ -254,9 +326,9 @@ class Complexity:
         Raises:
             ConfigError: for complexity ``l1``, which has no groups.
         """
-        if self.kind == "l1":
-            raise ConfigError("a channel cut needs groups: complexity group-l1 or flops, "
-                              "not l1")
+        if not self.grouped:
+            raise ConfigError(f"a channel cut needs groups: complexity group-l1 or flops, "
+                              f"not {self.kind}")
         norms = [self._group_norms(i).flatten() for i in range(len(self.params))]
         scores = torch.cat([n / n.mean().clamp_min(1e-30) for n in norms]).cpu()
         owner = [(i, j) for i, n in enumerate(norms) for j in range(len(n))]

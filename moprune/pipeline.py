@@ -27,8 +27,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from moprune.config import FrontConfig, config_to_dict
+from moprune.config import config_to_dict
 from moprune.errors import ConfigError
+from moprune.front.config import FrontConfig
 from moprune.names import BACKENDS, LR_TRANSFERS, PRUNERS
 from moprune.validation import bounded, check_ranges
 
@@ -104,7 +105,7 @@ class PipelineConfig:
     A front section without a ``method`` is the proxy recipe's path
     (:func:`moprune.hpo.recipe_front`: a channel path on the FLOPs) with the section's
     other settings, so that its knee is the HPO's proxy; one that names its method is a
-    front of :class:`~moprune.config.FrontConfig`'s defaults and its settings, trained as
+    front of :class:`~moprune.front.FrontConfig`'s defaults and its settings, trained as
     given (the HPO then makes the recipe's path on its own)."""
 
     front: FrontConfig = field(default_factory=_recipe_front)
@@ -193,7 +194,9 @@ def run_pipeline(config: PipelineConfig, out: str | os.PathLike[str], *,
         settings["front"]["data"] = {"splits": data.raw.name, "sizes": data.sizes}
     else:
         out = check_run(out, fc.data, fc.train.device)
-    run = RunDir(out, settings, may_differ=("hpo.workers", "front.train.device"))
+    grows = tuple(f"front.method.{k}" for k in fc.method.may_grow)
+    run = RunDir(out, settings, may_differ=("hpo.workers", "front.train.device", *grows),
+                 normalize=_saved_settings)
     run.check()
     splits = data if data is not None else prepare_data(fc.data)
     spec = model if model is not None else fc.model
@@ -227,10 +230,28 @@ def run_pipeline(config: PipelineConfig, out: str | os.PathLike[str], *,
     return result
 
 
+def _saved_settings(saved: dict[str, Any]) -> dict[str, Any]:
+    """A run directory's settings of any version in the current form (older ones hold the
+    front method's options as flat keys); a library run's data (splits, not a
+    DataConfig) kept as it is."""
+    from moprune.config import config_from_dict
+
+    front = dict(saved.get("front") or {})
+    data = front.pop("data", None)
+    given = isinstance(data, dict) and "splits" in data
+    if not given and data is not None:
+        front["data"] = data
+    out = config_to_dict(config_from_dict(PipelineConfig, {**saved, "front": front}))
+    if given:
+        out["front"]["data"] = data
+    return out
+
+
 def _is_recipe(fc: FrontConfig) -> bool:
     """Whether the front is a path of the proxy recipe's kind (the channel corrector on
     the FLOPs), so that its knee by the recipe's rule is the recipe's proxy."""
-    return fc.method == "path" and fc.complexity == "flops" and fc.path_corrector == "channel"
+    return (fc.method.name == "path" and fc.complexity == "flops"
+            and getattr(fc.method, "corrector", None) == "channel")
 
 
 def _verdicts(front_dir: Path, knee: dict[str, Any], compaction: dict[str, Any],
@@ -256,7 +277,7 @@ def _front(fc: FrontConfig, spec: ModelSpec, splits: Any, front_dir: Path
         from moprune.hpo.proxy import DEFAULT_RECIPE, eval_subset
 
         splits = eval_subset(splits, DEFAULT_RECIPE.eval_images)
-    front = front_from_config(fc, splits, model=spec, out_dir=front_dir)
+    front = front_from_config(fc, splits, model=spec, out=front_dir)
     finish_front(front, front_dir, selector=fc.knee)
     axes = front.meta["knee_axes"]
     return {"points": len(front), "non_dominated": len(front.non_dominated(axes=axes)),
@@ -281,8 +302,8 @@ def _compact(fc: FrontConfig, spec: ModelSpec, front_dir: Path, knee: dict[str, 
              splits: Any) -> dict[str, Any]:
     """The knee made physically small, beside its front (``knee-SELECTOR-compact.pt``, where
     the HPO's proxy source finds it and counts the front's seconds as its creation)."""
+    from moprune.compaction import compact_file
     from moprune.front.train import model_factory
-    from moprune.pruning import compact_file
 
     factory = None if isinstance(spec, str) else model_factory(spec, splits, fc.model_args)
     return compact_file(front_dir / knee["checkpoint"],
@@ -407,7 +428,7 @@ def _report(config: PipelineConfig, result: PipelineResult, out: Path) -> Path:
     lines += [
         "![hpo](hpo/hpo.png)", "",
         "## Front", "",
-        f"{len(front)} points ({config.front.method}, {config.front.complexity}), "
+        f"{len(front)} points ({config.front.method.name}, {config.front.complexity}), "
         f"{len(nd)} non-dominated in {axes} axes; the knee is `{k['key']}`"
         + ("" if any(p.key == knee_point.key for p in nd) else " (last row: the knee as "
            "trained to the end, not a point of the search)") + ":", "",

@@ -58,6 +58,17 @@ class Registry(Generic[T]):
             known = ", ".join(self.names())
             raise UnknownNameError(f"unknown {self.kind} {name!r}; known: {known}") from None
 
+    def name_of(self, obj: object) -> str:
+        """The name ``obj`` is registered under.
+
+        Raises:
+            UnknownNameError: when ``obj`` is not registered.
+        """
+        for key, value in self._items.items():
+            if value is obj:
+                return key
+        raise UnknownNameError(f"{obj!r} is not a registered {self.kind}")
+
     def unregister(self, name: str) -> None:
         """Remove ``name`` (a plug-in's tests register and remove their own)."""
         self._items.pop(name.lower(), None)

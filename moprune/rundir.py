@@ -9,9 +9,10 @@ everything else, so a refused or failed command leaves the directory as it was.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -80,16 +81,22 @@ class RunDir:
         may_differ: Settings a rerun may change (dotted keys), e.g. a budget.
         legacy: Older names of the settings file, read when ``config.yaml`` is absent.
         defaults: The settings' defaults, for runs made before a setting existed.
+        normalize: Brings saved settings of an older version to the current form (a
+            config read and written again); saved settings it refuses are compared as
+            they are.
     """
 
     def __init__(self, path: str | os.PathLike[str], settings: Mapping[str, Any], *,
                  may_differ: Iterable[str] = (), legacy: Iterable[str] = (),
-                 defaults: Mapping[str, Any] | None = None) -> None:
+                 defaults: Mapping[str, Any] | None = None,
+                 normalize: Callable[[dict[str, Any]], Mapping[str, Any]] | None = None
+                 ) -> None:
         self.path = Path(path)
         self.settings = _plain(dict(settings))
         self.may_differ = tuple(may_differ)
         self.legacy = tuple(legacy)
         self.defaults = defaults
+        self.normalize = normalize
 
     @property
     def file(self) -> Path:
@@ -131,6 +138,9 @@ class RunDir:
         old = self.saved()
         if old is None:
             return
+        if self.normalize is not None:
+            with contextlib.suppress(MopruneError):  # else compared as it is
+                old = dict(self.normalize(old))
         diff = settings_diff(old, self.settings, self.may_differ, self.defaults)
         if diff:
             key, was, now = diff[0]

@@ -14,7 +14,8 @@ import pytest
 import torch
 
 from moprune.cli import main
-from moprune.config import FrontConfig, RunConfig, config_to_dict
+from moprune.config import RunConfig, config_to_dict
+from moprune.front import FrontConfig
 from moprune.rundir import RunDir
 
 # Paths are relative to the scratch directory the fixture makes (the cwd of each case):
@@ -79,17 +80,19 @@ CASES += [
     ("front --tau -1", ["front", *RUN, "--tau", "-1"], "--tau must be a number >= 0"),
     ("front --path-max-drop 0", ["front", *RUN, "--path-max-drop", "0"],
      "--path-max-drop must be a number > 0 and <= 1"),
-    ("front --method bogus", ["front", *RUN, "--method", "bogus"], "method must be one of"),
+    ("front --method bogus", ["front", *RUN, "--method", "bogus"],
+     "unknown front method 'bogus'; known: bisection, dichotomic, grid, path, smgd"),
     ("front --complexity l3", ["front", *RUN, "--complexity", "l3"],
      "complexity must be one of"),
     ("front --lams 0,2", ["front", *RUN, "--method", "grid", "--lams", "0,2"],
      "lams must be weights in [0, 1]"),
     ("front --lams x", ["front", *RUN, "--lams", "0,x"], "--lams takes a comma-separated"),
-    ("front --knee-epochs without path", ["front", *RUN, "--knee-epochs", "12"],
-     "knee_epochs is for the path"),
+    ("front --knee-epochs without path", ["front", *RUN, "--method", "dichotomic",
+                                          "--knee-epochs", "12"],
+     "knee_epochs is for the path method, not dichotomic"),
     ("front --explore-epochs with path", ["front", *RUN, "--method", "path",
                                           "--explore-epochs", "2"],
-     "explore_epochs is for the weighted-sum searches"),
+     "explore_epochs is for the bisection, dichotomic and grid methods, not path"),
     ("front --prox with smgd", ["front", *RUN, "--method", "smgd", "--prox"],
      "prox is for the weighted sum and the path"),
     ("front --knee-axes sideways", ["front", *RUN, "--knee-axes", "sideways"],
@@ -163,7 +166,7 @@ CASES += [
     ("hpo --proxy-tolerance without a floor", [*HPO, "--proxy-tolerance", "0.02"],
      "--proxy-tolerance needs --proxy-flops-floor"),
     ("front --path-distance bad", ["front", "--method", "path", "--path-distance", "up", *RUN],
-     "path_distance must be one of"),
+     "invalid choice: 'up'"),
     ("hpo --lr-transfer sp", [*HPO, "--lr-transfer", "sp"], "invalid choice: 'sp'"),
     # fidelity
     ("fidelity --proxy none", ["fidelity", "--proxy", "none", *RUN],
@@ -306,7 +309,7 @@ GRID2 = ["front", "--method", "grid", "--lams", "0,1", "--budget", "2"]
 LATE_CASES = [
     ("front grid under its budget",
      ["front", "--method", "grid", "--lams", "0", "--budget", "1"],
-     "budget must be >= 2 for the grid method, got 1",
+     "budget of the grid method must be an integer >= 2, got 1",
      ["front", "--method", "grid", "--lams", "0,1", "--budget", "2"]),
     ("front explore epochs above epochs",
      ["front", "--method", "dichotomic", "--budget", "2", "--explore-epochs", "3"],
@@ -329,7 +332,7 @@ LATE_CASES = [
      ["hpo", "--proxy", "uniform:0.5", "--trials", "1", "--top-k", "1", "--objectives",
       "accuracy,params", "--sampler", "tpe"]),
     ("front --path-distance with grid", [*GRID2, "--path-distance", "fall"],
-     "path_distance is for the path; method, got 'grid'", GRID2),
+     "path_distance is for the path method, not grid", GRID2),
     ("front of a missing torchvision model", [*GRID2, "--model", "torchvision:nosuchnet"],
      "unknown torchvision model 'nosuchnet'", [*GRID2, "--model", "lenet5"]),
     ("hpo pymoo ga on two objectives",

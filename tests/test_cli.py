@@ -169,7 +169,7 @@ def test_front_and_knee_commands(tmp_path, synthetic_root, capsys, cli):
     assert len([p for p in front["points"] if not p["retrained"]]) == 4
     assert front["meta"]["knee"]["selector"] == "chord"
     assert (out / "front.png").read_bytes()[:4] == b"\x89PNG"
-    assert yaml.safe_load((out / "config.yaml").read_text())["budget"] == 4
+    assert yaml.safe_load((out / "config.yaml").read_text())["method"]["budget"] == 4
 
     assert main(["knee", str(out), "--selector", "angle"]) == 0
     printed = capsys.readouterr().out
@@ -257,20 +257,22 @@ def test_knee_within_a_flops_budget_is_debiased_to_the_knee_epochs(tmp_path, syn
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["front", "--method", "pareto"], "method must be one of"),
-        (["front", "--lams", "0,2"], "lams must be weights in [0, 1]"),
+        (["front", "--method", "pareto"], "unknown front method 'pareto'"),
+        (["front", "--method", "grid", "--lams", "0,2"], "lams must be weights in [0, 1]"),
+        (["front", "--lams", "0,1"], "lams is for the grid method, not path"),
         (["front", "--lams", "0,x"], "--lams takes a comma-separated list of floats"),
         (["front", "--knee", "elbow"], "knee must be one of"),
         (["front", "--complexity", "l3"], "complexity must be one of"),
         (["front", "--budget", "0"], "--budget must be an integer >= 1"),
         (["front", "--finetune", "-1"], "--finetune must be an integer >= 0"),
         (["front", "--knee-axes", "params"], "knee_axes must be one of"),
-        (["front", "--smgd-normalize", "max"], "smgd_normalize must be one of"),
+        (["front", "--smgd-normalize", "max"], "invalid choice: 'max'"),
         (["front", "--path-max-drop", "0"], "--path-max-drop must be a number > 0 and <= 1"),
         (["front", "--path-start-lam", "1"], "--path-start-lam must be a number > 0 and < 1"),
         (["front", "--method", "smgd", "--prox"], "prox is for the weighted sum and the path"),
         (["front", "--method", "path", "--explore-epochs", "2"], "explore_epochs is for the"),
-        (["front", "--knee-epochs", "12"], "knee_epochs is for the path"),
+        (["front", "--method", "grid", "--knee-epochs", "12"],
+         "knee_epochs is for the path method, not grid"),
     ],
 )
 def test_front_bad_input(cli, tmp_path, args, message):

@@ -68,7 +68,8 @@ def test_missing_and_non_mapping_files(tmp_path):
 def test_the_experiment_configs_parse():
     from pathlib import Path
 
-    from moprune.config import FrontConfig, RunConfig, config_from_dict, load_config_file
+    from moprune.config import RunConfig, config_from_dict, load_config_file
+    from moprune.front import FrontConfig
     from moprune.hpo import load_space
 
     files = sorted(Path(__file__).parents[1].glob("experiments/*/configs/*.yaml"))

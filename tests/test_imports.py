@@ -39,11 +39,29 @@ def _module_level_imports(tree: ast.Module) -> list[str]:
     return names
 
 
-def import_graph() -> dict[str, set[str]]:
-    """Module -> the moprune modules its import imports directly."""
+def _all_imports(tree: ast.Module) -> list[str]:
+    """Every name the module may import, at its top level or deferred inside a function
+    (but not under ``if TYPE_CHECKING:``, which never runs)."""
+    skip = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+            and "TYPE_CHECKING" in ast.unparse(node.test) for n in ast.walk(node)}
+    names = []
+    for n in ast.walk(tree):
+        if id(n) in skip:
+            continue
+        if isinstance(n, ast.Import):
+            names += [a.name for a in n.names]
+        elif isinstance(n, ast.ImportFrom) and n.module and n.level == 0:
+            names += [n.module, *(f"{n.module}.{a.name}" for a in n.names)]
+    return names
+
+
+def import_graph(deferred: bool = False) -> dict[str, set[str]]:
+    """Module -> the moprune modules its import imports directly (with ``deferred``, also
+    those its functions import when they run)."""
     modules = _modules()
-    return {m: {n for n in _module_level_imports(ast.parse(f.read_text())) if n in modules
-                and n != m} for m, f in modules.items()}
+    find = _all_imports if deferred else _module_level_imports
+    return {m: {n for n in find(ast.parse(f.read_text())) if n in modules and n != m}
+            for m, f in modules.items()}
 
 
 def test_the_import_graph_has_no_cycle():
@@ -52,6 +70,15 @@ def test_the_import_graph_has_no_cycle():
     except CycleError as e:
         pytest.fail(f"import cycle: {' -> '.join(e.args[1])}")
     assert order[0].startswith("moprune") and len(order) == len(_modules())
+
+
+def test_no_cycle_either_with_the_imports_deferred_into_functions():
+    """A deferred import still makes the module depend on the one it imports: counted, the
+    modules still form layers (a low module, config or pruning, never reaches up)."""
+    try:
+        list(TopologicalSorter(import_graph(deferred=True)).static_order())
+    except CycleError as e:
+        pytest.fail(f"import cycle through deferred imports: {' -> '.join(e.args[1])}")
 
 
 def test_a_cycle_would_be_found():
@@ -83,3 +110,13 @@ def test_the_command_line_parses_without_torch_or_optuna():
                           timeout=60, cwd=PACKAGE.parent)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
+
+
+def test_subpackages_are_attributes_after_import_moprune():
+    code = ("import moprune\n"
+            "print(moprune.data.from_tensors.__name__, moprune.front.Path.__name__,\n"
+            "      moprune.hpo.tune.__name__, moprune.pruning.compact.__name__)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=PACKAGE.parent)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["from_tensors", "Path", "tune", "compact"]

@@ -100,7 +100,7 @@ def test_group_l1_joins_the_following_batch_norm_to_each_channel():
 
 
 def test_bad_kind_and_scope():
-    with pytest.raises(ConfigError, match="complexity kind must be one of .* got 'l2'"):
+    with pytest.raises(ConfigError, match="unknown complexity 'l2'; known: flops, group-l1, l1"):
         Complexity(_model(), kind="l2")
     with pytest.raises(ConfigError, match="scope must be one of .* got 'bias'"):
         Complexity(_model(), scope="bias")
@@ -232,3 +232,30 @@ def test_group_masks_kill_a_channel_with_its_batch_norm_and_its_flops_go():
     costs = [float(c.sum()) for c in f2.group_flops()]
     lost = 0.5 * costs[1] + 0.5 * costs[2]
     assert flops_share(model, (1, 28, 28)) == pytest.approx(1 - lost / sum(costs), abs=0.02)
+
+
+def test_a_complexity_kind_registered_from_outside_is_used_by_name(synthetic_data):
+    """A kind written outside moprune: the group lasso with the last layer's groups ten
+    times as heavy; registered once, then f2, a front and a config take it by name."""
+    from moprune.config import TrainConfig, config_from_dict
+    from moprune.front import FrontConfig, Grid, train_front
+    from moprune.objectives import COMPLEXITIES, ComplexityKind
+
+    class LateHeavy(ComplexityKind):
+        def layer_weights(self, model, names, input_shape):
+            return [1] * (len(names) - 1) + [10]
+
+    COMPLEXITIES.register("late-heavy")(LateHeavy)
+    try:
+        model = _model()
+        heavy, plain = (Complexity(model, kind=k) for k in ("late-heavy", "group-l1"))
+        assert heavy.grouped and heavy.positions[-1] == 10
+        assert heavy.value() != pytest.approx(plain.value())
+        front = train_front("mlp", synthetic_data, method=Grid(budget=2, lams=(0.0, 1.0)),
+                            complexity="late-heavy",
+                            train=TrainConfig(epochs=1, batch_size=32, lr=0.05))
+        assert front.meta["complexity"] == "late-heavy" and len(front) == 2
+        assert config_from_dict(FrontConfig, {"complexity": "late-heavy"}).complexity == \
+            "late-heavy"
+    finally:
+        COMPLEXITIES.unregister("late-heavy")

@@ -43,7 +43,7 @@ def test_run_pipeline_makes_every_stage_and_resumes(synthetic_root, tmp_path, mo
     def no_training(*args, **kwargs):
         raise AssertionError("a finished stage was run again")
 
-    for where in ("moprune.front.path.train", "moprune.hpo.objective.train",
+    for where in ("moprune.front.debiasing.train", "moprune.hpo.objective.train",
                   "moprune.hpo.pipeline.train", "moprune.pipeline._compact"):
         monkeypatch.setattr(where, no_training)
     again = run_pipeline(_config(synthetic_root), out)
@@ -198,7 +198,7 @@ def test_print_config_writes_every_default_and_it_loads_back(capsys, tmp_path):
 
     loaded = config_from_dict(PipelineConfig, load_config_file(tmp_path / "all.yaml"))
     assert loaded == PipelineConfig()  # (every key there, the recipe's path among them)
-    assert loaded.front.path_corrector == "channel" and loaded.hpo.proxy == "auto"
+    assert loaded.front.method.corrector == "channel" and loaded.hpo.proxy == "auto"
     assert main(["run", "--out", str(tmp_path / "r")]) == 2
     assert "run needs CONFIG and --out RUN_DIR" in capsys.readouterr().err
 

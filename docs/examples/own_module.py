@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 import moprune
+from moprune.front import Path
 
 
 def make_net() -> nn.Module:
@@ -33,10 +34,9 @@ def main(out: str) -> moprune.HPOResult:
     # 1. The Pareto front of the user's module: a continuation path, one run of 8 epochs
     #    that records a point after every raise of the weight of f2 (group-l1: neurons).
     front = moprune.train_front(
-        make_net(), data, method="path", budget=6, complexity="group-l1", prox=True,
-        path_start_lam=0.99, train_config=moprune.TrainConfig(epochs=8, lr=0.05,
-                                                               batch_size=32),
-        out_dir=f"{out}/front")
+        make_net(), data, method=Path(points=6, start_lam=0.99), complexity="group-l1",
+        prox=True, train=moprune.TrainConfig(epochs=8, lr=0.05, batch_size=32),
+        out=f"{out}/front")
     knee = front.knee("chord", axes="kept")
     print(f"knee {knee.key}: val acc {knee.val_acc:.3f}, kept {knee.kept:.1%}")
 

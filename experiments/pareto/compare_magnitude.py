@@ -22,9 +22,9 @@ import numpy as np
 import torch.nn.utils.prune as prune
 import yaml
 
-from moprune.config import FrontConfig, config_from_dict
+from moprune.config import config_from_dict
 from moprune.data import prepare_data
-from moprune.front import Front, measure_point
+from moprune.front import Front, FrontConfig, measure_point
 from moprune.io import write_json
 from moprune.models import build_model
 from moprune.objectives import scope_parameters

@@ -20,10 +20,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from moprune.config import FrontConfig, config_from_dict, load_config_file
+from moprune.config import config_from_dict, load_config_file
 from moprune.data import prepare_data
-from moprune.front import Front
-from moprune.front.path import debias_knee, load_point_model
+from moprune.front import Front, FrontConfig
+from moprune.front.debiasing import debias_knee, load_point_model
 from moprune.front.train import model_factory
 from moprune.io import write_json
 from moprune.pruning import compact, count_flops

@@ -23,7 +23,7 @@ import numpy as np
 from magnitude_bands import band_rows, band_table  # this folder's
 
 from moprune.front import Front, Point
-from moprune.front.path import path_epochs
+from moprune.front.debiasing import path_epochs
 from moprune.io import read_json, write_json
 from moprune.report import format_table
 from moprune.report.plots import new_figure, save_figure

@@ -5,7 +5,7 @@ whose sparsity is in [--min-sparsity, --max-sparsity]: the network took S mini-b
 on the path, then E epochs of fine-tuning. Its magnitude twin: the dense network trained
 the same S steps (the front's optimizer and seed, cosine over the S steps), pruned with
 torch.nn.utils.prune.global_unstructured (L1) to the same share of weights in scope, then
-fine-tuned E epochs by the same recipe (moprune.front.debias: mask frozen, cosine from the
+fine-tuned E epochs by the same recipe (moprune.front.debiasing: mask frozen, cosine from the
 front's lr). Compared in (test error, kept share), with the hypervolume of both on common
 bounds. With --whole-epochs the dense network trains ceil(S / steps per epoch) whole
 epochs instead (the rule before: up to one epoch more than the path point had).
@@ -22,7 +22,7 @@ errors on the validation split) of the best non-dominated one's, the least spars
 dominated or not; validation accuracies closer than that are ties, not a ranking.
 
 With --total-epochs T, every network has seen T epochs in all: each path point in the
-sparsity range is debiased from its raw network (moprune.front.path.debias_knee, mask
+sparsity range is debiased from its raw network (moprune.front.debiasing.debias_knee, mask
 frozen, lam 0) until it has seen T epochs (its path epochs rounded up, plus the rest), the
 non-dominated ones of those form the path's front, and each twin is fine-tuned the same
 T - (path epochs) epochs. The front need not have been fine-tuned (--finetune).
@@ -45,11 +45,13 @@ import torch
 import torch.nn.utils.prune as prune
 import yaml
 
-from moprune.config import FrontConfig, config_from_dict
+from moprune.config import config_from_dict
 from moprune.data import prepare_data
 from moprune.errors import MopruneError
-from moprune.front import Front, Point, debias
-from moprune.front.path import batch_stream, debias_knee, measure, path_epochs, save_point_model
+from moprune.front import Front, FrontConfig, Point, debias
+from moprune.front.debiasing import debias_knee, path_epochs, save_point_model
+from moprune.front.measure import measure_point as measure
+from moprune.front.path import batch_stream
 from moprune.front.train import model_factory
 from moprune.io import write_json
 from moprune.objectives import scope_parameters

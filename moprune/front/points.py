@@ -13,12 +13,13 @@ import numpy as np
 
 from moprune.errors import ConfigError, MopruneError
 from moprune.io import read_json, write_json
+from moprune.names import KNEE_AXES
 
 __all__ = ["AXES", "Front", "Point"]
 
 #: The planes a front can be read in: (f1, f2) as trained, (validation error, share of the
 #: weights kept), (validation error, share of the FLOPs kept).
-AXES = ("objectives", "kept", "flops")
+AXES = KNEE_AXES
 
 
 @dataclass

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from moprune.config import FrontConfig, config_from_dict, load_config_file
+from moprune.config import config_from_dict, load_config_file
 from moprune.errors import MopruneError
+from moprune.front.config import FrontConfig
 from moprune.front.points import Front, Point
 from moprune.io import JSONResult, write_json
 from moprune.validation import check_in_dir

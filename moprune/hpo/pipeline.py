@@ -320,8 +320,8 @@ def _floor_knee(run: Path, selector: str, floor: float,
                 tolerance: float | str = 0.0, splits: DataSplits | None = None) -> Path:
     """The compacted model of ``run``'s knee in FLOPs terms above ``floor``, accuracy
     differences up to ``tolerance`` taken as noise (made once)."""
+    from moprune.compaction import compact_file
     from moprune.front import Front
-    from moprune.pruning import compact_file
 
     tol = f"-tol{tolerance}" if tolerance == "auto" else (
         f"-tol{tolerance:g}" if tolerance else "")

@@ -27,9 +27,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from moprune.config import FrontConfig, TrainConfig
+from moprune.config import TrainConfig
 from moprune.data import DataSplits
 from moprune.errors import ConfigError
+from moprune.front.config import FrontConfig
+from moprune.front.methods import Path as PathMethod
 from moprune.hpo.objective import fresh_model
 from moprune.validation import bounded, check_ranges
 
@@ -72,11 +74,11 @@ def recipe_front(base: FrontConfig | None = None, recipe: ProxyRecipe = DEFAULT_
     """The front settings of ``recipe``'s path, on ``base``'s model, data and training (its
     optimizer, batch size, seed); the path's own epochs and evaluation subset."""
     base = base or FrontConfig()
-    return replace(base, method="path", complexity="flops", path_corrector="channel",
-                   budget=recipe.points, path_warmup=recipe.warmup,
-                   path_start_lam=recipe.start_share, path_max_drop=recipe.max_drop,
-                   prox=False, tau=None, finetune=0, knee_axes="flops", knee_epochs=None,
-                   explore_epochs=None, train=replace(base.train, epochs=recipe.epochs))
+    path = PathMethod(points=recipe.points, warmup=recipe.warmup,
+                      start_lam=recipe.start_share, max_drop=recipe.max_drop,
+                      corrector="channel")
+    return replace(base, method=path, complexity="flops", prox=False, tau=None, finetune=0,
+                   knee_axes="flops", train=replace(base.train, epochs=recipe.epochs))
 
 
 def eval_subset(splits: DataSplits, images: int | None) -> DataSplits:
@@ -112,7 +114,7 @@ def make_proxy(model: Any, splits: DataSplits, train: TrainConfig, out: str | Pa
     config = recipe_front(FrontConfig(model=spec or "lenet5", model_args=dict(model_args or {}),
                                       train=train), recipe)
     front = front_from_config(config, eval_subset(splits, recipe.eval_images),
-                              model=model, out_dir=out, progress=progress)
+                              model=model, out=out, progress=progress)
     proxy, seconds = recipe_knee(out, model, splits, recipe=recipe, model_args=model_args)
     chosen = front.knee("chord", axes="flops", floor=recipe.floor, tolerance=recipe.noise)
     info = {"point": chosen.key, "flops_share": chosen.flops_share, "val_acc": chosen.val_acc,

@@ -7,7 +7,6 @@ from moprune.pruning.compact import (
     prune_to_flops,
     rebuild_pruned,
 )
-from moprune.pruning.files import compact_file
 from moprune.pruning.masks import (
     MASK_IMPORTANCES,
     MagnitudePruner,
@@ -23,7 +22,6 @@ __all__ = [
     "CompactionReport",
     "MagnitudePruner",
     "compact",
-    "compact_file",
     "count_flops",
     "flops_share",
     "global_magnitude_masks",

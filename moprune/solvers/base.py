@@ -12,6 +12,7 @@ from moprune.config import TrainConfig
 from moprune.errors import ConfigError
 from moprune.objectives import Complexity, cross_entropy
 from moprune.pruning import MagnitudePruner
+from moprune.solvers.optim import make_optimizer
 
 __all__ = ["Solver"]
 
@@ -69,7 +70,6 @@ class Solver(ABC):
 
         ``input_shape`` (one input, ``(C, H, W)``) is needed by the ``flops`` complexity.
         """
-        from moprune.training.loop import make_optimizer
 
         self.model = model
         self.f2 = Complexity(model, kind=self.complexity_kind, scope=self.scope,

@@ -18,12 +18,13 @@ from torch import nn
 
 from moprune.config import TrainConfig
 from moprune.errors import ConfigError
+from moprune.names import SMGD_NORMALIZATIONS
 from moprune.solvers.base import Solver
 
 __all__ = ["MultiAdam", "SMGDSolver", "min_norm_coefficient"]
 
 VARIANTS = ("sgd", "adam")
-NORMALIZATIONS = ("none", "l2", "loss")
+NORMALIZATIONS = SMGD_NORMALIZATIONS
 
 
 def min_norm_coefficient(g1g1: torch.Tensor, g1g2: torch.Tensor, g2g2: torch.Tensor

@@ -18,6 +18,7 @@ from moprune.data import DataSplits
 from moprune.errors import DivergedError
 from moprune.progress import lines_enabled, progress_line
 from moprune.solvers import CrossEntropySolver, Solver
+from moprune.solvers.optim import make_optimizer, make_scheduler
 from moprune.training.callbacks import Callback
 from moprune.training.checkpoint import load_checkpoint, save_checkpoint
 
@@ -80,35 +81,6 @@ def resolve_device(device: str = "auto") -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
-
-
-def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
-    """The optimizer named by ``config`` over ``params``."""
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
-                               nesterov=config.nesterov and config.momentum > 0,
-                               weight_decay=config.weight_decay)
-    cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
-    return cls(params, lr=config.lr, weight_decay=config.weight_decay)
-
-
-def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig,
-                   steps_per_epoch: int) -> torch.optim.lr_scheduler.LambdaLR:
-    """A per-step schedule: linear warm-up, then cosine, step decay, or constant."""
-    warmup = config.warmup_epochs * steps_per_epoch
-    total = max(1, config.epochs * steps_per_epoch - warmup)
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        t = min(1.0, (step - warmup) / total)
-        if config.scheduler == "cosine":
-            return 0.5 * (1.0 + math.cos(math.pi * t))
-        if config.scheduler == "step":
-            return 0.1 ** ((t >= 0.5) + (t >= 0.75))
-        return 1.0
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
 @torch.no_grad()

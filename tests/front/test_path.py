@@ -11,6 +11,7 @@ from moprune.errors import ConfigError
 from moprune.front import Front, debias, train_front, train_path
 from moprune.front.train import model_factory
 from moprune.models import load_model
+from tests.front.flat import new_args
 
 FAST = TrainConfig(lr=0.05, batch_size=32, epochs=6)
 FAST4 = replace(FAST, epochs=4)  # a front's epochs are its train config's
@@ -113,7 +114,7 @@ def test_train_front_path_with_finetune_resumes_and_refuses_other_settings(
         synthetic_data, tmp_path, monkeypatch):
     kw = dict(model="lenet5", data=synthetic_data, method="path", budget=5,
               prox=True, finetune=1, train_config=FAST4, out_dir=tmp_path)
-    front = train_front(**kw)
+    front = train_front(**new_args(**kw))
     assert front.meta["knee_axes"] == "kept" and front.meta["tau"] is None
     assert all(p.finetune_epochs == 1 and p.raw is not None for p in front)
     knee = front.knee("chord", axes="kept")
@@ -123,17 +124,17 @@ def test_train_front_path_with_finetune_resumes_and_refuses_other_settings(
     def no_training(*args, **kwargs):
         raise AssertionError("a finished front was trained again")
 
-    monkeypatch.setattr("moprune.front.path.train", no_training)
+    monkeypatch.setattr("moprune.front.debiasing.train", no_training)
     monkeypatch.setattr("moprune.front.path.batch_stream", no_training)
-    assert train_front(**kw).to_dict()["points"] == front.to_dict()["points"]
+    assert train_front(**new_args(**kw)).to_dict()["points"] == front.to_dict()["points"]
     with pytest.raises(ConfigError, match="complexity: 'l1' there, 'group-l1' now"):
-        train_front(**{**kw, "complexity": "group-l1"})
+        train_front(**new_args(**{**kw, "complexity": "group-l1"}))
 
 
 def test_knee_epochs_debias_the_knee_to_the_full_epochs(synthetic_data, tmp_path):
     kw = dict(model="lenet5", data=synthetic_data, method="path", budget=5,
               prox=True, finetune=1, train_config=FAST4, out_dir=tmp_path)
-    front = train_front(**kw, knee_epochs=6)
+    front = train_front(**new_args(**kw, knee_epochs=6))
     knee = front.knee("chord", axes="kept")
     final = front.final_version(knee)
     assert final is not knee and final.retrained and final.epochs == 6
@@ -141,19 +142,21 @@ def test_knee_epochs_debias_the_knee_to_the_full_epochs(synthetic_data, tmp_path
     assert final.finetune_epochs == 6 - trained and final.zeros == knee.zeros
     assert final.raw["val_acc"] == knee.raw["val_acc"]  # from the same raw network
     assert final not in front.non_dominated(axes="kept")  # not a point of the search
-    with pytest.raises(ConfigError, match="knee_epochs is for the path"):
-        train_front(**{**kw, "knee": None}, knee_epochs=6)
+    with pytest.raises(ConfigError, match="knee_epochs needs a knee selector"):
+        train_front(**new_args(**{**kw, "knee": None}, knee_epochs=6))
     # without finetune: the knee of the raw points, debiased alone
-    raw = train_front(**{**kw, "finetune": 0, "out_dir": tmp_path / "raw"}, knee_epochs=6)
+    raw = train_front(**new_args(**{**kw, "finetune": 0, "out_dir": tmp_path / "raw"},
+                                 knee_epochs=6))
     assert all(p.finetune_epochs == 0 for p in raw.search_points)
     final = raw.final_version(raw.knee("chord", axes="kept"))
     assert final.retrained and final.epochs == 6 and final.finetune_epochs >= 1
 
 
 def test_train_front_path_rejects_explore_epochs(synthetic_data):
-    with pytest.raises(ConfigError, match="explore_epochs is for the weighted-sum"):
-        train_front(model="lenet5", data=synthetic_data, method="path",
-                    explore_epochs=2, train_config=FAST4)
+    with pytest.raises(ConfigError, match="explore_epochs is for the bisection, dichotomic "
+                                          "and grid methods, not path"):
+        train_front(**new_args(model="lenet5", data=synthetic_data, method="path",
+                               explore_epochs=2, train_config=FAST4))
 
 
 def _weights_in_scope(model):
@@ -183,7 +186,7 @@ def test_magnitude_path_cuts_more_at_every_point_and_never_revives_a_weight(
     ({"prox": True}, "no prox step and no threshold; got prox=True, tau=None"),
     ({"prox": False, "tau": 1e-3}, "got prox=False, tau=0.001"),
     ({"corrector": "lasso"},
-     "corrector must be one of ('l1', 'magnitude', 'channel'), got 'lasso'"),
+     "unknown path corrector 'lasso'; known: channel, l1, magnitude"),
 ])
 def test_magnitude_corrector_refuses_prox_and_thresholds(synthetic_data, kw, message):
     with pytest.raises(ConfigError, match=re.escape(message)):

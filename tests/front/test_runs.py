@@ -7,15 +7,14 @@ import pytest
 from moprune import export_knee, train_front
 from moprune.config import TrainConfig
 from moprune.errors import MopruneError
-from moprune.front import Front
+from moprune.front import Front, Grid
 from moprune.front.runs import finish_front
 from moprune.models import load_model
 
 
 def test_finish_front_and_export_knee(synthetic_data, tmp_path):
-    front = train_front("lenet5", synthetic_data, method="grid", lams=[0.0, 0.99, 1.0],
-                        budget=3, train_config=TrainConfig(lr=0.05, batch_size=32, epochs=1),
-                        out_dir=tmp_path)
+    front = train_front("lenet5", synthetic_data, method=Grid(budget=3, lams=(0.0, 0.99, 1.0)),
+                        train=TrainConfig(lr=0.05, batch_size=32, epochs=1), out=tmp_path)
     knee = finish_front(front, tmp_path, selector="chord", title="grid")
     saved = Front.load(tmp_path / "front.json")
     assert saved.meta["knee"] == {"selector": "chord", "point": knee.key,

@@ -7,9 +7,10 @@ import torch
 
 from moprune.config import TrainConfig
 from moprune.errors import ConfigError, MopruneError
-from moprune.front import Front, measure_point, train_front
+from moprune.front import Front, Grid, measure_point, train_front
 from moprune.models import load_model
 from moprune.models.serialization import read_model_file
+from tests.front.flat import new_args
 
 FAST = TrainConfig(lr=0.05, batch_size=32)
 
@@ -18,9 +19,11 @@ def _front(data, tmp_path=None, **kw):
     """A small front; ``epochs`` and ``seed`` go into the train config."""
     config = replace(kw.pop("train_config", FAST), epochs=kw.pop("epochs", 1),
                      seed=kw.pop("seed", 0))
-    args = dict(model="lenet5", data=data, method="grid", lams=[0.0, 0.9, 1.0], budget=3,
-                train_config=config, out_dir=tmp_path)
-    return train_front(**{**args, **kw})
+    args = dict(model="lenet5", data=data, method="grid", budget=3, train_config=config,
+                out_dir=tmp_path)
+    if kw.get("method", "grid") == "grid":
+        args["lams"] = [0.0, 0.9, 1.0]
+    return train_front(**new_args(**{**args, **kw}))
 
 
 def test_grid_front_writes_points_and_resumes(synthetic_data, tmp_path, monkeypatch):
@@ -39,7 +42,7 @@ def test_grid_front_writes_points_and_resumes(synthetic_data, tmp_path, monkeypa
     def no_training(*args, **kwargs):
         raise AssertionError("a finished point was trained again")
 
-    monkeypatch.setattr("moprune.front.methods.train", no_training)
+    monkeypatch.setattr("moprune.front.measure.train", no_training)
     again = _front(synthetic_data, tmp_path)
     assert again.to_dict() == front.to_dict()
 
@@ -110,13 +113,10 @@ def test_a_front_without_out_dir_still_holds_its_networks(synthetic_data):
         front.model("nope")
 
 
-def test_epochs_and_seed_in_two_places_must_agree(synthetic_data):
-    with pytest.raises(ConfigError, match="epochs=3 and train_config.epochs=1 disagree"):
-        train_front(model="lenet5", data=synthetic_data, method="grid", lams=[0.0, 1.0],
-                    budget=2, epochs=3, train_config=replace(FAST, epochs=1))
-    with pytest.raises(ConfigError, match="seed=2 and train_config.seed=0 disagree"):
-        train_front(model="lenet5", data=synthetic_data, method="grid", lams=[0.0, 1.0],
-                    budget=2, seed=2, train_config=replace(FAST, epochs=1))
+def test_a_seed_in_two_places_must_agree(synthetic_data):
+    with pytest.raises(ConfigError, match="seed=2 and train.seed=0 disagree"):
+        train_front("lenet5", synthetic_data, method=Grid(budget=2, lams=(0.0, 1.0)), seed=2,
+                    train=replace(FAST, epochs=1))
 
 
 @pytest.mark.parametrize(
@@ -124,9 +124,10 @@ def test_epochs_and_seed_in_two_places_must_agree(synthetic_data):
     [
         ({"method": "pareto"}, "unknown front method .pareto.; known: "),
         ({"epochs": 0}, "epochs must be >= 1, got 0"),
-        ({"epochs": 2, "explore_epochs": 3}, "explore_epochs must be in \\[1, epochs=2\\]"),
-        ({"method": "dichotomic", "budget": 1}, "budget must be >= 2, got 1"),
-        ({"complexity": "l0"}, "complexity kind must be one of"),
+        ({"epochs": 2, "explore_epochs": 3}, "explore_epochs must be <= train.epochs \\(2\\)"),
+        ({"method": "dichotomic", "budget": 1},
+         "budget of the dichotomic method must be an integer >= 2, got 1"),
+        ({"complexity": "l0"}, "complexity must be one of"),
     ],
 )
 def test_bad_arguments(synthetic_data, kw, message):

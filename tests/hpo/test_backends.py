@@ -35,3 +35,36 @@ def test_random_search_backend_asks_seeded_points_and_resumes(synthetic_data, tm
     monkeypatch.setattr("moprune.hpo.objective.train", lambda *a, **k: pytest.fail("retrained"))
     again = tune("mlp", synthetic_data, **kw)
     assert [t["params"] for t in again.trials] == [t["params"] for t in result.trials]
+
+
+class FirstCorner(HPOBackend):
+    """Every trial at the space's lower corner, then its centre: a backend written outside
+    moprune (this file), registered by one call and used by name."""
+
+    def run(self, study, objective, settings, space, run_workers):
+        for i in range(settings.trials):
+            u = np.full(len(space), 0.0 if i == 0 else 0.5)
+            study.enqueue_trial(space.decode(u), user_attrs={"eval_index": i})
+        run_workers(settings.trials, only_enqueued=True)
+
+
+def test_a_backend_registered_from_outside_is_used_by_name(synthetic_data, tmp_path):
+    from moprune.cli import build_parser
+    from moprune.names import register_backend, unregister_backend
+
+    register_backend("first-corner", "tests.hpo.test_backends:FirstCorner", ("corner",))
+    try:
+        result = tune("mlp", synthetic_data, trials=2, backend="first-corner",
+                      sampler="corner", top_k=1, seed=0, proxy=None,
+                      train_config=TrainConfig(epochs=1, batch_size=32), out=tmp_path)
+        assert [t["params"] for t in result.trials] == pytest.approx(
+            [DEFAULT_SPACE.decode(np.full(5, v)) for v in (0.0, 0.5)])
+        args = build_parser().parse_args(["hpo", "--backend", "first-corner", "--sampler",
+                                          "corner", "--out", str(tmp_path / "cli")])
+        assert args.backend == "first-corner"
+        with pytest.raises(ValueError, match="already registered"):
+            register_backend("first-corner", "x:Y", ())
+    finally:
+        unregister_backend("first-corner")
+    with pytest.raises(ConfigError, match="backend must be one of"):
+        StudySettings(backend="first-corner", sampler="corner")

@@ -3,18 +3,19 @@
 import pytest
 
 import moprune.hpo.proxy as proxy_module
-from moprune.config import DataConfig, FrontConfig, TrainConfig
+from moprune.config import DataConfig, TrainConfig
 from moprune.data import prepare_data
 from moprune.errors import ConfigError
+from moprune.front import FrontConfig
 from moprune.hpo.proxy import DEFAULT_RECIPE, ProxyRecipe, auto_proxy, pay_check, recipe_front
 
 
 def test_the_recipe_front_is_a_channel_path_on_the_flops():
     front = recipe_front(FrontConfig(model="vgg", train=TrainConfig(epochs=12, seed=3)))
-    assert (front.method, front.complexity, front.path_corrector) == ("path", "flops",
+    assert (front.method.name, front.complexity, front.method.corrector) == ("path", "flops",
                                                                       "channel")
-    assert front.budget == 20 and front.train.epochs == 5 and front.train.seed == 3
-    assert front.path_warmup == 1.0 and front.path_start_lam == 0.2
+    assert front.method.points == 20 and front.train.epochs == 5 and front.train.seed == 3
+    assert front.method.warmup == 1.0 and front.method.start_lam == 0.2
     assert front.knee_axes == "flops" and front.model == "vgg"
     with pytest.raises(ConfigError, match="recipe noise must be 'auto' or an accuracy"):
         ProxyRecipe(noise="often")

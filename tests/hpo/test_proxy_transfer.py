@@ -225,16 +225,15 @@ def test_flops_floor_knee_is_on_the_front_of_the_points_above_it():
 
 
 def test_proxy_from_a_flops_path_with_a_floor(synthetic_data, tmp_path, monkeypatch):
-    from moprune.front.train import train_front
+    from moprune.front import Path, train_front
     from moprune.hpo import proxy_source
 
     # the synthetic path's knee keeps about 98% of the FLOPs, more than a proxy may
     # (see the next test); lifted here to test the making of the proxy
     monkeypatch.setattr("moprune.hpo.pipeline._MAX_PROXY_FLOPS", 1.0)
 
-    front = train_front(model="lenet5", data=synthetic_data, method="path", budget=5,
-                        complexity="flops", prox=True,
-                        train_config=TrainConfig(epochs=4, batch_size=64), out_dir=tmp_path)
+    front = train_front("lenet5", synthetic_data, method=Path(points=5), complexity="flops",
+                        prox=True, train=TrainConfig(epochs=4, batch_size=64), out=tmp_path)
     shares = sorted(p.flops_share for p in front.non_dominated(axes="flops"))
     floor = shares[len(shares) // 2]  # half of the front's points are below it
     recipe, seconds = proxy_source(tmp_path, flops_floor=floor)

@@ -156,9 +156,9 @@ def test_compact_file_of_a_users_module(tmp_path):
     included (loaded with its factory, traced on the inputs given)."""
     import json
 
+    from moprune.compaction import compact_file
     from moprune.errors import ConfigError
     from moprune.models import load_model, save_model
-    from moprune.pruning import compact_file
 
     def make():
         return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 8),

@@ -12,6 +12,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from moprune.errors import ConfigError
+from moprune.io import write_json
+from moprune.models import load_model, model_recipe, save_model
+from moprune.models.registry import user_history
+from moprune.pruning.compact import compact, prune_to_flops
+from moprune.pruning.stats import size_report
+from moprune.training import evaluate
+
 __all__ = ["compact_file"]
 
 
@@ -37,11 +45,6 @@ def compact_file(model_file: str | os.PathLike[str], out: str | os.PathLike[str]
     Returns:
         The report written to the ``.json``, with ``out`` (the compacted file).
     """
-    from moprune.io import write_json
-    from moprune.models import load_model, save_model
-    from moprune.pruning.compact import compact, prune_to_flops
-    from moprune.pruning.stats import size_report
-    from moprune.training import evaluate
 
     model_file = Path(model_file)
     model = load_model(model_file, factory=factory).eval()
@@ -71,9 +74,6 @@ def compact_file(model_file: str | os.PathLike[str], out: str | os.PathLike[str]
 
 def _example(model: nn.Module, splits: Any) -> torch.Tensor:
     """128 seeded random images of the model's input shape."""
-    from moprune.models import model_recipe
-    from moprune.models.registry import user_history
-
     recipe = model_recipe(model)
     if recipe is not None:
         shape = (recipe["in_channels"], recipe["image_size"], recipe["image_size"])
@@ -82,7 +82,6 @@ def _example(model: nn.Module, splits: Any) -> torch.Tensor:
     elif user_history(model).get("input_shape"):
         shape = tuple(user_history(model)["input_shape"])
     else:
-        from moprune.errors import ConfigError
 
         raise ConfigError("give example_inputs (or splits) to compact a user's module")
     return torch.randn(128, *shape, generator=torch.Generator().manual_seed(0))
