@@ -24,10 +24,10 @@ if TYPE_CHECKING:  # imported on first use (torch takes seconds): `moprune --ver
     from moprune.config import DataConfig, RunConfig, TrainConfig
     from moprune.data import DataSplits, from_tensors, load_dataset, prepare_data
     from moprune.front import Front, Point, train_front
-    from moprune.front.runs import KneeFile, export_knee
     from moprune.hpo import FidelityResult, HPOResult, fidelity, tune
     from moprune.models import build_model, load_model, register_model, save_model
     from moprune.pruning import CompactResult, compact
+    from moprune.runs.front import KneeFile, export_knee
     from moprune.sensitivity import SensitivityResult, SensitivitySettings, run_sensitivity
     from moprune.training import (
         Callback,
@@ -43,7 +43,7 @@ _LAZY = {
     "DataSplits": "moprune.data", "load_dataset": "moprune.data",
     "from_tensors": "moprune.data",
     "Front": "moprune.front", "Point": "moprune.front", "train_front": "moprune.front",
-    "KneeFile": "moprune.front.runs", "export_knee": "moprune.front.runs",
+    "KneeFile": "moprune.runs.front", "export_knee": "moprune.runs.front",
     "HPOResult": "moprune.hpo", "tune": "moprune.hpo",
     "FidelityResult": "moprune.hpo", "fidelity": "moprune.hpo",
     "CompactResult": "moprune.pruning", "compact": "moprune.pruning",
@@ -59,9 +59,9 @@ _LAZY = {
 
 
 #: Subpackages and modules loaded on first use as attributes (``moprune.front.Path``).
-_SUBMODULES = ("compaction", "config", "data", "front", "hpo", "io", "models", "names",
-               "objectives", "pipeline", "pruning", "registry", "report", "sensitivity",
-               "solvers", "training", "validation", "verdicts")
+_SUBMODULES = ("compaction", "config", "data", "front", "hpo", "io", "layout", "models",
+               "names", "objectives", "pipeline", "pruning", "registry", "report", "runs",
+               "sensitivity", "solvers", "training", "validation", "verdicts")
 
 
 def __getattr__(name: str) -> Any:

@@ -14,6 +14,7 @@ from torch import nn
 
 from moprune.errors import ConfigError
 from moprune.io import write_json
+from moprune.layout import compacted_file
 from moprune.models import load_model, model_recipe, save_model
 from moprune.models.registry import user_history
 from moprune.pruning.compact import compact, prune_to_flops
@@ -62,8 +63,7 @@ def compact_file(model_file: str | os.PathLike[str], out: str | os.PathLike[str]
         test = splits.loader("test")
         before["test_acc"] = evaluate(model, test)[1]
         after["test_acc"] = evaluate(small, test)[1]
-    target = Path(out) if out is not None else model_file.with_name(
-        f"{model_file.stem}-compact.pt")
+    target = Path(out) if out is not None else compacted_file(model_file)
     save_model(small, target, meta={"source": str(model_file),
                                     "test_acc": after.get("test_acc")})
     summary = {"source": str(model_file), "before": before, "after": after,

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from moprune.config import config_to_dict
 from moprune.errors import ConfigError
 from moprune.front.config import FrontConfig
+from moprune.layout import RunLayout
 from moprune.names import BACKENDS, LR_TRANSFERS, PRUNERS
 from moprune.validation import bounded, check_ranges
 
@@ -217,7 +218,7 @@ def run_pipeline(config: PipelineConfig, out: str | os.PathLike[str], *,
         write_json(done_file, done)
         return result
 
-    front_dir = out / "front"
+    front_dir = RunLayout(out).stage("front")
     stage("front", lambda: _front(fc, spec, splits, front_dir))
     knee = stage("knee", lambda: _knee(fc, front_dir))
     compaction = stage("compact", lambda: _compact(fc, spec, front_dir, knee, splits))
@@ -261,7 +262,7 @@ def _verdicts(front_dir: Path, knee: dict[str, Any], compaction: dict[str, Any],
     from moprune.progress import notice, progress_line
     from moprune.verdicts import Verdict, compaction_verdict, front_verdict, knee_verdict
 
-    verdicts = [front_verdict(Front.load(front_dir / "front.json").search_points),
+    verdicts = [front_verdict(Front.load(RunLayout(front_dir).front).search_points),
                 knee_verdict(knee), compaction_verdict(compaction)]
     for v in verdicts:  # (the HPO's were printed as it ended)
         (progress_line if v.ok else notice)(v.line())
@@ -270,8 +271,8 @@ def _verdicts(front_dir: Path, knee: dict[str, Any], compaction: dict[str, Any],
 
 def _front(fc: FrontConfig, spec: ModelSpec, splits: Any, front_dir: Path
            ) -> dict[str, Any]:
-    from moprune.front.runs import finish_front
     from moprune.front.train import front_from_config
+    from moprune.runs.front import finish_front
 
     if _is_recipe(fc):  # the recipe's points are measured on a subset (its shape matters)
         from moprune.hpo.proxy import DEFAULT_RECIPE, eval_subset
@@ -290,7 +291,7 @@ def _knee(fc: FrontConfig, front_dir: Path) -> dict[str, Any]:
     from moprune.front import Front
     from moprune.hpo.proxy import DEFAULT_RECIPE
 
-    front = Front.load(front_dir / "front.json")
+    front = Front.load(RunLayout(front_dir).front)
     axes = front.meta["knee_axes"]
     rule: dict[str, Any] = ({"floor": DEFAULT_RECIPE.floor, "tolerance": DEFAULT_RECIPE.noise}
                             if _is_recipe(fc) else {})
@@ -307,7 +308,7 @@ def _compact(fc: FrontConfig, spec: ModelSpec, front_dir: Path, knee: dict[str, 
 
     factory = None if isinstance(spec, str) else model_factory(spec, splits, fc.model_args)
     return compact_file(front_dir / knee["checkpoint"],
-                        front_dir / f"knee-{knee['selector']}-compact.pt", splits=splits,
+                        RunLayout(front_dir).knee_compact(knee["selector"]), splits=splits,
                         factory=factory)
 
 
@@ -317,16 +318,17 @@ def _hpo(config: PipelineConfig, spec: ModelSpec, splits: Any, out: Path) -> dic
 
     h, fc = config.hpo, config.front
     space = load_space(h.space) if h.space else DEFAULT_SPACE
-    proxy: Any = {"auto": "auto", "knee": out / "front", "none": None}.get(h.proxy, h.proxy)
+    front_dir = RunLayout(out).stage("front")
+    proxy: Any = {"auto": "auto", "knee": front_dir, "none": None}.get(h.proxy, h.proxy)
     result = tune(spec, splits, proxy=proxy, selector=fc.knee, trials=h.trials,
                   epochs=h.epochs, space=space, backend=h.backend, sampler=h.sampler,
                   pruner=h.pruner, workers=h.workers, top_k=h.top_k,
                   final_epochs=h.final_epochs or fc.train.epochs, seed=fc.train.seed,
                   flops_floor=h.flops_floor, tolerance=h.tolerance,
                   lr_transfer=h.lr_transfer, model_args=fc.model_args,
-                  proxy_front=out / "front" if h.proxy == "auto" and _is_recipe(fc) else None,
+                  proxy_front=front_dir if h.proxy == "auto" and _is_recipe(fc) else None,
                   train_config=dataclasses.replace(fc.train, epochs=h.epochs),
-                  out=out / "hpo")
+                  out=RunLayout(out).stage("hpo"))
     raw = result.to_dict()
     return {"best_params": result.best_params, "val_acc": result.val_acc,
             "test_acc": result.test_acc, "seconds": result.seconds,
@@ -367,7 +369,7 @@ def _report(config: PipelineConfig, result: PipelineResult, out: Path) -> Path:
     from moprune.report.tables import front_table
     from moprune.verdicts import Verdict, summary
 
-    front = Front.load(out / "front" / "front.json")
+    front = Front.load(RunLayout(RunLayout(out).stage("front")).front)
     axes = front.meta["knee_axes"]
     k, c, h = result.knee, result.compaction, result.hpo
     before, after = c["before"], c["after"]
@@ -439,4 +441,4 @@ def _report(config: PipelineConfig, result: PipelineResult, out: Path) -> Path:
                      markdown=True), "",
     ]
     text = "\n".join(lines)
-    return atomic_write(out / "report.md", lambda f: f.write(text.encode()))
+    return atomic_write(RunLayout(out).report, lambda f: f.write(text.encode()))

@@ -20,7 +20,7 @@ from moprune.errors import MopruneError
 
 __all__ = ["RunDir", "settings_diff"]
 
-SETTINGS_FILE = "config.yaml"
+SETTINGS_FILE = "config.yaml"  # RunLayout.config's name
 
 
 def _plain(value: Any) -> Any:

@@ -1,6 +1,12 @@
 """Datasets by name, a user's own tensors, seeded splits and batch loaders."""
 
-from moprune.data.datasets import DATASETS, RawDataset, dataset_status, load_dataset
+from moprune.data.datasets import (
+    DATASETS,
+    RawDataset,
+    dataset_rows,
+    dataset_status,
+    load_dataset,
+)
 from moprune.data.loaders import (
     DataSplits,
     LazyLoader,
@@ -18,6 +24,7 @@ __all__ = [
     "LazyLoader",
     "RawDataset",
     "TensorLoader",
+    "dataset_rows",
     "dataset_status",
     "from_tensors",
     "load",

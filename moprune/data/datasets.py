@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch.utils.data import Dataset
@@ -127,6 +128,27 @@ def dataset_status(name: str, *, root: str | None = None) -> tuple[bool, str]:
         return True, load_dataset(name, root=root).source
     except DataNotFoundError as e:
         return False, str(e)
+
+
+def dataset_rows(root: str | None = None) -> list[dict[str, Any]]:
+    """Every registered dataset with whether it loads here and from where (``moprune
+    datasets``), and the image-folder form.
+
+    Raises:
+        ConfigError: when ``root`` is given and is not a directory.
+    """
+    from moprune.validation import check_in_dir
+
+    if root is not None:
+        check_in_dir(root, "--data-root")
+    rows: list[dict[str, Any]] = []
+    for name in DATASETS.names():
+        ok, where = dataset_status(name, root=root)
+        rows.append({"name": name, "available": ok, "where": where})
+    rows.append({"name": "imagefolder:<path>", "available": None,
+                 "where": "a folder of class subfolders, or with train/ (+ val/, test/) "
+                 "inside; missing parts are split off by seed"})
+    return rows
 
 
 def _to_tensor_images(data: object) -> torch.Tensor:

@@ -24,6 +24,7 @@ from moprune.errors import ConfigError, MopruneError
 from moprune.front.measure import measure_point as measure
 from moprune.front.points import Point
 from moprune.io import read_json, write_json
+from moprune.layout import RunLayout
 from moprune.models import save_model
 from moprune.models.serialization import read_model_file
 from moprune.progress import progress_line
@@ -37,7 +38,7 @@ def save_point_model(model: nn.Module, point: Point, out_dir: Path, *,
                      name: str = "model.pt") -> None:
     """Write ``point``'s network (a moprune model file; a user's module's loads with its
     factory) and ``point.json`` under ``out_dir/points/<key>/``."""
-    folder = out_dir / "points" / point.key
+    folder = RunLayout(out_dir).point(point.key)
     model_file = folder / name
     save_model(model, model_file, meta={"point": point.key})
     point.checkpoint = str(model_file.relative_to(out_dir))
@@ -85,7 +86,7 @@ def debias(
                           f"epochs, not {epochs}")
     if point.checkpoint is None:
         raise ConfigError(f"point {point.key} has no model file to fine-tune")
-    folder = out_dir / "points" / point.key
+    folder = RunLayout(out_dir).point(point.key)
     raw_file = folder / "raw.pt"
     if not raw_file.exists():  # keep the path's network beside the fine-tuned one
         (out_dir / point.checkpoint).replace(raw_file)

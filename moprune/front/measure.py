@@ -17,6 +17,7 @@ from moprune.config import TrainConfig
 from moprune.data import DataSplits
 from moprune.front.points import Point
 from moprune.io import read_json, write_json
+from moprune.layout import RunLayout
 from moprune.models import save_model
 from moprune.objectives import Complexity
 from moprune.progress import progress_line
@@ -57,7 +58,7 @@ def train_point(factory: Callable[[], nn.Module], splits: DataSplits, config: Tr
     settings = solver.describe()
     probe = Point(method=_method(settings), f1=0, f2=0, val_acc=0, zeros=0, scope_size=0,
                   lam=settings.get("lam"), epochs=config.epochs, seed=config.seed)
-    folder = out_dir / "points" / probe.key if out_dir is not None else None
+    folder = RunLayout(out_dir).point(probe.key) if out_dir is not None else None
     if folder is not None and (folder / "point.json").exists():
         return Point.from_dict(read_json(folder / "point.json"))
     torch.manual_seed(config.seed)

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from moprune.errors import ConfigError
+from moprune.layout import RunLayout
 from moprune.names import PATH_CORRECTORS, PATH_DISTANCES, SMGD_NORMALIZATIONS, SMGD_VARIANTS
 from moprune.registry import Registry
 from moprune.validation import Range, check_range
@@ -122,7 +123,7 @@ class FrontJob:
         point = train_point(self.factory, self.splits, config, solver, out_dir=self.out,
                             retrained=retrained, progress=self.progress)
         self.front.add(point)
-        self.front.save(self.out / "front.json")
+        self.front.save(RunLayout(self.out).front)
         return point
 
 

@@ -20,6 +20,7 @@ from moprune.front.debiasing import debias, debias_knee, path_epochs
 from moprune.front.measure import measure_point, train_point
 from moprune.front.methods import FRONT_METHODS, FrontJob, FrontMethod, method_from_config
 from moprune.front.points import AXES, Front, Point
+from moprune.layout import RunLayout
 from moprune.models import build_model
 from moprune.objectives import COMPLEXITIES, complexity_kind
 from moprune.progress import progress_line
@@ -155,8 +156,8 @@ def train_front(
                  finetune=finetune, solver_kw=solver_kw)
     front = Front(meta=meta, root=where,
                   factory=None if isinstance(problem.model, str) else factory)
-    if (where / "front.json").exists():
-        _check_resume(where / "front.json", meta)
+    if RunLayout(where).front.exists():
+        _check_resume(RunLayout(where).front, meta)
 
     job = FrontJob(factory=factory, splits=splits, train=base, front=front, out=where,
                    solver_options=solver_kw, prox=prox, finetune=finetune, knee=knee,
@@ -173,7 +174,7 @@ def train_front(
             front.add(debias_knee(chosen, factory, splits, base, total_epochs=knee_epochs,
                                   complexity=problem.complexity, scope=problem.scope,
                                   out_dir=where, progress=progress))
-    front.save(where / "front.json")
+    front.save(RunLayout(where).front)
     return front
 
 
@@ -284,7 +285,7 @@ def retrain_knee(front: Front, point: Point, config: FrontConfig,
         final = train_point(factory, splits, config.train, solver, out_dir=out,
                             retrained=True, progress=progress)
     front.add(final)
-    front.save(out / "front.json")
+    front.save(RunLayout(out).front)
     return final
 
 

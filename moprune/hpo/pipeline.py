@@ -53,6 +53,7 @@ from moprune.hpo.study import (
     work,
 )
 from moprune.io import read_json, write_json
+from moprune.layout import RunLayout
 from moprune.progress import notice, progress_line
 from moprune.training import train
 
@@ -282,12 +283,12 @@ def proxy_source(source: str | os.PathLike[str], *, selector: str = "chord",
     seconds: dict[str, float] = {}
     if path.is_dir():
         run = path
-        path = run / f"knee-{selector}-compact.pt"
+        path = RunLayout(run).knee_compact(selector)
         if flops_floor is None and not path.is_file():
             raise ConfigError(f"{str(run)!r} has no compacted knee {path.name}; run "
                               f"`moprune knee {run} --selector {selector} --compact` first, "
                               "or give a FLOPs floor (--proxy-flops-floor)")
-        front = read_json(run / "front.json")  # its points include a retrained knee
+        front = read_json(RunLayout(run).front)  # its points include a retrained knee
         seconds["front"] = float(sum(p.get("seconds", 0.0) for p in front.get("points", [])))
         if flops_floor is not None:
             path = _floor_knee(run, selector, flops_floor, factory, tolerance, splits)
@@ -323,10 +324,8 @@ def _floor_knee(run: Path, selector: str, floor: float,
     from moprune.compaction import compact_file
     from moprune.front import Front
 
-    tol = f"-tol{tolerance}" if tolerance == "auto" else (
-        f"-tol{tolerance:g}" if tolerance else "")
-    out = run / f"knee-{selector}-flops{floor:g}{tol}-compact.pt"
-    front = Front.load(run / "front.json")
+    out = RunLayout(run).knee_flops_compact(selector, floor, tolerance)
+    front = Front.load(RunLayout(run).front)
     point = front.knee(selector, axes="flops", floor=floor, tolerance=tolerance)
     if point.flops_share is not None and point.flops_share > _MAX_PROXY_FLOPS:
         raise ConfigError(
@@ -493,7 +492,7 @@ def run_hpo(job: HPOJob, *, top_k: int = 3, final_epochs: int | None = None,
                                                         only_enqueued=only_enqueued,
                                                         splits=splits))
     hpo_wall = time.perf_counter() - start
-    previous = out / "results.json"  # a resumed run: the wall time of the earlier calls too
+    previous = RunLayout(out).results  # a resumed run: the wall time of the earlier calls too
     if previous.is_file():
         hpo_wall += float(read_json(previous).get("time", {}).get("hpo_wall", 0.0))
     rows = trial_table(study)
@@ -543,7 +542,7 @@ def run_hpo(job: HPOJob, *, top_k: int = 3, final_epochs: int | None = None,
     results["verdicts"] = [v.to_dict() for v in verdicts]
     for v in verdicts:
         (progress_line if v.ok else notice)(v.line())
-    write_json(out / "results.json", results)
+    write_json(RunLayout(out).results, results)
     _plots(results, out)
     return results
 

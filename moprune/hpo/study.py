@@ -36,6 +36,7 @@ from moprune.errors import ConfigError, DivergedError
 from moprune.hpo.objective import TrialObjective
 from moprune.hpo.space import SearchSpace
 from moprune.io import WriteError, write_failed
+from moprune.layout import RunLayout
 from moprune.names import BACKENDS, PRUNERS, SAMPLERS
 from moprune.progress import bar, progress_line
 from moprune.validation import bounded, check_ranges
@@ -54,7 +55,7 @@ class StudySettings:
     """How a study samples, prunes and where it is stored."""
 
     backend: str = "optuna"
-    sampler: str = "tpe"
+    sampler: str = ""  # "": the backend's default, its first (tpe, ga, uniform)
     pruner: str = "none"
     trials: int = bounded(20, ge=1)
     seed: int = bounded(0, ge=0)
@@ -67,6 +68,8 @@ class StudySettings:
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
             raise ConfigError(f"backend must be one of {list(BACKENDS)}, got {self.backend!r}")
+        if not self.sampler:  # the backend's default
+            object.__setattr__(self, "sampler", BACKENDS[self.backend][0])
         if self.sampler not in BACKENDS[self.backend]:
             raise ConfigError(f"the {self.backend} backend's samplers are "
                               f"{list(BACKENDS[self.backend])}, got {self.sampler!r}")
@@ -202,7 +205,7 @@ def _storage(url: str | None, run_dir: Path, grace: int) -> optuna.storages.Base
     if url is None or url.endswith(".journal"):
         if url is None:
             run_dir.mkdir(parents=True, exist_ok=True)
-        path = str(run_dir / "study.journal") if url is None else url
+        path = str(RunLayout(run_dir).study_journal) if url is None else url
         try:
             return optuna.storages.JournalStorage(_WholeLinesJournal(path))
         except OSError as e:  # creating the file, or the study's first record

@@ -6,6 +6,7 @@ from moprune.models.registry import (
     ModelFactory,
     build_model,
     model_recipe,
+    model_rows,
     register_model,
 )
 from moprune.models.serialization import load_model, save_model
@@ -16,6 +17,7 @@ __all__ = [
     "build_model",
     "load_model",
     "model_recipe",
+    "model_rows",
     "register_model",
     "save_model",
 ]

@@ -95,6 +95,26 @@ def build_model(
     return module
 
 
+def model_rows(*, in_channels: int = 1, num_classes: int = 10, image_size: int = 28
+               ) -> list[dict[str, Any]]:
+    """Every registered model with its parameter count for these inputs and its
+    description (``moprune models``), and the torchvision form."""
+    from moprune.models.torchvision_models import torchvision_model_names
+
+    rows: list[dict[str, Any]] = []
+    for name in MODELS.names():
+        model = build_model(name, in_channels=in_channels, num_classes=num_classes,
+                            image_size=image_size)
+        doc = (MODELS.get(name).__doc__ or "").strip().splitlines()[0]
+        rows.append({"name": name, "parameters": sum(p.numel() for p in model.parameters()),
+                     "description": doc})
+    tv = torchvision_model_names()
+    rows.append({"name": "torchvision:<name>", "parameters": None,
+                 "description": f"any of {len(tv)} torchvision classifiers, e.g. "
+                                "torchvision:resnet18, torchvision:mobilenet_v2"})
+    return rows
+
+
 def model_recipe(model: nn.Module) -> dict[str, Any] | None:
     """How ``build_model`` made ``model`` (name and arguments), or None for a user's module."""
     return getattr(model, _RECIPE_ATTR, None)

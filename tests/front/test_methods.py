@@ -85,10 +85,11 @@ def test_a_registered_method_with_its_option_is_used_by_name(plugins, synthetic_
         config_from_dict(FrontConfig, {"method": "path", "ends_middle": 0.6})
     # and from the command line, its flag derived from the option
     from moprune.cli import build_parser, resolve_config
+    from moprune.cli.front import front_keys
 
     args = build_parser().parse_args(["front", "--out", str(tmp_path / "cli"), "--method",
                                       "ends-only", "--ends-middle", "0.7"])
-    assert resolve_config(FrontConfig, args).method == EndsOnly(middle=0.7)
+    assert resolve_config(FrontConfig, args, flat=front_keys()).method == EndsOnly(middle=0.7)
 
 
 def test_methods_say_what_they_take(synthetic_data):

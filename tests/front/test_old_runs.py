@@ -11,7 +11,7 @@ from moprune.config import TrainConfig, config_from_dict, config_to_dict
 from moprune.errors import MopruneError
 from moprune.front import FrontConfig, Grid
 from moprune.front import Path as PathMethod
-from moprune.front.runs import front_config
+from moprune.runs.front import front_config
 from moprune.rundir import RunDir
 from tests.front.flat import new_args
 

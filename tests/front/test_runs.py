@@ -8,7 +8,7 @@ from moprune import export_knee, train_front
 from moprune.config import TrainConfig
 from moprune.errors import MopruneError
 from moprune.front import Front, Grid
-from moprune.front.runs import finish_front
+from moprune.runs.front import finish_front
 from moprune.models import load_model
 
 

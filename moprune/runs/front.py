@@ -1,7 +1,8 @@
-"""What a front's run directory gives: its summary (knee, hypervolume, plot) and knee files.
-
-``moprune front`` ends with :func:`finish_front`, ``moprune knee`` is :func:`export_knee`,
-and ``moprune run`` uses both; a library user calls them on a front of their own.
+"""Front run directories: a front trained into one (:func:`front_run`), its summary
+(:func:`finish_front`: knee, hypervolume, plot), its knee as a model file
+(:func:`export_knee`, :func:`knee_run`) and a model file or knee compacted
+(:func:`compact_run`). ``moprune front``, ``knee`` and ``compact`` are these calls;
+``moprune run`` uses them too; a library user calls them on a front of their own.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from moprune.errors import MopruneError
 from moprune.front.config import FrontConfig
 from moprune.front.points import Front, Point
 from moprune.io import JSONResult, write_json
+from moprune.layout import RunLayout
 from moprune.validation import check_in_dir
 
-__all__ = ["KneeFile", "export_knee", "finish_front", "front_config",
-           "non_dominated_counts"]
+__all__ = ["FrontRun", "KneeFile", "KneeRun", "compact_run", "export_knee", "finish_front",
+           "front_config", "front_run", "knee_run", "non_dominated_counts"]
 
 
 def finish_front(front: Front, out_dir: str | os.PathLike[str], *, selector: str = "chord",
@@ -34,8 +36,8 @@ def finish_front(front: Front, out_dir: str | os.PathLike[str], *, selector: str
     front.meta["hypervolume"] = front.hypervolume(axes=axes)
     front.meta["knee"] = {"selector": selector, "point": knee.key, "axes": axes}
     front.meta["non_dominated_count"] = non_dominated_counts(front)
-    front.save(out / "front.json")
-    front.plot(out / "front.png", knee=knee, title=title or "")
+    front.save(RunLayout(out).front)
+    front.plot(RunLayout(out).front_plot, knee=knee, title=title or "")
     return knee
 
 
@@ -52,7 +54,7 @@ def non_dominated_counts(front: Front) -> dict[str, int]:
 
 def front_config(run_dir: str | os.PathLike[str]) -> FrontConfig:
     """The resolved settings a ``moprune front`` run directory was made with."""
-    path = Path(run_dir) / "config.yaml"
+    path = RunLayout(run_dir).config
     return config_from_dict(FrontConfig, load_config_file(path), where=str(path))
 
 
@@ -110,9 +112,9 @@ def export_knee(run_dir: str | os.PathLike[str], *, selector: str = "chord",
     if noise and max_share is None:
         raise MopruneError("a noise breaks ties within a budget: it needs --max-share")
     run = check_in_dir(run_dir, "RUN_DIR")
-    if not (run / "front.json").exists():
+    if not RunLayout(run).front.exists():
         raise MopruneError(f"no front in {str(run)!r}; run 'moprune front --out {run}' first")
-    front = Front.load(run / "front.json")
+    front = Front.load(RunLayout(run).front)
     if max_share is None:
         axes = axes or front.meta.get("knee_axes", "objectives")
         point = front.knee(selector, include_empty=include_empty, axes=axes, floor=floor,
@@ -128,8 +130,8 @@ def export_knee(run_dir: str | os.PathLike[str], *, selector: str = "chord",
         if noise == "auto":  # the margin it stood for, for the summary
             best = front.best_within(max_share, axes=axes, include_empty=include_empty)
             noise = front.accuracy_noise(best.val_acc)
-    target = Path(out) if out is not None else run / f"knee-{selector}.pt"
-    if (run / "config.yaml").exists():  # a front of a user's own, without it: as it is
+    target = Path(out) if out is not None else RunLayout(run).knee(selector)
+    if RunLayout(run).config.exists():  # a front of a user's own, without it: as it is
         point = retrain_knee(front, point, front_config(run), run)
     if point.checkpoint is None:
         raise MopruneError(f"the knee {point.key} has no model file in {run}")
@@ -144,3 +146,101 @@ def export_knee(run_dir: str | os.PathLike[str], *, selector: str = "chord",
     write_json(target.with_suffix(".json"), summary)
     return KneeFile(selector=selector, axes=axes, point=point, size=size, path=target,
                     raw=summary)
+
+
+@dataclass(frozen=True)
+class FrontRun:
+    """What :func:`front_run` made: the front and its knee (final version), and where."""
+
+    out: Path
+    front: Front
+    knee: Point
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"out": str(self.out), "knee": self.knee.to_dict(),
+                "meta": dict(self.front.meta), "points": len(self.front)}
+
+
+def front_run(config: FrontConfig, out: str | os.PathLike[str], *,
+              progress: bool | None = None) -> FrontRun:
+    """Train the front of ``config`` into the run directory ``out`` (its ``config.yaml``,
+    every point, ``front.json``, ``front.png``) and pick its knee; resumes, and refuses a
+    directory made with other settings (one line) before any write.
+
+    Raises:
+        MopruneError: bad input, a network that does not build for the data, or a run
+            directory of other settings.
+    """
+    from moprune.config import config_to_dict
+    from moprune.data import prepare_data
+    from moprune.front.train import check_front, front_from_config
+    from moprune.rundir import RunDir
+    from moprune.validation import check_run
+
+    where = check_run(out, config.data, config.train.device)
+    grows = tuple(f"method.{k}" for k in config.method.may_grow)
+    run = RunDir(where, config_to_dict(config), defaults=config_to_dict(FrontConfig()),
+                 may_differ=(*grows, "train.device"),
+                 normalize=lambda d: config_to_dict(config_from_dict(FrontConfig, d)))
+    run.check()
+    data = prepare_data(config.data)  # (missing data leaves no run directory behind)
+    check_front(config, data)
+    run.write()
+    front = front_from_config(config, data, out=where, progress=progress)
+    knee = finish_front(front, where, selector=config.knee,
+                        title=f"{config.model} on {config.data.dataset}: "
+                              f"{config.method.name}")
+    return FrontRun(out=where, front=front, knee=knee)
+
+
+@dataclass(frozen=True)
+class KneeRun:
+    """What :func:`knee_run` wrote: the knee's file and, when asked, its compaction."""
+
+    knee: KneeFile
+    compacted: dict[str, Any] | None = None
+
+
+def knee_run(run_dir: str | os.PathLike[str], *, selector: str = "chord",
+             compact: bool = False, **options: Any) -> KneeRun:
+    """:func:`export_knee` (``options`` are its), and with ``compact`` the knee made
+    physically small beside it (:func:`compact_run`, measured on the front's data)."""
+    if options.get("max_share") is not None and options.get("axes") == "objectives":
+        raise MopruneError("--max-share bounds a share: use --axes flops or --axes kept")
+    knee = export_knee(run_dir, selector=selector, **options)
+    compacted = None
+    if compact:
+        compacted = compact_run(knee.path, data=front_config(run_dir).data)
+    return KneeRun(knee=knee, compacted=compacted)
+
+
+def compact_run(source: str | os.PathLike[str], out: str | os.PathLike[str] | None = None,
+                *, selector: str = "chord", threshold: float | None = None,
+                keep_flops: float | None = None, mode: str = "global",
+                data: Any = None) -> dict[str, Any]:
+    """Compact a model file, or the knee of a front run directory
+    (``knee-SELECTOR.pt``, written by :func:`knee_run`), into ``out`` (default: beside
+    it, ``-compact.pt``) with its report (:func:`moprune.compaction.compact_file`); the
+    front's data (or ``data``, a DataConfig) gives the test accuracy before and after.
+
+    Raises:
+        MopruneError: a source that is neither, or a run directory without its knee.
+    """
+    from moprune.compaction import compact_file
+    from moprune.data import prepare_data
+
+    path = Path(source)
+    if path.is_dir():
+        model_file = RunLayout(path).knee(selector)
+        if not model_file.exists():
+            raise MopruneError(f"no {model_file.name} in {str(path)!r}; run 'moprune knee "
+                               f"{path} --selector {selector}' first")
+        if data is None and RunLayout(path).config.exists():
+            data = front_config(path).data
+    elif path.is_file():
+        model_file = path
+    else:
+        raise MopruneError(f"{str(path)!r} is neither a run directory nor a model file")
+    splits = prepare_data(data) if data is not None else None
+    return compact_file(model_file, out, threshold=threshold, keep_flops=keep_flops,
+                        mode=mode, splits=splits)
