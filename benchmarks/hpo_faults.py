@@ -222,7 +222,7 @@ def check_study(out: Path, trials: int) -> dict[str, Any]:
     from optuna.storages.journal import JournalFileBackend
     from optuna.trial import TrialState
 
-    from moprune.hpo.study import counted
+    from moprune.hpo.recovery import counted
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     storage = optuna.storages.JournalStorage(JournalFileBackend(str(out / "study.journal")))

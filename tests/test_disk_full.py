@@ -103,14 +103,14 @@ def test_a_front_stopped_by_a_full_disk_resumes_to_the_same_front(synthetic_root
 
 
 def test_a_journal_append_that_fails_leaves_no_half_line(tmp_path, monkeypatch):
-    from moprune.hpo.study import _WholeLinesJournal
+    from moprune.hpo.storage import _WholeLinesJournal
 
     path = tmp_path / "study.journal"
     storage = optuna.storages.JournalStorage(_WholeLinesJournal(str(path)))
     study = optuna.create_study(study_name="s", storage=storage)
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
     before = path.read_bytes()
-    monkeypatch.setattr("moprune.hpo.study.os.fsync", lambda fd: (_ for _ in ()).throw(FULL))
+    monkeypatch.setattr("moprune.hpo.storage.os.fsync", lambda fd: (_ for _ in ()).throw(FULL))
     with pytest.raises(WriteError, match=r"cannot write '.*study.journal': No space left"):
         study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
     assert path.read_bytes() == before  # cut back to the last whole line

@@ -44,7 +44,7 @@ def test_run_pipeline_makes_every_stage_and_resumes(synthetic_root, tmp_path, mo
         raise AssertionError("a finished stage was run again")
 
     for where in ("moprune.front.debiasing.train", "moprune.hpo.objective.train",
-                  "moprune.hpo.pipeline.train", "moprune.pipeline._compact"):
+                  "moprune.hpo.transfer.train", "moprune.pipeline._compact"):
         monkeypatch.setattr(where, no_training)
     again = run_pipeline(_config(synthetic_root), out)
     assert again.to_dict() == result.to_dict()

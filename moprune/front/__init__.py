@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from moprune.front.config import FrontConfig
     from moprune.front.correctors import CORRECTORS, PathCorrector
     from moprune.front.debiasing import debias, debias_knee
+    from moprune.front.job import FrontJob
     from moprune.front.knee import (
         KNEE_SELECTORS,
         AngleKnee,
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
         SMGD,
         Bisection,
         Dichotomic,
-        FrontJob,
         FrontMethod,
         Grid,
         Path,
@@ -51,7 +51,8 @@ _WHERE = {
     "moprune.front.knee": ("KNEE_SELECTORS", "AngleKnee", "ChordKnee", "KneeSelector",
                            "SlopeKnee"),
     "moprune.front.measure": ("measure_point", "train_point"),
-    "moprune.front.methods": ("FRONT_METHODS", "SMGD", "Bisection", "Dichotomic", "FrontJob",
+    "moprune.front.job": ("FrontJob",),
+    "moprune.front.methods": ("FRONT_METHODS", "SMGD", "Bisection", "Dichotomic",
                               "FrontMethod", "Grid", "Path", "WeightSearchMethod",
                               "method_from_config", "option"),
     "moprune.front.correctors": ("CORRECTORS", "PathCorrector"),

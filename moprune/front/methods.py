@@ -28,32 +28,25 @@ a method's ``run`` imports what it trains with.
 from __future__ import annotations
 
 import dataclasses
-import pathlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from moprune.errors import ConfigError
-from moprune.layout import RunLayout
 from moprune.names import PATH_CORRECTORS, PATH_DISTANCES, SMGD_NORMALIZATIONS, SMGD_VARIANTS
 from moprune.registry import Registry
 from moprune.validation import Range, check_range
 
 if TYPE_CHECKING:
-    from torch import nn
-
-    from moprune.config import TrainConfig
-    from moprune.data import DataSplits
-    from moprune.front.points import Front, Point
-    from moprune.solvers import Solver
+    from moprune.front.job import FrontJob
+    from moprune.front.points import Point
 
 __all__ = [
     "FRONT_METHODS",
     "SMGD",
     "Bisection",
     "Dichotomic",
-    "FrontJob",
     "FrontMethod",
     "Grid",
     "Path",
@@ -76,55 +69,6 @@ def option(default: Any, *, flag: str, help: str, choices: tuple[str, ...] | Non
                                   integer=isinstance(default, int) if integer is None
                                   else integer, optional=default is None)
     return field(default=default, metadata=metadata)
-
-
-@dataclass
-class FrontJob:
-    """What a :class:`FrontMethod` needs to train a front.
-
-    ``run(solver, seed, epochs)`` trains one point (read back when it is done already),
-    adds it to ``front`` and saves the front; ``solver(name, **kw)`` builds a registered
-    solver with the front's f2 and pruning settings.
-    """
-
-    factory: Callable[[], nn.Module]
-    splits: DataSplits
-    train: TrainConfig  # with the front's epochs and seed
-    front: Front
-    out: pathlib.Path
-    solver_options: dict[str, Any]  # complexity, scope, tau, freeze_masks
-    prox: bool = False
-    finetune: int = 0
-    knee: str | None = "chord"
-    axes: str = "objectives"
-    progress: bool | None = None
-
-    @property
-    def seed(self) -> int:
-        return self.train.seed
-
-    @property
-    def epochs(self) -> int:
-        return self.train.epochs
-
-    def solver(self, name: str, **kwargs: Any) -> Solver:
-        """The registered solver ``name`` with the front's f2 objective and pruning."""
-        from moprune.solvers import SOLVERS
-
-        return SOLVERS.get(name)(**kwargs, **self.solver_options)
-
-    def run(self, solver: Solver, seed: int, epochs: int, *, retrained: bool = False
-            ) -> Point:
-        """Train one point (:func:`~moprune.front.measure.train_point`), add it to the front
-        and save the front."""
-        from moprune.front.measure import train_point
-
-        config = replace(self.train, epochs=epochs, seed=seed)
-        point = train_point(self.factory, self.splits, config, solver, out_dir=self.out,
-                            retrained=retrained, progress=self.progress)
-        self.front.add(point)
-        self.front.save(RunLayout(self.out).front)
-        return point
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,9 @@ from moprune.errors import ConfigError
 from moprune.front import methods
 from moprune.front.config import FrontConfig
 from moprune.front.debiasing import debias, debias_knee, path_epochs
+from moprune.front.job import FrontJob
 from moprune.front.measure import measure_point, train_point
-from moprune.front.methods import FRONT_METHODS, FrontJob, FrontMethod, method_from_config
+from moprune.front.methods import FRONT_METHODS, FrontMethod, method_from_config
 from moprune.front.points import AXES, Front, Point
 from moprune.layout import RunLayout
 from moprune.models import build_model

@@ -7,23 +7,18 @@ from moprune.hpo.fidelity import (
     rank_agreement,
     regret_points,
 )
+from moprune.hpo.job import HPOJob
 from moprune.hpo.lr_transfer import LR_TRANSFERS, LayerScale, mup_scales
 from moprune.hpo.objective import OBJECTIVES, TrialObjective, architecture, fresh_model
-from moprune.hpo.pipeline import (
-    HPOJob,
-    check_hpo,
-    proxy_source,
-    run_hpo,
-    trial_table,
-    uniform_proxy,
-)
+from moprune.hpo.pipeline import check_hpo, run_hpo, trial_table
+from moprune.hpo.recovery import counted
+from moprune.hpo.sources import proxy_source, uniform_proxy
 from moprune.hpo.space import DEFAULT_SPACE, Param, SearchSpace, load_space
 from moprune.hpo.study import (
     BACKENDS,
     PRUNERS,
     SAMPLERS,
     StudySettings,
-    counted,
     make_pruner,
     make_sampler,
     open_study,

@@ -32,8 +32,10 @@ import numpy as np
 from moprune.config import DataConfig, TrainConfig
 from moprune.data import DataSplits, prepare_data
 from moprune.errors import ConfigError
-from moprune.hpo.pipeline import mup_base, require_test_split, train_cached
+from moprune.hpo.job import mup_base
+from moprune.hpo.pipeline import require_test_split
 from moprune.hpo.space import SearchSpace
+from moprune.hpo.transfer import train_cached
 from moprune.io import JSONResult, write_json
 
 __all__ = ["FidelityResult", "fidelity", "fidelity_intervals", "rank_agreement",

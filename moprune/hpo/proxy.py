@@ -385,7 +385,7 @@ def recipe_knee(run: str | os.PathLike[str], model: Any, splits: DataSplits, *,
     """``recipe``'s knee of the path in ``run`` (above its floor, ties within its noise),
     compacted (made once): the proxy's recipe and its creation seconds by phase."""
     from moprune.front.train import model_factory
-    from moprune.hpo.pipeline import proxy_source
+    from moprune.hpo.sources import proxy_source
 
     factory = None if isinstance(model, str) else model_factory(model, splits,
                                                                 dict(model_args or {}))

@@ -16,38 +16,35 @@ its worker died does not count and is retried.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import socket
-import time
 import warnings
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import optuna
-from optuna.storages.journal import JournalFileBackend
 from optuna.trial import FrozenTrial, TrialState
 
 from moprune.errors import ConfigError, DivergedError
 from moprune.hpo.objective import TrialObjective
-from moprune.hpo.space import SearchSpace
-from moprune.io import WriteError, write_failed
-from moprune.layout import RunLayout
+from moprune.hpo.recovery import (
+    _Surplus,
+    _worker_id,
+    awaiting_retry,
+    counted,
+    counted_before,
+    recover_dead_trials,
+)
+from moprune.hpo.storage import _storage, check_storage
+from moprune.io import WriteError
 from moprune.names import BACKENDS, PRUNERS, SAMPLERS
 from moprune.progress import bar, progress_line
 from moprune.validation import bounded, check_ranges
 
-__all__ = ["BACKENDS", "PRUNERS", "SAMPLERS", "StudySettings", "awaiting_retry",
-           "check_study_directions", "counted", "make_pruner", "make_sampler", "open_study",
-           "recover_dead_trials", "run_pymoo", "work"]
+__all__ = ["BACKENDS", "PRUNERS", "SAMPLERS", "StudySettings", "make_pruner", "make_sampler",
+           "open_study", "work"]
 
-_HEARTBEAT_S = 10
-_MAX_RETRY = 3  # RDB storage: how many times Optuna's heartbeat retries a stale trial
-_POP_SIZE = 8
 
 
 @dataclass(frozen=True)
@@ -81,53 +78,6 @@ class StudySettings:
         check_ranges(self)
         if self.storage is not None:
             check_storage(self.storage)
-
-
-def check_storage(url: str) -> None:
-    """The syntax of a storage: a ``*.journal`` file whose folder exists, or a sqlite://
-    (whose file's folder exists), postgresql:// or mysql:// URL (one line naming the value
-    otherwise). Whether a server answers is :func:`check_study_directions`' part."""
-    from moprune.validation import check_in_dir, check_out_file
-
-    if url.endswith(".journal"):
-        check_in_dir(Path(url).expanduser().parent, flag=f"--storage {url!r}: its folder")
-        check_out_file(url, flag="--storage")
-        return
-    if not url.startswith(("sqlite://", "postgresql://", "postgresql+", "mysql://",
-                           "mysql+")):
-        raise ConfigError(f"--storage must be a sqlite://, postgresql:// or mysql:// URL "
-                          f"or a *.journal file, got {url!r}")
-    if url.startswith("sqlite:///"):
-        file = url[len("sqlite:///"):].split("?", 1)[0]
-        if file and file != ":memory:":
-            check_in_dir(Path(file).expanduser().parent or Path("."),
-                         flag=f"--storage {url!r}: its folder")
-
-
-def check_study_directions(settings: StudySettings, directions: Sequence[str]) -> None:
-    """Open ``settings.storage`` (a given one, not the default journal: a server must
-    answer) and refuse a study of the same name there that optimises other
-    ``directions``. Creates no study, and no file that does not exist yet.
-
-    Raises:
-        ConfigError: naming the storage or the study.
-    """
-    url = settings.storage
-    if url is None:
-        return
-    local = url[len("sqlite:///"):].split("?", 1)[0] if url.startswith("sqlite:///") else (
-        url if url.endswith(".journal") else None)
-    if local is not None and local != ":memory:" and not Path(local).expanduser().exists():
-        return  # a file not made yet holds no study (and opening it would make it)
-    storage = _storage(url, Path("."), settings.grace)
-    try:
-        study_id = storage.get_study_id_from_name(settings.study)
-    except KeyError:
-        return
-    have = [d.name.lower() for d in storage.get_study_directions(study_id)]
-    if have != [d.lower() for d in directions]:
-        raise ConfigError(f"study {settings.study!r} in this storage optimises {have}, not "
-                          f"{list(directions)}")
 
 
 def make_sampler(name: str, *, seed: int, multi: bool = False) -> optuna.samplers.BaseSampler:
@@ -176,50 +126,6 @@ def make_pruner(name: str, *, max_epochs: int) -> optuna.pruners.BasePruner:
     if name not in PRUNER_FACTORIES:
         raise ConfigError(f"pruner must be one of {list(PRUNERS)}, got {name!r}")
     return PRUNER_FACTORIES[name](max_epochs)
-
-
-class _WholeLinesJournal(JournalFileBackend):
-    """Optuna's journal file, whose appends are whole lines or nothing: a write that fails
-    (a full disk) is cut off again under the journal's lock, so that no half line stays
-    for the next append to be glued to (which would make the whole journal unreadable),
-    and is raised as one :class:`~moprune.io.WriteError` naming the file."""
-
-    def append_logs(self, logs: list[dict[str, Any]]) -> None:
-        text = "\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n"
-        self._lock.acquire()
-        try:
-            size = os.path.getsize(self._file_path)
-            try:
-                with open(self._file_path, "ab") as f:
-                    f.write(text.encode("utf-8"))
-                    f.flush()
-                    os.fsync(f.fileno())
-            except OSError as e:
-                os.truncate(self._file_path, size)
-                raise write_failed(self._file_path, e) from e
-        finally:
-            self._lock.release()
-
-
-def _storage(url: str | None, run_dir: Path, grace: int) -> optuna.storages.BaseStorage:
-    if url is None or url.endswith(".journal"):
-        if url is None:
-            run_dir.mkdir(parents=True, exist_ok=True)
-        path = str(RunLayout(run_dir).study_journal) if url is None else url
-        try:
-            return optuna.storages.JournalStorage(_WholeLinesJournal(path))
-        except OSError as e:  # creating the file, or the study's first record
-            raise write_failed(path, e) from e
-    check_storage(url)
-    try:
-        warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-        return optuna.storages.RDBStorage(
-            url, heartbeat_interval=_HEARTBEAT_S, grace_period=grace,
-            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
-                max_retry=_MAX_RETRY))
-    except Exception as e:  # sqlalchemy / driver errors: one line, not a traceback
-        raise ConfigError(f"cannot open storage {url!r}: {type(e).__name__}: "
-                          f"{str(e).splitlines()[0]}") from None
 
 
 def open_study(settings: StudySettings, run_dir: str | os.PathLike[str], *,
@@ -287,154 +193,6 @@ class TrialSeededSampler(optuna.samplers.BaseSampler):
     def after_trial(self, study: optuna.Study, trial: FrozenTrial, state: TrialState,
                     values: Sequence[float] | None) -> None:
         self._inner.after_trial(study, trial, state, values)
-
-
-def counted(trial: FrozenTrial) -> bool:
-    """Whether a trial uses up the study's budget: finished, running or waiting; failed only
-    when its training failed (a trial of a dead worker or a surplus trial does not count,
-    the latter not even while it is still running)."""
-    if trial.user_attrs.get("surplus"):
-        return False
-    if trial.state == TrialState.FAIL:
-        return "failure" in trial.user_attrs
-    return True
-
-
-def counted_before(trials: Sequence[FrozenTrial], number: int) -> int:
-    """How many counted trials have a number below ``number``."""
-    return sum(counted(t) for t in trials if t.number < number)
-
-
-def _retried(trial: FrozenTrial) -> int | None:
-    """The number of the trial that ``trial`` retries, if it is a retry: of moprune's
-    journal recovery (``retry_of``) or of Optuna's heartbeat callback (``retry_history``)."""
-    if "retry_of" in trial.user_attrs:
-        return int(trial.user_attrs["retry_of"])
-    history = trial.system_attrs.get("retry_history")
-    return int(history[-1]) if history else None
-
-
-def awaiting_retry(study: optuna.Study, trials: Sequence[FrozenTrial], number: int) -> int:
-    """How many trials below ``number`` were failed because their worker died and are to
-    be enqueued again, with no retry below ``number`` yet.
-
-    A dead worker's trial is failed first and its retry written just after (by
-    :func:`recover_dead_trials`, or by Optuna's heartbeat callback). A trial another worker
-    starts in between must not take the dead trial's place in the sampler's seeds: it
-    would draw the very configuration the retry then trains again."""
-    journal = isinstance(study._storage, optuna.storages.JournalStorage)
-    below = [t for t in trials if t.number < number]
-    retried = {_retried(t) for t in below}
-    return sum(_owes_retry(t, retried, journal=journal) for t in below)
-
-
-def _owes_retry(trial: FrozenTrial, retried: set[int | None], *, journal: bool) -> bool:
-    """Whether ``trial`` failed because its worker died, is to be enqueued again, and is
-    not in ``retried`` (the trials that have a retry)."""
-    if (trial.state != TrialState.FAIL or counted(trial) or trial.user_attrs.get("surplus")
-            or trial.number in retried):
-        return False
-    if journal or trial.user_attrs.get("interrupted"):  # recover_dead_trials says so
-        #                                                  before it fails the trial
-        return bool(trial.user_attrs.get("interrupted") and trial.user_attrs.get("retry"))
-    # RDB: Optuna's heartbeat retries a stale trial up to _MAX_RETRY times (a trial
-    # stopped by Ctrl-C looks the same there: it only shifts the seeds after it)
-    return len(trial.system_attrs.get("retry_history", ())) < _MAX_RETRY
-
-
-class _Surplus(Exception):
-    """A worker asked for a trial after the budget was used up (a race between workers)."""
-
-
-def _worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def recover_dead_trials(study: optuna.Study, n_params: int | None = None, *,
-                        pids: Collection[int] = ()) -> int:
-    """Journal storage has no heartbeats: fail the RUNNING trials of dead processes of this
-    host (marked ``interrupted``; they do not count) and enqueue their parameters again
-    when all ``n_params`` were drawn (a trial killed while its parameters were being drawn
-    is not retried with half of them: the next trial draws all afresh). Returns how many
-    were recovered. ``pids``: processes of this host known to be dead (reaped by the
-    caller); their trials are recovered on any storage, without waiting for a heartbeat.
-
-    One worker recovers at a time (a lock file beside the journal, which the system
-    releases when its holder dies). So the failure and the retry of a trial are written by
-    one worker, and a retry that a recovering worker did not live to write (killed between
-    the two writes) is written by the next one: no configuration is left without its
-    retry, and none gets two."""
-    journal = isinstance(study._storage, optuna.storages.JournalStorage)
-    if not journal and not pids:
-        return 0
-    host = socket.gethostname()
-    recovered = 0
-    storage = study._storage
-    lock = (_recovery_lock(storage) if isinstance(storage, optuna.storages.JournalStorage)
-            else contextlib.nullcontext())
-    with lock:
-        trials = study.get_trials(deepcopy=False)
-        retried = {_retried(t) for t in trials}
-        for t in trials:
-            if t.state == TrialState.FAIL:  # failed by a recovering worker that then died
-                if journal and _owes_retry(t, retried, journal=True):
-                    _enqueue_retry(study, t)
-                    recovered += 1
-                continue
-            owner = str(t.user_attrs.get("worker", ""))
-            name, _, pid = owner.rpartition(":")
-            if (t.state != TrialState.RUNNING or name != host or not pid.isdigit()
-                    or (int(pid) not in pids and (not journal or _pid_alive(int(pid))))):
-                continue
-            retry = bool(t.system_attrs.get("fixed_params") or n_params is None
-                         or len(t.params) == n_params)
-            try:
-                study._storage.set_trial_user_attr(t._trial_id, "interrupted", True)
-                study._storage.set_trial_user_attr(t._trial_id, "retry", retry)
-                study.tell(t.number, state=TrialState.FAIL)
-            except (RuntimeError, ValueError):  # finished meanwhile (a journal without lock)
-                continue
-            if retry:
-                _enqueue_retry(study, t)
-            recovered += 1
-    return recovered
-
-
-def _enqueue_retry(study: optuna.Study, trial: FrozenTrial) -> None:
-    """Enqueue ``trial``'s parameters again (an enqueued trial's whole fixed parameters)."""
-    attrs = {k: v for k, v in trial.user_attrs.items() if k in ("eval_index", "seed")}
-    study.enqueue_trial(dict(trial.system_attrs.get("fixed_params") or trial.params),
-                        user_attrs={**attrs, "retry_of": trial.number})
-
-
-@contextlib.contextmanager
-def _recovery_lock(storage: optuna.storages.JournalStorage) -> Iterator[None]:
-    """Hold an exclusive lock on ``JOURNAL.recover.lock`` (none for a journal that is not
-    a file, or where ``fcntl`` is missing)."""
-    path = getattr(getattr(storage, "_backend", None), "_file_path", None)
-    try:
-        import fcntl
-    except ImportError:  # not POSIX
-        fcntl = None  # type: ignore[assignment]
-    if path is None or fcntl is None:
-        yield
-        return
-    with open(f"{path}.recover.lock", "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _trial_line(study: optuna.Study, trial: FrozenTrial) -> None:
@@ -529,107 +287,3 @@ def _write_failure(error: BaseException) -> WriteError | None:
     return None
 
 
-def check_pymoo_sampler(sampler: str, objectives: int) -> None:
-    """pymoo's nsga2 needs several objectives, ga and de one.
-
-    Raises:
-        ConfigError: naming the sampler and the number of objectives.
-    """
-    if (sampler == "nsga2") != (objectives > 1):
-        raise ConfigError("pymoo's nsga2 is for several objectives, ga and de for one "
-                          f"(this study has {objectives})")
-
-
-def run_pymoo(study: optuna.Study, objective: TrialObjective, settings: StudySettings,
-              space: SearchSpace, *, run_workers: Callable[[int], None]) -> None:
-    """Drive pymoo's GA, DE or NSGA-II by ask and tell; every evaluation is an Optuna trial.
-
-    Each population is enqueued as trials (``eval_index`` = evaluation number) and run by
-    ``run_workers(budget)``; the values go back to pymoo. pymoo is seeded, so a resumed
-    run asks the same points again and takes finished trials' values instead of
-    training them again.
-    """
-    from pymoo.algorithms.moo.nsga2 import NSGA2
-    from pymoo.algorithms.soo.nonconvex.de import DE
-    from pymoo.algorithms.soo.nonconvex.ga import GA
-    from pymoo.core.problem import Problem
-
-    n_obj = len(objective.objectives)
-    check_pymoo_sampler(settings.sampler, n_obj)
-    pop = _POP_SIZE  # fixed, so that a resumed run with a larger budget asks the same points
-    algorithm = {"ga": lambda: GA(pop_size=pop, eliminate_duplicates=True),
-                 "de": lambda: DE(pop_size=pop),
-                 "nsga2": lambda: NSGA2(pop_size=pop)}[settings.sampler]()
-    problem = Problem(n_var=len(space), n_obj=n_obj, xl=0.0, xu=1.0)
-    algorithm.setup(problem, termination=("n_eval", settings.trials), seed=settings.seed,
-                    verbose=False)
-    signs = np.array([-1.0 if d == "maximize" else 1.0 for d in objective.directions])
-    evaluated = 0
-    while algorithm.has_next():
-        population = algorithm.ask()
-        xs = population.get("X")
-        xs = xs[: settings.trials - evaluated]
-        if len(xs) == 0:
-            break
-        done = _by_eval_index(study)
-        for k, x in enumerate(xs):
-            if evaluated + k in done:
-                _check_same(done[evaluated + k], space.decode(x))
-            else:
-                study.enqueue_trial(space.decode(x), user_attrs={"eval_index": evaluated + k},
-                                    skip_if_exists=False)
-        run_workers(evaluated + len(xs))
-        done = _by_eval_index(study)
-        f = np.array([_values(done.get(evaluated + k), objective.directions)
-                      for k in range(len(xs))])
-        evaluated += len(xs)
-        population = population[: len(xs)]
-        population.set("F", f * signs)
-        algorithm.tell(infills=population)
-
-
-def _check_same(trial: FrozenTrial, params: dict[str, Any]) -> None:
-    """A resumed pymoo run must ask what it asked before (same seed, algorithm, space)."""
-    same = all(np.isclose(trial.params[k], v) if isinstance(v, float) else trial.params[k] == v
-               for k, v in params.items() if k in trial.params)
-    if not same or set(trial.params) != set(params):
-        raise ConfigError(f"trial {trial.number} of this study was asked with other "
-                          "parameters: resume a pymoo study with the same seed, algorithm "
-                          "and space")
-
-
-def _by_eval_index(study: optuna.Study) -> dict[int, FrozenTrial]:
-    """Finished trials of pymoo's evaluations, by evaluation number (retries included)."""
-    out = {}
-    for t in study.get_trials(deepcopy=False):
-        if "eval_index" in t.user_attrs and (t.state == TrialState.COMPLETE or (counted(t)
-                                             and t.state == TrialState.FAIL)):
-            out[int(t.user_attrs["eval_index"])] = t
-    return out
-
-
-def _values(trial: FrozenTrial | None, directions: Sequence[str]) -> list[float]:
-    """A trial's objective values for pymoo; a failed trial gets the worst values (accuracy
-    0, an enormous time or size)."""
-    if trial is None or trial.state != TrialState.COMPLETE:
-        return [0.0 if d == "maximize" else 1e12 for d in directions]
-    return list(trial.values)
-
-
-def wait_for(processes: Sequence[Any], *, poll: float = 0.5,
-             on_failure: Callable[[int, Any], None] | None = None) -> list[int]:
-    """Wait for worker processes, reaping each as soon as it ends (every poll asks each
-    process, so none stays a zombie while another runs). ``on_failure(index, process)`` is
-    called once for each that ends with a non-zero exit code or a signal, while the others
-    go on. Returns the indices of those that failed."""
-    failed: list[int] = []
-    while True:
-        codes = [p.exitcode for p in processes]  # each call reaps a process that ended
-        for i, code in enumerate(codes):
-            if code not in (0, None) and i not in failed:
-                failed.append(i)
-                if on_failure is not None:
-                    on_failure(i, processes[i])
-        if all(code is not None for code in codes):
-            return failed
-        time.sleep(poll)

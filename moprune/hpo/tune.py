@@ -19,8 +19,10 @@ from torch import nn
 from moprune.config import TrainConfig
 from moprune.data import DataSplits
 from moprune.errors import ConfigError
-from moprune.hpo.pipeline import HPOJob, proxy_source, run_hpo
+from moprune.hpo.job import HPOJob
+from moprune.hpo.pipeline import run_hpo
 from moprune.hpo.proxy import DEFAULT_RECIPE, ProxyRecipe, auto_proxy, lr_transfer_for
+from moprune.hpo.sources import proxy_source
 from moprune.hpo.space import DEFAULT_SPACE, SearchSpace
 from moprune.hpo.study import StudySettings
 from moprune.io import JSONResult

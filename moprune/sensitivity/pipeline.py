@@ -37,7 +37,7 @@ from moprune.config import DataConfig, TrainConfig, config_to_dict
 from moprune.data import DataSplits, prepare_data
 from moprune.errors import ConfigError
 from moprune.hpo import HPOJob, SearchSpace, StudySettings, architecture, counted, open_study
-from moprune.hpo.pipeline import run_workers
+from moprune.hpo.workers import run_workers
 from moprune.io import JSONResult, write_json
 from moprune.models import build_model, load_model, save_model
 from moprune.sensitivity.bootstrap import bootstrap_intervals, seed_noise, significant_cells

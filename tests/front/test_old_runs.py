@@ -11,8 +11,8 @@ from moprune.config import TrainConfig, config_from_dict, config_to_dict
 from moprune.errors import MopruneError
 from moprune.front import FrontConfig, Grid
 from moprune.front import Path as PathMethod
-from moprune.runs.front import front_config
 from moprune.rundir import RunDir
+from moprune.runs.front import front_config
 from tests.front.flat import new_args
 
 ROOT = Path(__file__).parents[2]

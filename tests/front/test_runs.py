@@ -8,8 +8,8 @@ from moprune import export_knee, train_front
 from moprune.config import TrainConfig
 from moprune.errors import MopruneError
 from moprune.front import Front, Grid
-from moprune.runs.front import finish_front
 from moprune.models import load_model
+from moprune.runs.front import finish_front
 
 
 def test_finish_front_and_export_knee(synthetic_data, tmp_path):

@@ -104,13 +104,13 @@ def _job(root, out, **kw):
 
 def test_a_transfer_identical_to_a_trial_is_read_not_trained(synthetic_root, tmp_path,
                                                              monkeypatch):
-    import moprune.hpo.pipeline as pipeline
+    import moprune.hpo.transfer as transfer
     from moprune.data import prepare_data
 
     def no_training(*args, **kwargs):
         raise AssertionError("the transfer trained a configuration a trial had trained")
 
-    monkeypatch.setattr(pipeline, "train", no_training)  # trials train in the objective
+    monkeypatch.setattr(transfer, "train", no_training)  # trials train in the objective
     r = run_hpo(_job(synthetic_root, tmp_path / "full"), top_k=2, reference=False)
     monkeypatch.undo()
     trials = {t["number"]: t for t in r["trials"]}
@@ -127,7 +127,7 @@ def test_a_transfer_identical_to_a_trial_is_read_not_trained(synthetic_root, tmp
     splits = prepare_data(job.data)
     space = SearchSpace.from_dict(LR_ONLY)
     best = r["best"]
-    again = pipeline.train_cached(tmp_path / "again.json", {"model": "mlp"}, best["params"],
+    again = transfer.train_cached(tmp_path / "again.json", {"model": "mlp"}, best["params"],
                                   space.apply(job.train, best["params"]), splits,
                                   evaluate_test=True)
     assert (again["val_acc"], again["test_acc"]) == pytest.approx(
@@ -230,7 +230,7 @@ def test_proxy_from_a_flops_path_with_a_floor(synthetic_data, tmp_path, monkeypa
 
     # the synthetic path's knee keeps about 98% of the FLOPs, more than a proxy may
     # (see the next test); lifted here to test the making of the proxy
-    monkeypatch.setattr("moprune.hpo.pipeline._MAX_PROXY_FLOPS", 1.0)
+    monkeypatch.setattr("moprune.hpo.sources._MAX_PROXY_FLOPS", 1.0)
 
     front = train_front("lenet5", synthetic_data, method=Path(points=5), complexity="flops",
                         prox=True, train=TrainConfig(epochs=4, batch_size=64), out=tmp_path)

@@ -267,7 +267,7 @@ def test_a_trial_killed_while_drawing_its_parameters_is_not_retried_with_half(tm
 
     from optuna.storages.journal import JournalFileBackend
 
-    from moprune.hpo.study import recover_dead_trials
+    from moprune.hpo.recovery import recover_dead_trials
 
     storage = optuna.storages.JournalStorage(JournalFileBackend(str(tmp_path / "s.journal")))
     study = optuna.create_study(storage=storage)
@@ -320,7 +320,7 @@ def test_a_trial_started_between_a_dead_trials_failure_and_its_retry_draws_afres
 
     from optuna.storages.journal import JournalFileBackend
 
-    from moprune.hpo.study import recover_dead_trials
+    from moprune.hpo.recovery import recover_dead_trials
 
     storage = optuna.storages.JournalStorage(JournalFileBackend(str(tmp_path / "s.journal")))
 
@@ -352,7 +352,7 @@ def test_a_retry_that_a_killed_recovering_worker_did_not_write_is_written_once(t
     recovery enqueues the retry, and only once."""
     from optuna.storages.journal import JournalFileBackend
 
-    from moprune.hpo.study import recover_dead_trials
+    from moprune.hpo.recovery import recover_dead_trials
 
     storage = optuna.storages.JournalStorage(JournalFileBackend(str(tmp_path / "s.journal")))
     study = optuna.create_study(storage=storage)
@@ -374,7 +374,7 @@ def test_recovery_waits_for_a_recovering_worker_and_goes_on_when_it_is_killed(tm
 
     from optuna.storages.journal import JournalFileBackend
 
-    from moprune.hpo.study import recover_dead_trials
+    from moprune.hpo.recovery import recover_dead_trials
 
     journal = tmp_path / "s.journal"
     storage = optuna.storages.JournalStorage(JournalFileBackend(str(journal)))
@@ -430,7 +430,8 @@ def test_awaiting_retry_counts_stale_trials_until_optunas_heartbeat_enqueues_the
     (``retry_history``); up to the retry limit, the failed trial keeps its place."""
     from optuna.distributions import FloatDistribution
 
-    from moprune.hpo.study import _MAX_RETRY, awaiting_retry
+    from moprune.hpo.recovery import awaiting_retry
+    from moprune.hpo.storage import _MAX_RETRY
 
     study = optuna.create_study()  # in memory: not a journal, so the heartbeat's rules
     dist = {"lr": FloatDistribution(0.01, 0.1)}

@@ -34,13 +34,13 @@ class PymooBackend(HPOBackend):
     """pymoo's GA, DE or NSGA-II by ask and tell (:func:`moprune.hpo.study.run_pymoo`)."""
 
     def check(self, settings: StudySettings, objectives: int) -> None:
-        from moprune.hpo.study import check_pymoo_sampler
+        from moprune.hpo.backends.pymoo_driver import check_pymoo_sampler
 
         check_pymoo_sampler(settings.sampler, objectives)
 
     def run(self, study: optuna.Study, objective: TrialObjective, settings: StudySettings,
             space: SearchSpace, run_workers: Callable[..., None]) -> None:
-        from moprune.hpo.study import run_pymoo
+        from moprune.hpo.backends.pymoo_driver import run_pymoo
 
         run_pymoo(study, objective, settings, space,
                   run_workers=lambda budget: run_workers(budget, only_enqueued=True))
