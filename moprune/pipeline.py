@@ -327,7 +327,7 @@ def _hpo(config: PipelineConfig, spec: ModelSpec, splits: Any, out: Path) -> dic
                   flops_floor=h.flops_floor, tolerance=h.tolerance,
                   lr_transfer=h.lr_transfer, model_args=fc.model_args,
                   proxy_front=front_dir if h.proxy == "auto" and _is_recipe(fc) else None,
-                  train_config=dataclasses.replace(fc.train, epochs=h.epochs),
+                  train=dataclasses.replace(fc.train, epochs=h.epochs),
                   out=RunLayout(out).stage("hpo"))
     raw = result.to_dict()
     return {"best_params": result.best_params, "val_acc": result.val_acc,

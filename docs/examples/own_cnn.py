@@ -56,7 +56,7 @@ def main(out: str) -> moprune.HPOResult:
     #    decides whether its trials are cheaper), the top 3 trained as long as a real
     #    training (6 epochs), and judged against the defaults trained as long.
     result = moprune.tune(make_cnn(), splits, proxy="auto", proxy_front=f"{out}/proxy",
-                          trials=12, epochs=2, train_config=train, out=f"{out}/hpo")
+                          trials=12, epochs=2, train=train, out=f"{out}/hpo")
     raw = result.to_dict()
     default = raw["default"]["val_acc"]
     print(f"{raw['proxy_decision']['reason']}; tuned validation accuracy "

@@ -89,8 +89,8 @@ class FidelityResult(JSONResult):
                    seconds=dict(results["seconds"]), out=Path(out), raw=dict(results))
 
 
-def fidelity(proxy: Mapping[str, Any], model: Any, data: DataConfig, base: TrainConfig,
-             space: SearchSpace, *, configs: int = 16, seeds: int = 1, seed: int = 0,
+def fidelity(model: Any, data: DataConfig, *, proxy: Mapping[str, Any], train: TrainConfig,
+             space: SearchSpace, configs: int = 16, seeds: int = 1, seed: int = 0,
              top_k: int = 3, lr_transfer: str = "none", bootstrap: int = 1000,
              out: str | os.PathLike[str], splits: DataSplits | None = None
              ) -> FidelityResult:
@@ -98,18 +98,20 @@ def fidelity(proxy: Mapping[str, Any], model: Any, data: DataConfig, base: Train
     compare the rankings (see the module's description).
 
     Args:
+        model: The base network (a registered name, a module or a factory).
+        data: The data.
         proxy: The proxy's recipe (:func:`moprune.hpo.tune.resolve_proxy` makes one from a
             module, a model file, a front run or ``"uniform:SHARE"``).
-        model: The base network (a registered name, a module or a factory).
-        data, base, space: The data, the base training settings, the space sampled.
+        train, space: The base training settings, the space sampled.
         out: The run directory (``fidelity.json``, ``fidelity.png``, every training).
 
     Example:
-        >>> r = fidelity(uniform_proxy(base, 0.25), "lenet5", data, TrainConfig(epochs=2),
-        ...              DEFAULT_SPACE, configs=24, seeds=2, out="runs/fid")  # doctest: +SKIP
+        >>> r = fidelity("lenet5", data, proxy=uniform_proxy(base, 0.25),
+        ...              train=TrainConfig(epochs=2), space=DEFAULT_SPACE, configs=24,
+        ...              seeds=2, out="runs/fid")  # doctest: +SKIP
         >>> r.spearman_rho, r.intervals["spearman_rho"]  # doctest: +SKIP
 
-    Seeds are ``base.seed``, ``base.seed + 1``, ...; a rerun with more seeds or
+    Seeds are ``train.seed``, ``train.seed + 1``, ...; a rerun with more seeds or
     configurations trains only what is new (every training is written as it finishes).
     ``lr_transfer="mup"`` trains the proxy with muP's per-layer factors.
     """
@@ -131,7 +133,7 @@ def fidelity(proxy: Mapping[str, Any], model: Any, data: DataConfig, base: Train
         params = space.decode(u)
         row: dict[str, Any] = {"index": i, "params": params, "proxy": [], "base": []}
         for s in range(seeds):
-            config = dataclasses.replace(space.apply(base, params), seed=base.seed + s)
+            config = dataclasses.replace(space.apply(train, params), seed=train.seed + s)
             tag = f"{i}" if s == 0 else f"{i}-s{s}"  # seed 0 keeps the earlier file names
             for label, recipe, shape in (("proxy", proxy, shapes),
                                          ("base", {"model": model}, None)):

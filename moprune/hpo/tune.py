@@ -110,10 +110,10 @@ def resolve_proxy(proxy: Any, model: ModelSpec, splits: DataSplits, *,
 
 def tune(model: ModelSpec, data: DataSplits, *, proxy: Any = "auto", trials: int = 20,
          epochs: int | None = None, space: SearchSpace | None = None,
-         backend: str = "optuna", sampler: str = "tpe", pruner: str = "none",
+         backend: str = "optuna", sampler: str = "", pruner: str = "none",
          storage: str | None = None, study: str = "moprune", workers: int = 1,
-         top_k: int = 3, final_epochs: int | None = None, seed: int = 0,
-         train_config: TrainConfig | None = None, selector: str = "chord",
+         top_k: int = 3, final_epochs: int | None = None, seed: int | None = None,
+         train: TrainConfig | None = None, selector: str = "chord",
          flops_floor: float | None = None, tolerance: float | str = 0.0,
          lr_transfer: str | None = None, recipe: ProxyRecipe = DEFAULT_RECIPE,
          model_args: dict[str, Any] | None = None,
@@ -124,7 +124,7 @@ def tune(model: ModelSpec, data: DataSplits, *, proxy: Any = "auto", trials: int
     Every trial trains a fresh network of the proxy's shape (weights drawn with the trial's
     seed, never a previous trial's); the ``top_k`` configurations are then trained on
     ``model`` for ``final_epochs`` and the best on validation is the result, judged
-    against ``model`` trained with the default hyperparameters (``train_config``).
+    against ``model`` trained with the default hyperparameters (``train``).
 
     With ``proxy="auto"`` (the default) the proxy is made by ``recipe``
     (:func:`moprune.hpo.proxy.auto_proxy`: a channel path on the FLOPs over ``data``, its
@@ -152,9 +152,9 @@ def tune(model: ModelSpec, data: DataSplits, *, proxy: Any = "auto", trials: int
         proxy_front: With ``proxy="auto"``: a run directory of the recipe's path already
             trained on ``data`` (``moprune run``'s front), used instead of a new one.
         trials: The study's budget.
-        epochs: Epochs of a trial (default ``train_config.epochs``).
+        epochs: Epochs of a trial (default ``train.epochs``).
         final_epochs: Epochs of the transfer and of the default-hyperparameter reference
-            (default ``train_config.epochs``: as long as a real training).
+            (default ``train.epochs``: as long as a real training).
         space: The search space (default :data:`moprune.hpo.DEFAULT_SPACE`).
         backend, sampler, pruner, storage, study, workers: The study (see
             :class:`moprune.hpo.StudySettings`); workers > 1 need a picklable model.
@@ -166,7 +166,12 @@ def tune(model: ModelSpec, data: DataSplits, *, proxy: Any = "auto", trials: int
     if not isinstance(data, DataSplits):
         raise ConfigError("data must be the splits of moprune.data.from_tensors or "
                           "moprune.data.load")
-    config = replace(train_config or TrainConfig(), seed=seed)
+    config = train or TrainConfig()
+    if seed is not None and train is not None and seed != config.seed:
+        raise ConfigError(f"seed={seed} and train.seed={config.seed} disagree; give it in one "
+                          "place")
+    seed = config.seed if seed is None else seed
+    config = replace(config, seed=seed)
     final_epochs = final_epochs or config.epochs  # as long as a real training
     if epochs is not None:
         config = replace(config, epochs=epochs)

@@ -167,8 +167,8 @@ def fidelity_run(config: RunConfig, settings: FidelityRunSettings,
                  legacy=("fidelity-settings.json",))
     run.check()
     run.write()
-    return fidelity(proxy, config.model, config.data, config.train,
-                    SearchSpace.from_dict(job.space), configs=settings.configs,
+    return fidelity(config.model, config.data, proxy=proxy, train=config.train,
+                    space=SearchSpace.from_dict(job.space), configs=settings.configs,
                     seeds=settings.seeds, seed=config.train.seed, top_k=settings.top_k,
                     lr_transfer=settings.lr_transfer or "none",
                     bootstrap=settings.bootstrap, out=where, splits=splits)

@@ -44,5 +44,5 @@ def sensitivity_run(config: RunConfig, settings: SensitivitySettings,
     splits = prepare_data(config.data)
     check_sensitivity(loaded, settings, model=config.model, splits=splits)
     run.write()
-    return run_sensitivity(config.model, config.data, config.train, loaded, settings, where,
-                           splits=splits)
+    return run_sensitivity(config.model, config.data, train=config.train, space=loaded,
+                           settings=settings, out=where, splits=splits)

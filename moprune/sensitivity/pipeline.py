@@ -182,19 +182,22 @@ class SensitivityResult(JSONResult):
                    out=Path(out), raw=dict(report))
 
 
-def run_sensitivity(model: str, data: DataConfig, base: TrainConfig, space: SearchSpace,
+def run_sensitivity(model: str, data: DataConfig, *, train: TrainConfig, space: SearchSpace,
                     settings: SensitivitySettings, out: str | Path,
                     splits: DataSplits | None = None) -> SensitivityResult:
     """Run (or resume) the analysis; write ``sensitivity.json``, heatmaps and plots.
 
     Args:
         model: The base network (registered name).
-        data: The data; ``base.epochs`` is the epochs of every trial and grid cell.
+        data: The data.
+        train: The base training settings; ``train.epochs`` is the epochs of every trial
+            and grid cell.
         space: The HPO search space; ``settings.params`` must be log-scaled floats in it.
 
     Example:
-        >>> r = run_sensitivity("lenet5", DataConfig(limit_train=20000), TrainConfig(epochs=2),
-        ...                     DEFAULT_SPACE, SensitivitySettings(), "runs/sens")  # doctest: +SKIP
+        >>> r = run_sensitivity("lenet5", DataConfig(limit_train=20000),
+        ...                     train=TrainConfig(epochs=2), space=DEFAULT_SPACE,
+        ...                     settings=SensitivitySettings(), out="runs/sens")  # doctest: +SKIP
         >>> r.summary, r.moves["lr"]["moves"]  # doctest: +SKIP
     """
     splits = splits if splits is not None else prepare_data(data)
@@ -206,7 +209,7 @@ def run_sensitivity(model: str, data: DataConfig, base: TrainConfig, space: Sear
 
     # 1. The base network's optimum.
     t0 = time.perf_counter()
-    hpo_job = _job(model, data, base, sub.to_dict(), settings, out, "hpo-base",
+    hpo_job = _job(model, data, train, sub.to_dict(), settings, out, "hpo-base",
                    sampler=settings.hpo_sampler, pruner=settings.hpo_pruner,
                    trials=settings.hpo_trials)
     run_workers(hpo_job, settings.hpo_trials)
@@ -221,10 +224,10 @@ def run_sensitivity(model: str, data: DataConfig, base: TrainConfig, space: Sear
 
     # 2-3. The base network trained with its optimum, pruned to each level.
     t0 = time.perf_counter()
-    networks = _pruned_networks(model, splits, sub.apply(base, optimum), settings, out)
+    networks = _pruned_networks(model, splits, sub.apply(train, optimum), settings, out)
     timings["pruning"] = time.perf_counter() - t0
 
-    seeds = grid_seeds(base.seed, settings.seeds)
+    seeds = grid_seeds(train.seed, settings.seeds)
     runs: dict[str, np.ndarray] = {}
     diverged: dict[str, np.ndarray] = {}
     sizes: dict[str, dict[str, float]] = {}
@@ -232,7 +235,7 @@ def run_sensitivity(model: str, data: DataConfig, base: TrainConfig, space: Sear
         label = _label(level)
         t0 = time.perf_counter()
         runs[label], diverged[label], trial_seconds[f"grid_{label}"] = _grid_landscape(
-            model, data, base, grid, seeds, settings, out, level, info,
+            model, data, train, grid, seeds, settings, out, level, info,
             chance=1 / splits.num_classes)
         timings[f"grid_{label}"] = time.perf_counter() - t0
         sizes[label] = {k: v for k, v in info.items() if k != "file"}
@@ -248,14 +251,14 @@ def run_sensitivity(model: str, data: DataConfig, base: TrainConfig, space: Sear
             "level": level,
             **compare_landscapes(grid, runs["base"], runs[label], **distribution),
             "interval": bootstrap_intervals(grid, runs["base"], runs[label],
-                                            n=settings.bootstrap, seed=base.seed + i,
+                                            n=settings.bootstrap, seed=train.seed + i,
                                             **distribution)}
         significant[label] = significant_cells(runs["base"], runs[label])
     answer = verdicts(comparisons, settings)
     landscapes = {k: v.mean(axis=0) for k, v in runs.items()}
     report = {
         "model": model, "settings": asdict(settings), "data": config_to_dict(data),
-        "train": config_to_dict(base), "optimum": optimum, "grid": grid.to_dict(),
+        "train": config_to_dict(train), "optimum": optimum, "grid": grid.to_dict(),
         "seeds": seeds, "networks": sizes,
         "landscapes": {k: v.tolist() for k, v in landscapes.items()},
         "runs": {k: v.tolist() for k, v in runs.items()},

@@ -24,8 +24,8 @@ def test_every_registered_backend_is_an_hpo_backend():
 
 def test_random_search_backend_asks_seeded_points_and_resumes(synthetic_data, tmp_path,
                                                               monkeypatch):
-    kw = dict(trials=3, backend="random-search", sampler="uniform", top_k=1, seed=4,
-              train_config=TrainConfig(epochs=1, batch_size=32), out=tmp_path)
+    kw = dict(trials=3, backend="random-search", sampler="uniform", top_k=1,
+              train=TrainConfig(epochs=1, batch_size=32, seed=4), out=tmp_path)
     result = tune("mlp", synthetic_data, **kw)
     assert [t["state"] for t in result.trials] == ["complete"] * 3
     expected = [DEFAULT_SPACE.decode(u) for u in np.random.default_rng(4).random((3, 5))]
@@ -56,7 +56,7 @@ def test_a_backend_registered_from_outside_is_used_by_name(synthetic_data, tmp_p
     try:
         result = tune("mlp", synthetic_data, trials=2, backend="first-corner",
                       sampler="corner", top_k=1, seed=0, proxy=None,
-                      train_config=TrainConfig(epochs=1, batch_size=32), out=tmp_path)
+                      train=TrainConfig(epochs=1, batch_size=32), out=tmp_path)
         assert [t["params"] for t in result.trials] == pytest.approx(
             [DEFAULT_SPACE.decode(np.full(5, v)) for v in (0.0, 0.5)])
         args = build_parser().parse_args(["hpo", "--backend", "first-corner", "--sampler",

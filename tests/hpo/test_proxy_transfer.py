@@ -174,17 +174,17 @@ def test_fidelity_with_seeds_extends_and_uses_mup(synthetic_root, tmp_path):
     base = {"model": "lenet5", "in_channels": 1, "num_classes": 10, "image_size": 28}
     proxy = uniform_proxy(base, 0.3)
     kw = dict(configs=3, bootstrap=50, out=tmp_path, splits=splits)
-    one = fidelity(proxy, "lenet5", data, TrainConfig(epochs=1, batch_size=64),
-                   SearchSpace.from_dict(LR_ONLY), seeds=1, **kw)
+    one = fidelity("lenet5", data, proxy=proxy, train=TrainConfig(epochs=1, batch_size=64),
+                   space=SearchSpace.from_dict(LR_ONLY), seeds=1, **kw)
     assert one.seeds == 1 and set(one.intervals) >= {"spearman_rho", "regret_top3_points"}
     assert one.to_dict()["spearman_rho"] == one.spearman_rho and one.out == tmp_path
-    two = fidelity(proxy, "lenet5", data, TrainConfig(epochs=1, batch_size=64),
-                   SearchSpace.from_dict(LR_ONLY), seeds=2, **kw)
+    two = fidelity("lenet5", data, proxy=proxy, train=TrainConfig(epochs=1, batch_size=64),
+                   space=SearchSpace.from_dict(LR_ONLY), seeds=2, **kw)
     assert [len(r["proxy"]) for r in two.configs] == [2, 2, 2]
     assert [r["base"][0] for r in two.configs] == [r["base"][0] for r in one.configs]
     assert {r["seed"] for row in two.configs for r in row["base"]} == {0, 1}
-    mup = fidelity(proxy, "lenet5", data, TrainConfig(epochs=1, batch_size=64),
-                   SearchSpace.from_dict(LR_ONLY), seeds=1, lr_transfer="mup",
+    mup = fidelity("lenet5", data, proxy=proxy, train=TrainConfig(epochs=1, batch_size=64),
+                   space=SearchSpace.from_dict(LR_ONLY), seeds=1, lr_transfer="mup",
                    **{**kw, "out": tmp_path / "mup"})
     assert mup.lr_transfer == "mup"
     assert all(r["proxy"][0]["lr_transfer"] == "mup" for r in mup.configs)

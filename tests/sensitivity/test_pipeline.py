@@ -24,7 +24,8 @@ def test_sensitivity_end_to_end_with_seeds_resume_and_more_seeds(synthetic_root,
     train = TrainConfig(epochs=1, batch_size=32, seed=5)
     settings = SensitivitySettings(levels=(0.5,), grid_size=2, hpo_trials=2, seeds=2,
                                    bootstrap=100)
-    result = run_sensitivity("lenet5", data, train, DEFAULT_SPACE, settings, tmp_path)
+    result = run_sensitivity("lenet5", data, train=train, space=DEFAULT_SPACE, settings=settings,
+                             out=tmp_path)
     report = result.to_dict()
     assert result.summary == report["answer"]["summary"] and result.out == tmp_path
     assert set(result.moves) == {"lr", "weight_decay"} and result.seeds == report["seeds"]
@@ -64,7 +65,8 @@ def test_sensitivity_end_to_end_with_seeds_resume_and_more_seeds(synthetic_root,
         assert all(t.state == TrialState.COMPLETE for t in cells)
 
     # resuming trains nothing again and gives the same report
-    again = run_sensitivity("lenet5", data, train, DEFAULT_SPACE, settings, tmp_path).to_dict()
+    again = run_sensitivity("lenet5", data, train=train, space=DEFAULT_SPACE, settings=settings,
+                             out=tmp_path).to_dict()
     assert again["runs"] == report["runs"]
     assert len(_journal(tmp_path, "cells-base").trials) == 8
     assert len(_journal(tmp_path, "hpo-base").trials) == 2
@@ -72,9 +74,10 @@ def test_sensitivity_end_to_end_with_seeds_resume_and_more_seeds(synthetic_root,
         report["optimum"]
 
     # one more seed trains only its own cells, and keeps the first two seeds' values
-    more = run_sensitivity("lenet5", data, train, DEFAULT_SPACE,
-                           SensitivitySettings(levels=(0.5,), grid_size=2, hpo_trials=2,
-                                               seeds=3, bootstrap=100), tmp_path).to_dict()
+    more = run_sensitivity("lenet5", data, train=train, space=DEFAULT_SPACE,
+                           settings=SensitivitySettings(levels=(0.5,), grid_size=2,
+                                                        hpo_trials=2, seeds=3, bootstrap=100),
+                           out=tmp_path).to_dict()
     assert more["seeds"] == [6, 7, 8]
     assert more["runs"]["base"][:2] == report["runs"]["base"]
     assert len(_journal(tmp_path, "cells-base").trials) == 12
@@ -123,5 +126,6 @@ def test_bad_settings(kwargs, message):
 
 def test_grid_parameters_must_be_log_scaled(synthetic_root, tmp_path):
     with pytest.raises(ConfigError, match="'momentum' must be a log-scaled float"):
-        run_sensitivity("lenet5", DataConfig(data_root=str(synthetic_root)), TrainConfig(),
-                        DEFAULT_SPACE, SensitivitySettings(params=("lr", "momentum")), tmp_path)
+        run_sensitivity("lenet5", DataConfig(data_root=str(synthetic_root)), train=TrainConfig(),
+                        space=DEFAULT_SPACE,
+                        settings=SensitivitySettings(params=("lr", "momentum")), out=tmp_path)
