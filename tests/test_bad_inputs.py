@@ -110,7 +110,7 @@ CASES += [
     ("knee --out under a file", ["knee", "damaged", "--out", "afile/k.pt"],
      "--out 'afile/k.pt' lies under 'afile', which is a file"),
     ("knee --selector bogus", ["knee", "damaged", "--selector", "bogus"],
-     "invalid choice: 'bogus'"),
+     "unknown knee selector 'bogus'; known: angle, chord, slope"),
     ("knee --floor of 1", ["knee", "empty", "--floor", "1"],
      "--floor must be a number >= 0 and < 1"),
     ("knee --floor with --max-share", ["knee", "empty", "--floor", "0.05", "--max-share",

@@ -24,7 +24,8 @@ def add(sub: Any) -> None:
                      help="prune structurally by group magnitude to this share of the FLOPs")
     p.add_argument("--mode", choices=["global", "uniform"], default="global",
                    help="with --keep-flops: one ranking over all layers, or the same share each")
-    p.add_argument("--selector", default="chord", choices=list(KNEES))
+    p.add_argument("--selector", default="chord",
+                   help=f"a registered knee selector: {' | '.join(KNEES)} (default chord)")
     p.add_argument("--out", metavar="FILE", help="default: SOURCE-compact.pt beside it")
     p.set_defaults(func=run)
 
@@ -40,11 +41,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_compaction(result: dict[str, Any]) -> None:
-    """The compaction's table: sizes, FLOPs, timings and test accuracy before and after."""
+def print_compaction(result: Any) -> None:
+    """The compaction's table (a :class:`~moprune.runs.CompactFile`): sizes, FLOPs,
+    timings and test accuracy before and after."""
     from moprune.report import format_table
 
-    before, after, details = result["before"], result["after"], result["details"]
+    before, after, details = result.before, result.after, result.details
     rows = [[key, before[key], after[key], before[key] / after[key] if after[key] else None]
             for key in ("parameters", "nonzero_parameters", "zero_fraction", "flops_per_image",
                         "train_step_ms", "inference_ms", "test_acc") if key in before]
@@ -54,4 +56,4 @@ def print_compaction(result: dict[str, Any]) -> None:
               f"{details['kept_live']}")
     if details.get("unshrinkable"):
         print(f"left whole: {details['unshrinkable']}")
-    print(f"timing: batch of {before['batch_size']}, medians; wrote {result['out']}")
+    print(f"timing: batch of {before['batch_size']}, medians; wrote {result.out}")

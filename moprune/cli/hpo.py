@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
 
     quiet_optuna()
     config, settings = run_settings(args)
-    results = hpo_run(config, settings, args.out)
+    results = hpo_run(config, settings, args.out).to_dict()
     counts = results["counts"]
     ran = len(results["trials"]) - counts["interrupted"]
     on = "the proxy" if results.get("proxy") else config.model

@@ -29,7 +29,7 @@ def add_hpo_flags(p: argparse.ArgumentParser, *, proxy_none: bool = True) -> Non
                          else "") + "a front run (its compacted knee), a model file, or "
                    "uniform:SHARE (the base network thinned uniformly to SHARE of its FLOPs)"
                    + (", or none (trials train the base network)" if proxy_none else ""))
-    g.add_argument("--selector", default="chord", choices=list(KNEES),
+    g.add_argument("--selector", default="chord", metavar="|".join(KNEES),
                    help="which knee of a front run")
     g.add_argument("--proxy-flops-floor", type=number("--proxy-flops-floor", ge=0, lt=1),
                    default=None, metavar="SHARE",

@@ -23,7 +23,8 @@ def add(sub: Any) -> None:
 
     p = sub.add_parser("knee", help="write the knee model of a front")
     p.add_argument("run_dir", metavar="RUN_DIR", help="a directory written by moprune front")
-    p.add_argument("--selector", default="chord", choices=list(KNEES))
+    p.add_argument("--selector", default="chord",
+                   help=f"a registered knee selector: {' | '.join(KNEES)} (default chord)")
     p.add_argument("--out", metavar="FILE", help="model file (default RUN_DIR/knee-SELECTOR.pt)")
     p.add_argument("--axes", choices=["objectives", "kept", "flops"], default=None,
                    help="the plane of the knee: (f1, f2), (validation error, kept share) or "

@@ -21,7 +21,7 @@ from typing import Any
 from moprune.config import DataConfig, TrainConfig, check_choice
 from moprune.errors import ConfigError
 from moprune.front.methods import FrontMethod, Path, method_from_config
-from moprune.names import KNEE_AXES, KNEES
+from moprune.names import KNEE_AXES
 from moprune.validation import bounded, check_ranges
 
 __all__ = ["FrontConfig"]
@@ -51,12 +51,14 @@ class FrontConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def __post_init__(self) -> None:
+        from moprune.front.knee import KNEE_SELECTORS
         from moprune.objectives import COMPLEXITIES, SCOPES
 
         if not isinstance(self.method, FrontMethod):
             object.__setattr__(self, "method", method_from_config(self.method))
         for name, allowed in (("complexity", COMPLEXITIES.names()), ("scope", SCOPES),
-                              ("knee", KNEES), ("knee_axes", ("auto", *KNEE_AXES))):
+                              ("knee", KNEE_SELECTORS.names()),
+                              ("knee_axes", ("auto", *KNEE_AXES))):
             check_choice(name, getattr(self, name), allowed)
         check_ranges(self)
         if self.train.epochs < 1:

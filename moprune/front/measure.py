@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +29,17 @@ __all__ = ["measure_point", "train_point"]
 
 def measure_point(model: nn.Module, splits: DataSplits, *, method: str,
                   complexity: str = "l1", scope: str = "all", test: bool = True,
-                  **fields: Any) -> Point:
+                  val: tuple[float, float] | None = None, **fields: Any) -> Point:
     """Measure a trained network as a :class:`Point`: f1 and accuracy on validation, f2 and
     zeros over ``scope``, the FLOPs share (:func:`moprune.pruning.flops_share`, whatever
     the complexity, so that every front can choose its knee in FLOPs), and test loss and
-    accuracy when ``test`` and the data has a test split. ``fields`` fill the rest (lam,
-    epochs, seed, ...)."""
+    accuracy when ``test`` and the data has a test split. ``val``: the validation loss and
+    accuracy when the caller has just measured them (a training loop's last pass).
+    ``fields`` fill the rest (lam, epochs, seed, ...). Every front method's points are
+    measured here (:func:`train_point`, the path)."""
     device = next(model.parameters()).device
-    f1, val_acc = evaluate(model, splits.loader("val", device=device))
+    f1, val_acc = val if val is not None else evaluate(model, splits.loader("val",
+                                                                            device=device))
     test_loss, test_acc = (evaluate(model, splits.loader("test", device=device))
                            if test and splits.test_idx is not None else (None, None))
     shape = input_shape(splits)
@@ -64,7 +66,7 @@ def train_point(factory: Callable[[], nn.Module], splits: DataSplits, config: Tr
     torch.manual_seed(config.seed)
     model = factory()
     start = time.perf_counter()
-    result = train(model, splits, config, solver=solver, evaluate_test=True,
+    result = train(model, splits, config, solver=solver,
                    checkpoint=None if folder is None else folder / "checkpoint.pt",
                    progress=progress)
     f2 = solver.f2
@@ -74,12 +76,12 @@ def train_point(factory: Callable[[], nn.Module], splits: DataSplits, config: Tr
     if result.history and "alpha" in result.history[-1].extras:
         extras["alpha"] = result.history[-1].extras["alpha"]  # SMGD's mean a, last epoch
     # the loop's final validation pass is f1: the same model on the same split
-    point = replace(probe, f1=result.val_loss, f2=f2.value(), val_acc=result.val_acc,
-                    zeros=f2.zeros(), scope_size=f2.n, test_acc=result.test_acc,
-                    flops_share=flops_share(model, input_shape(splits)),
-                    test_loss=result.test_loss, retrained=retrained, extras=extras,
-                    seconds=sum(r.seconds for r in result.history) or
-                    time.perf_counter() - start)
+    point = measure_point(model, splits, method=probe.method, complexity=f2.kind,
+                          scope=f2.scope, val=(result.val_loss, result.val_acc),
+                          lam=probe.lam, epochs=probe.epochs, seed=probe.seed,
+                          retrained=retrained, extras=extras,
+                          seconds=sum(r.seconds for r in result.history) or
+                          time.perf_counter() - start)
     if folder is not None:
         model_file = folder / "model.pt"
         save_model(model.cpu(), model_file, meta={"point": point.key})

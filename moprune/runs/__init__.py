@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from moprune.runs.front import (
+        CompactFile,
         FrontRun,
         KneeFile,
         KneeRun,
@@ -25,8 +26,8 @@ if TYPE_CHECKING:
     from moprune.runs.train import TrainRun, train_run
 
 _WHERE = {
-    "moprune.runs.front": ("FrontRun", "KneeFile", "KneeRun", "compact_run", "export_knee",
-                           "finish_front", "front_run", "knee_run"),
+    "moprune.runs.front": ("CompactFile", "FrontRun", "KneeFile", "KneeRun", "compact_run",
+                           "export_knee", "finish_front", "front_run", "knee_run"),
     "moprune.runs.hpo": ("FidelityRunSettings", "HPORunSettings", "fidelity_run", "hpo_run"),
     "moprune.runs.sensitivity": ("sensitivity_run",),
     "moprune.runs.train": ("TrainRun", "train_run"),
@@ -43,6 +44,7 @@ def __getattr__(name: str) -> Any:  # each command imports only what it runs
 
 
 __all__ = [
+    "CompactFile",
     "FidelityRunSettings",
     "FrontRun",
     "HPORunSettings",

@@ -20,8 +20,8 @@ from moprune.io import JSONResult, write_json
 from moprune.layout import RunLayout
 from moprune.validation import check_in_dir
 
-__all__ = ["FrontRun", "KneeFile", "KneeRun", "compact_run", "export_knee", "finish_front",
-           "front_config", "front_run", "knee_run", "non_dominated_counts"]
+__all__ = ["CompactFile", "FrontRun", "KneeFile", "KneeRun", "compact_run", "export_knee",
+           "finish_front", "front_config", "front_run", "knee_run", "non_dominated_counts"]
 
 
 def finish_front(front: Front, out_dir: str | os.PathLike[str], *, selector: str = "chord",
@@ -99,9 +99,12 @@ def export_knee(run_dir: str | os.PathLike[str], *, selector: str = "chord",
         MopruneError: when ``run_dir`` holds no front, no point is within ``max_share``, or
             the knee has no model file.
     """
+    from moprune.front.knee import KNEE_SELECTORS
     from moprune.front.train import retrain_knee
     from moprune.models import load_model, save_model
     from moprune.pruning import model_size
+
+    KNEE_SELECTORS.get(selector)  # an unknown name: one line, before anything is read
 
     if tolerance and max_share is not None:
         raise MopruneError("a tolerance chooses among knees; --max-share takes the most "
@@ -194,11 +197,29 @@ def front_run(config: FrontConfig, out: str | os.PathLike[str], *,
 
 
 @dataclass(frozen=True)
+class CompactFile(JSONResult):
+    """A model file compacted (``to_dict()``: the report written beside it)."""
+
+    source: Path
+    out: Path
+    before: dict[str, Any]
+    after: dict[str, Any]
+    details: dict[str, Any]
+    seconds: float
+
+    @classmethod
+    def from_report(cls, report: dict[str, Any]) -> CompactFile:
+        return cls(source=Path(report["source"]), out=Path(report["out"]),
+                   before=report["before"], after=report["after"],
+                   details=report["details"], seconds=float(report["seconds"]), raw=report)
+
+
+@dataclass(frozen=True)
 class KneeRun:
     """What :func:`knee_run` wrote: the knee's file and, when asked, its compaction."""
 
     knee: KneeFile
-    compacted: dict[str, Any] | None = None
+    compacted: CompactFile | None = None
 
 
 def knee_run(run_dir: str | os.PathLike[str], *, selector: str = "chord",
@@ -217,7 +238,7 @@ def knee_run(run_dir: str | os.PathLike[str], *, selector: str = "chord",
 def compact_run(source: str | os.PathLike[str], out: str | os.PathLike[str] | None = None,
                 *, selector: str = "chord", threshold: float | None = None,
                 keep_flops: float | None = None, mode: str = "global",
-                data: Any = None) -> dict[str, Any]:
+                data: Any = None) -> CompactFile:
     """Compact a model file, or the knee of a front run directory
     (``knee-SELECTOR.pt``, written by :func:`knee_run`), into ``out`` (default: beside
     it, ``-compact.pt``) with its report (:func:`moprune.compaction.compact_file`); the
@@ -242,5 +263,6 @@ def compact_run(source: str | os.PathLike[str], out: str | os.PathLike[str] | No
     else:
         raise MopruneError(f"{str(path)!r} is neither a run directory nor a model file")
     splits = prepare_data(data) if data is not None else None
-    return compact_file(model_file, out, threshold=threshold, keep_flops=keep_flops,
-                        mode=mode, splits=splits)
+    return CompactFile.from_report(compact_file(model_file, out, threshold=threshold,
+                                                keep_flops=keep_flops, mode=mode,
+                                                splits=splits))

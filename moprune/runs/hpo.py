@@ -10,7 +10,15 @@ from typing import Any
 
 from moprune.config import RunConfig, config_to_dict
 from moprune.errors import MopruneError
-from moprune.hpo import HPOJob, SearchSpace, StudySettings, check_hpo, load_space
+from moprune.hpo import (
+    FidelityResult,
+    HPOJob,
+    HPOResult,
+    SearchSpace,
+    StudySettings,
+    check_hpo,
+    load_space,
+)
 from moprune.layout import RunLayout
 from moprune.rundir import RunDir
 from moprune.validation import check_run
@@ -76,12 +84,12 @@ def _proxy(config: RunConfig, s: HPORunSettings, splits: Any
 
 
 def hpo_run(config: RunConfig, settings: HPORunSettings, out: str | os.PathLike[str]
-            ) -> dict[str, Any]:
+            ) -> HPOResult:
     """Tune ``config.model``'s hyperparameters in the run directory ``out``: trials on the
     proxy (made here in ``RUN_DIR/proxy`` with ``proxy="auto"`` when its pay check says
     so), the top-k transferred to the base network; resumes (its budget and workers may
-    change), refuses other settings before any write. Returns ``results.json``'s
-    content (:func:`moprune.hpo.run_hpo`)."""
+    change), refuses other settings before any write. Returns the
+    :class:`~moprune.hpo.HPOResult` (``to_dict()``: ``results.json``)."""
     from moprune.data import prepare_data
     from moprune.hpo import run_hpo
     from moprune.hpo.proxy import DEFAULT_RECIPE, auto_proxy, lr_transfer_for
@@ -114,8 +122,9 @@ def hpo_run(config: RunConfig, settings: HPORunSettings, out: str | os.PathLike[
             model_args=config.model_args)
         job = replace(job, proxy=proxy,
                       lr_transfer=lr_transfer_for(settings.lr_transfer, proxy))
-    return run_hpo(job, top_k=settings.top_k, final_epochs=settings.final_epochs,
-                   creation_seconds=creation, splits=splits, decision=decision)
+    results = run_hpo(job, top_k=settings.top_k, final_epochs=settings.final_epochs,
+                      creation_seconds=creation, splits=splits, decision=decision)
+    return HPOResult.from_results(results, where)
 
 
 @dataclass(frozen=True)
@@ -142,7 +151,7 @@ class FidelityRunSettings:
 
 
 def fidelity_run(config: RunConfig, settings: FidelityRunSettings,
-                 out: str | os.PathLike[str]) -> Any:
+                 out: str | os.PathLike[str]) -> FidelityResult:
     """The rank fidelity of ``settings.proxy`` for ``config.model`` in the run directory
     ``out`` (:func:`moprune.hpo.fidelity`); more configurations or seeds extend a run.
     Returns the :class:`~moprune.hpo.FidelityResult`."""

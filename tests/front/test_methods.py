@@ -145,6 +145,12 @@ def test_a_registered_knee_selector_is_used_by_name():
         front = Front(pts)
         assert front.knee("utopia").lam == 0.5  # nearest (0, 0) after normalising
         assert front.knee("chord").lam == 0.3  # farthest from the chord
+        # by name in a front's config and on the command line too
+        assert FrontConfig(knee="utopia").knee == "utopia"
+        from moprune.cli import build_parser
+
+        args = build_parser().parse_args(["knee", "run", "--selector", "utopia"])
+        assert args.selector == "utopia"
     finally:
         KNEE_SELECTORS.unregister("utopia")
     with pytest.raises(ConfigError, match="unknown knee selector 'utopia'"):
