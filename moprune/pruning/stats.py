@@ -9,7 +9,8 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["count_flops", "flops_share", "model_size", "size_report", "time_model"]
+__all__ = ["count_flops", "coupled_rows", "flops_share", "model_size", "size_report",
+           "time_model"]
 
 
 @torch.no_grad()
@@ -47,10 +48,13 @@ def flops_share(model: nn.Module, input_shape: tuple[int, ...]) -> float:
     """The share of the Conv/Linear FLOPs per image that are left once dead channels are
     removed: a layer costs ``2 x positions x`` its weights that join a live output (a
     row with a nonzero weight) to a live input (a column with a nonzero weight that
-    receives a signal other than exactly 0). This is what channel compaction gives for
-    channel-sparse networks; for unstructured (l1) sparsity, whose channels rarely die,
-    it stays near 1: dense kernels do not get faster. One probe pass of 8 seeded random
-    inputs, in eval mode."""
+    receives a signal other than exactly 0). An output row coupled with other layers'
+    (a residual block's last convolution, added to its shortcut: Torch-Pruning's
+    dependency groups) is removed only with all of them, as compaction removes it; until
+    then it is counted live. This is what channel compaction gives for channel-sparse
+    networks; for unstructured (l1) sparsity, whose channels rarely die, it stays near 1:
+    dense kernels do not get faster. One probe pass of 8 seeded random inputs, in eval
+    mode."""
     layers = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     seen: dict[int, tuple[torch.Tensor, int]] = {}
 
@@ -71,21 +75,66 @@ def flops_share(model: nn.Module, input_shape: tuple[int, ...]) -> float:
         model.train(was_training)
         for h in handles:
             h.remove()
+    links: dict[int, torch.Tensor] = {}  # (out, in) connections that carry a signal
+    for m in layers:
+        if id(m) in seen:
+            w = m.weight != 0
+            w = w.flatten(2).any(-1) if w.ndim > 2 else w
+            links[id(m)] = w & seen[id(m)][0].view(1, -1) if getattr(m, "groups", 1) == 1 \
+                else w
+    rows = {key: w.any(1) for key, w in links.items()}
+    for coupled in coupled_rows(model, input_shape):  # removed together or not at all
+        alive = any(bool(rows[id(m)][i]) for m, i in coupled if id(m) in rows)
+        for m, i in coupled:
+            if alive and id(m) in rows:
+                rows[id(m)][i] = True
     dense = kept = 0.0
     for m in layers:
         if id(m) not in seen:
             continue
-        live_in, positions = seen[id(m)]
-        w = m.weight != 0
-        w = w.flatten(2).any(-1) if w.ndim > 2 else w  # (out, in) connections
-        if getattr(m, "groups", 1) == 1:
-            w = w & live_in.view(1, -1)
-        rows = w.any(1, keepdim=True)
-        cols = w.any(0, keepdim=True)
+        positions = seen[id(m)][1]
+        cols = links[id(m)].any(0, keepdim=True)
         per_link = m.weight[0, 0].numel() if m.weight.ndim > 2 else 1
         dense += 2.0 * positions * m.weight.numel()
-        kept += 2.0 * positions * per_link * float((rows & cols).sum())
+        kept += 2.0 * positions * per_link * float((rows[id(m)].view(-1, 1) & cols).sum())
     return kept / dense if dense else 1.0
+
+
+def coupled_rows(model: nn.Module, input_shape: tuple[int, ...]
+                 ) -> list[list[tuple[nn.Module, int]]]:
+    """The output rows of different Conv/Linear layers that only go together, as compaction
+    removes them (Torch-Pruning's dependency groups): one list of ``(layer, row)`` per
+    coupled channel, for groups that join two or more layers' outputs (the blocks of a
+    residual stage, added to their shortcut). Empty for a plain chain of layers."""
+    import torch_pruning as tp
+
+    layers = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    if len(layers) < 2:
+        return []
+    was_training = model.training
+    device = next(model.parameters()).device
+    try:
+        model.eval()
+        with torch.enable_grad():  # the graph is traced by autograd
+            graph = tp.DependencyGraph().build_dependency(
+                model, example_inputs=torch.zeros(1, *input_shape, device=device))
+        groups = list(graph.get_all_groups(ignored_layers=[layers[-1]],
+                                           root_module_types=(nn.Conv2d, nn.Linear)))
+    finally:
+        model.train(was_training)
+    out: list[list[tuple[nn.Module, int]]] = []
+    for group in groups:
+        members = [(item.dep.target.module, item.root_idxs, item.idxs) for item in group._group
+                   if isinstance(item.dep.target.module, (nn.Conv2d, nn.Linear))
+                   and graph.is_out_channel_pruning_fn(item.dep.handler)]
+        if len({id(m) for m, _, _ in members}) < 2:
+            continue
+        by_root: dict[int, list[tuple[nn.Module, int]]] = {}
+        for m, roots, idxs in members:
+            for r, i in zip(roots, idxs, strict=True):
+                by_root.setdefault(int(r), []).append((m, int(i)))
+        out.extend(by_root.values())
+    return out
 
 
 def time_model(model: nn.Module, example_inputs: torch.Tensor, *, steps: int = 10,
