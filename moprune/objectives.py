@@ -314,14 +314,28 @@ class Complexity:
             for t in self.attached[i]:
                 t.mul_(shrink.view(-1))
 
+    def channel_order(self, *, max_cut: float = 0.9,
+                      coupled: list[list[tuple[int, int]]] | None = None
+                      ) -> list[tuple[int, int]]:
+        """:meth:`channel_units` as one flat list of ``(tensor, group)`` pairs."""
+        return [pair for unit in self.channel_units(max_cut=max_cut, coupled=coupled)
+                for pair in unit]
+
     @torch.no_grad()
-    def channel_order(self, *, max_cut: float = 0.9) -> list[tuple[int, int]]:
+    def channel_units(self, *, max_cut: float = 0.9,
+                      coupled: list[list[tuple[int, int]]] | None = None
+                      ) -> list[list[tuple[int, int]]]:
         """The groups (channels, neurons) in the order a structured magnitude cut takes
         them, as ``(tensor, group)`` pairs: by their L2 norm (attached batch-norm tensors
         included) over the mean of their tensor's, smallest first, one ranking over all
         tensors (the layer normalisation of global channel pruning). At most ``max_cut``
         of a tensor's groups are listed, and at least one is left out. Dead groups (norm
         0) come first, so a longer prefix of the order only cuts more.
+
+        ``coupled``: groups of different tensors that only go together (a residual
+        stage's channel, in every convolution added to its shortcut): each is one unit,
+        ranked by its members' mean score, taken only while each member's tensor has
+        room; every other group is a unit of its own. A cut takes whole units.
 
         Raises:
             ConfigError: for complexity ``l1``, which has no groups.
@@ -333,12 +347,26 @@ class Complexity:
         scores = torch.cat([n / n.mean().clamp_min(1e-30) for n in norms]).cpu()
         owner = [(i, j) for i, n in enumerate(norms) for j in range(len(n))]
         room = [min(int(max_cut * len(n)), len(n) - 1) for n in norms]
-        order = []
-        for g in torch.argsort(scores, stable=True).tolist():
-            i = owner[g][0]
-            if room[i] > 0:
-                order.append(owner[g])
-                room[i] -= 1
+        order: list[list[tuple[int, int]]] = []
+        if not coupled:
+            for g in torch.argsort(scores, stable=True).tolist():
+                i = owner[g][0]
+                if room[i] > 0:
+                    order.append([owner[g]])
+                    room[i] -= 1
+            return order
+        index = {pair: g for g, pair in enumerate(owner)}
+        in_unit = {pair for unit in coupled for pair in unit}
+        units = [(float(scores[g]), g, [pair]) for g, pair in enumerate(owner)
+                 if pair not in in_unit]
+        for unit in coupled:
+            flat = [index[pair] for pair in unit]
+            units.append((float(scores[flat].mean()), min(flat), list(unit)))
+        for _, _, pairs in sorted(units, key=lambda u: (u[0], u[1])):
+            if all(room[i] > 0 for i, _ in pairs):
+                order.append(pairs)
+                for i, _ in pairs:
+                    room[i] -= 1
         return order
 
     def group_masks(self, groups: list[tuple[int, int]]) -> list[torch.Tensor]:

@@ -28,7 +28,9 @@ import torch
 from torch import nn
 
 from moprune.front.points import Point
+from moprune.objectives import Complexity
 from moprune.pruning import flops_share, global_magnitude_masks, mask_optimizer_state
+from moprune.pruning.stats import coupled_rows
 from moprune.registry import Registry
 from moprune.solvers import WeightedSumSolver
 
@@ -109,9 +111,14 @@ class MagnitudeCorrector(PathCorrector):
 
 @CORRECTORS.register("channel")
 class ChannelCorrector(PathCorrector):
-    """The share of the FLOPs cut, whole channels at a time."""
+    """The share of the FLOPs cut, whole channels at a time; a channel coupled across
+    layers (a residual stage's, added to its shortcut) is cut in all of them at once, as
+    compaction can only remove it so."""
 
     needs_groups = True
+
+    def __init__(self) -> None:
+        self._coupled: list[list[tuple[int, int]]] | None = None
 
     @torch.no_grad()
     def move(self, model: nn.Module, solver: WeightedSumSolver,
@@ -123,17 +130,23 @@ class ChannelCorrector(PathCorrector):
         zero. Returns whether the order was used up (the path's floor)."""
         f2 = solver.f2
         assert f2 is not None
-        order = f2.channel_order()
+        if self._coupled is None:  # the network's structure: found once per path
+            self._coupled = coupled_groups(model, f2, shape)
+        units = f2.channel_units(coupled=self._coupled)
+        order = [pair for unit in units for pair in unit]
+        ends = [0]  # a cut takes whole units: its length is one of these
+        for unit in units:
+            ends.append(ends[-1] + len(unit))
         params = f2.penalized
         weights = [p.detach().clone() for p in params]
 
-        def apply(k: int) -> list[torch.Tensor]:
-            masks = f2.group_masks(order[:k])
+        def apply(u: int) -> list[torch.Tensor]:
+            masks = f2.group_masks(order[:ends[u]])
             for p, w, m in zip(params, weights, masks, strict=True):
                 p.copy_(w * m)
             return masks
 
-        lo, hi = 0, len(order)  # flops_share falls as k rises: the least k under the target
+        lo, hi = 0, len(units)  # flops_share falls as u rises: the least u under the target
         while lo < hi:
             mid = (lo + hi) // 2
             apply(mid)
@@ -143,10 +156,26 @@ class ChannelCorrector(PathCorrector):
                 lo = mid + 1
         mask_optimizer_state(optimizer, params, apply(lo))
         solver.on_resume()  # the frozen masks rebuilt from the new zeros
-        return lo == len(order) and flops_share(model, shape) > 1.0 - value
+        return lo == len(units) and flops_share(model, shape) > 1.0 - value
 
     def size(self, point: Point) -> float:
         return float(point.flops_share if point.flops_share is not None else 1.0)
+
+
+def coupled_groups(model: nn.Module, f2: Complexity, shape: tuple[int, ...]
+                   ) -> list[list[tuple[int, int]]]:
+    """The channels of ``model`` coupled across layers (:func:`moprune.pruning.stats.
+    coupled_rows`) as ``(tensor, group)`` pairs of ``f2`` (its output groups in scope)."""
+    tensor_of = {f"{name}.weight" if name else "weight": module
+                 for name, module in model.named_modules()}
+    index = {id(tensor_of[n]): i for i, n in enumerate(f2.names) if n in tensor_of
+             and f2.group_dims[i] == 0}
+    units = []
+    for rows in coupled_rows(model, shape):
+        unit = [(index[id(m)], r) for m, r in rows if id(m) in index]
+        if len(unit) > 1:
+            units.append(unit)
+    return units
 
 
 def corrector(name: str) -> PathCorrector:

@@ -28,10 +28,13 @@ measures.
 ``corrector="channel"`` is its structured form (complexity ``group-l1`` or ``flops``,
 whose groups join a channel's batch-norm scale and shift): the predictor raises the share
 of the FLOPs cut, and the cut takes whole channels in the order of
-:meth:`moprune.objectives.Complexity.channel_order` (their norm over their layer's mean,
-smallest first, at most 90% of a layer), the fewest that bring the FLOPs left once dead
-channels go (:func:`moprune.pruning.flops_share`, which counts the inputs they silence
-downstream) under the target. Its points compact to networks that are small in compute.
+:meth:`moprune.objectives.Complexity.channel_units` (their norm over their layer's mean,
+smallest first, at most 90% of a layer; a channel that residual additions couple across
+a stage's convolutions is one unit, cut in all of them at once), the fewest that bring
+the FLOPs left once dead channels go (:func:`moprune.pruning.flops_share`, which counts
+the inputs they silence downstream and a coupled channel only once all of it is dead)
+under the target. Its points compact exactly to networks that are small in compute, on
+plain and residual networks alike.
 
 Every point is written (``points/<key>/model.pt`` and ``point.json``) and the path's state
 (``path/state.pt``: network, optimizer, weight, step, position in the data) is saved

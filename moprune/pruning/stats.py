@@ -84,10 +84,10 @@ def flops_share(model: nn.Module, input_shape: tuple[int, ...]) -> float:
                 else w
     rows = {key: w.any(1) for key, w in links.items()}
     for coupled in coupled_rows(model, input_shape):  # removed together or not at all
-        alive = any(bool(rows[id(m)][i]) for m, i in coupled if id(m) in rows)
-        for m, i in coupled:
-            if alive and id(m) in rows:
-                rows[id(m)][i] = True
+        keys = [(id(layer), i) for layer, i in coupled if id(layer) in rows]
+        if any(bool(rows[k][i]) for k, i in keys):
+            for k, i in keys:
+                rows[k][i] = True
     dense = kept = 0.0
     for m in layers:
         if id(m) not in seen:

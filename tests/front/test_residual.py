@@ -1,6 +1,6 @@
 """The channel path on residual networks: channels coupled through a block's addition are
 cut and removed together, so that every point compacts exactly (the same outputs) to the
-FLOPs share the path recorded for it."""
+FLOPs share the path recorded for it, and the cut reaches the stages' shared channels."""
 
 import pytest
 import torch
@@ -15,7 +15,7 @@ def _check_channel_path(model, data, points):
                                                  start_lam=0.3, warmup=0.5, max_drop=0.9),
                         complexity="flops", train=TrainConfig(epochs=2, batch_size=64))
     x = torch.randn(4, data.in_channels, data.image_size, data.image_size)
-    shares = []
+    shares, stems = [], []
     for point in front.search_points:
         net = front.model(point).eval()
         small, _ = compact(net, example_inputs=x)
@@ -26,7 +26,13 @@ def _check_channel_path(model, data, points):
         share = count_flops(small, x[:1]) / count_flops(net, x[:1])
         assert share == pytest.approx(point.flops_share, abs=0.02), point.key
         shares.append(share)
+        stems.append(small.conv1.out_channels)  # the first stage's shared channels
+        # every channel the path cut was removable: none is left behind as zeros
+        left = {n: int((m.weight.flatten(1) == 0).all(1).sum()) for n, m in small.named_modules()
+                if isinstance(m, torch.nn.Conv2d) and (m.weight.flatten(1) == 0).all(1).any()}
+        assert not left, (point.key, left)
     assert min(shares) < 0.6  # the path did cut, and compaction made it smaller
+    assert min(stems) < stems[0]  # coupled channels were cut in every layer at once
 
 
 def test_channel_path_on_resnet20_compacts_exactly_to_its_flops(synthetic_data):
