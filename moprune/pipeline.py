@@ -196,7 +196,8 @@ def run_pipeline(config: PipelineConfig, out: str | os.PathLike[str], *,
     else:
         out = check_run(out, fc.data, fc.train.device)
     grows = tuple(f"front.method.{k}" for k in fc.method.may_grow)
-    run = RunDir(out, settings, may_differ=("hpo.workers", "front.train.device", *grows),
+    run = RunDir(out, settings, may_differ=("hpo.workers", "front.train.device",
+                                           "front.data.eval_batch_size", *grows),
                  normalize=_saved_settings)
     run.check()
     splits = data if data is not None else prepare_data(fc.data)

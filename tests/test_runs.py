@@ -52,3 +52,24 @@ def test_front_knee_and_compact_runs(synthetic_root, tmp_path):
         knee_run(made.out, selector="elbow")
     with pytest.raises(MopruneError, match="neither a run directory nor a model file"):
         compact_run(tmp_path / "nothing")
+
+
+def test_the_evaluation_batch_is_a_speed_setting(synthetic_root, tmp_path):
+    """None (the default): 128 images on the CPU; an older run directory that recorded
+    1024 resumes (the results are the same, only the speed differs)."""
+    import yaml
+
+    from moprune.data import prepare_data
+
+    splits = prepare_data(_data(synthetic_root))
+    assert splits.loader("val").batch_size == 128
+    assert splits.loader("val", device="cpu", batch_size=64).batch_size == 64
+    config = RunConfig(model="mlp", data=_data(synthetic_root),
+                       train=TrainConfig(epochs=1, batch_size=32))
+    first = train_run(config, tmp_path / "run")
+    saved = RunLayout(tmp_path / "run").config
+    old = yaml.safe_load(saved.read_text())
+    old["data"]["eval_batch_size"] = 1024  # as written before the default changed
+    saved.write_text(yaml.safe_dump(old))
+    again = train_run(config, tmp_path / "run")
+    assert again.val_acc == first.val_acc

@@ -183,7 +183,7 @@ def front_run(config: FrontConfig, out: str | os.PathLike[str], *,
     where = check_run(out, config.data, config.train.device)
     grows = tuple(f"method.{k}" for k in config.method.may_grow)
     run = RunDir(where, config_to_dict(config), defaults=config_to_dict(FrontConfig()),
-                 may_differ=(*grows, "train.device"),
+                 may_differ=(*grows, "train.device", "data.eval_batch_size"),
                  normalize=lambda d: config_to_dict(config_from_dict(FrontConfig, d)))
     run.check()
     data = prepare_data(config.data)  # (missing data leaves no run directory behind)

@@ -110,7 +110,8 @@ def hpo_run(config: RunConfig, settings: HPORunSettings, out: str | os.PathLike[
         "objectives": list(job.objectives), "top_k": settings.top_k,
         "final_epochs": settings.final_epochs,
         "lr_transfer": settings.lr_transfer or ("recipe" if auto else "none")},
-        may_differ=("top_k",), legacy=("hpo.json",))
+        may_differ=("top_k", "run.data.eval_batch_size"),
+        legacy=("hpo.json",))
     run.check()
     run.write()
     decision = None
@@ -172,7 +173,7 @@ def fidelity_run(config: RunConfig, settings: FidelityRunSettings,
                          "configs": settings.configs, "seeds": settings.seeds,
                          "lr_transfer": settings.lr_transfer or "none",
                          "bootstrap": settings.bootstrap},
-                 may_differ=("configs", "seeds", "bootstrap"),
+                 may_differ=("configs", "seeds", "bootstrap", "run.data.eval_batch_size"),
                  legacy=("fidelity-settings.json",))
     run.check()
     run.write()

@@ -39,7 +39,8 @@ def sensitivity_run(config: RunConfig, settings: SensitivitySettings,
     run = RunDir(where, {
         "run": config_to_dict(config), "space": loaded.to_dict(),
         **{k: v for k, v in asdict(settings).items() if k not in ("workers", "storage")}},
-        may_differ=RERUN_MAY_CHANGE, legacy=("sensitivity-settings.json",))
+        may_differ=(*RERUN_MAY_CHANGE, "run.data.eval_batch_size"),
+        legacy=("sensitivity-settings.json",))
     run.check()
     splits = prepare_data(config.data)
     check_sensitivity(loaded, settings, model=config.model, splits=splits)

@@ -43,7 +43,8 @@ def train_run(config: RunConfig, out: str | os.PathLike[str], *,
 
     where = check_run(out, config.data, config.train.device)
     layout = RunLayout(where)
-    run = RunDir(where, config_to_dict(config), may_differ=("train.device",),
+    run = RunDir(where, config_to_dict(config),
+                 may_differ=("train.device", "data.eval_batch_size"),
                  defaults=config_to_dict(RunConfig()))
     run.check()
     data = prepare_data(config.data)
