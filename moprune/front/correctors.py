@@ -118,7 +118,9 @@ class ChannelCorrector(PathCorrector):
     needs_groups = True
 
     def __init__(self) -> None:
-        self._coupled: list[list[tuple[int, int]]] | None = None
+        # the network's coupled channels: its structure, found once per path
+        self._rows: list[list[tuple[nn.Module, int]]] | None = None
+        self._coupled: list[list[tuple[int, int]]] = []
 
     @torch.no_grad()
     def move(self, model: nn.Module, solver: WeightedSumSolver,
@@ -130,8 +132,9 @@ class ChannelCorrector(PathCorrector):
         zero. Returns whether the order was used up (the path's floor)."""
         f2 = solver.f2
         assert f2 is not None
-        if self._coupled is None:  # the network's structure: found once per path
-            self._coupled = coupled_groups(model, f2, shape)
+        if self._rows is None:
+            self._rows = coupled_rows(model, shape)
+            self._coupled = coupled_groups(model, f2, self._rows)
         units = f2.channel_units(coupled=self._coupled)
         order = [pair for unit in units for pair in unit]
         ends = [0]  # a cut takes whole units: its length is one of these
@@ -150,29 +153,30 @@ class ChannelCorrector(PathCorrector):
         while lo < hi:
             mid = (lo + hi) // 2
             apply(mid)
-            if flops_share(model, shape) <= 1.0 - value:
+            if flops_share(model, shape, coupled=self._rows) <= 1.0 - value:
                 hi = mid
             else:
                 lo = mid + 1
         mask_optimizer_state(optimizer, params, apply(lo))
         solver.on_resume()  # the frozen masks rebuilt from the new zeros
-        return lo == len(units) and flops_share(model, shape) > 1.0 - value
+        return lo == len(units) and flops_share(model, shape, coupled=self._rows) > 1.0 - value
 
     def size(self, point: Point) -> float:
         return float(point.flops_share if point.flops_share is not None else 1.0)
 
 
-def coupled_groups(model: nn.Module, f2: Complexity, shape: tuple[int, ...]
-                   ) -> list[list[tuple[int, int]]]:
-    """The channels of ``model`` coupled across layers (:func:`moprune.pruning.stats.
-    coupled_rows`) as ``(tensor, group)`` pairs of ``f2`` (its output groups in scope)."""
+def coupled_groups(model: nn.Module, f2: Complexity,
+                   rows: list[list[tuple[nn.Module, int]]]) -> list[list[tuple[int, int]]]:
+    """The channels of ``model`` coupled across layers (``rows``, from
+    :func:`moprune.pruning.stats.coupled_rows`) as ``(tensor, group)`` pairs of ``f2`` (its
+    output groups in scope)."""
     tensor_of = {f"{name}.weight" if name else "weight": module
                  for name, module in model.named_modules()}
     index = {id(tensor_of[n]): i for i, n in enumerate(f2.names) if n in tensor_of
              and f2.group_dims[i] == 0}
     units = []
-    for rows in coupled_rows(model, shape):
-        unit = [(index[id(m)], r) for m, r in rows if id(m) in index]
+    for channel in rows:
+        unit = [(index[id(m)], r) for m, r in channel if id(m) in index]
         if len(unit) > 1:
             units.append(unit)
     return units

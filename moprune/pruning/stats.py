@@ -44,7 +44,8 @@ def count_flops(model: nn.Module, example_inputs: torch.Tensor) -> int:
 
 
 @torch.no_grad()
-def flops_share(model: nn.Module, input_shape: tuple[int, ...]) -> float:
+def flops_share(model: nn.Module, input_shape: tuple[int, ...], *,
+                coupled: list[list[tuple[nn.Module, int]]] | None = None) -> float:
     """The share of the Conv/Linear FLOPs per image that are left once dead channels are
     removed: a layer costs ``2 x positions x`` its weights that join a live output (a
     row with a nonzero weight) to a live input (a column with a nonzero weight that
@@ -54,7 +55,8 @@ def flops_share(model: nn.Module, input_shape: tuple[int, ...]) -> float:
     then it is counted live. This is what channel compaction gives for channel-sparse
     networks; for unstructured (l1) sparsity, whose channels rarely die, it stays near 1:
     dense kernels do not get faster. One probe pass of 8 seeded random inputs, in eval
-    mode."""
+    mode. ``coupled``: the network's :func:`coupled_rows`, when the caller has them
+    already (they depend on its structure only; found here otherwise)."""
     layers = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     seen: dict[int, tuple[torch.Tensor, int]] = {}
 
@@ -83,8 +85,10 @@ def flops_share(model: nn.Module, input_shape: tuple[int, ...]) -> float:
             links[id(m)] = w & seen[id(m)][0].view(1, -1) if getattr(m, "groups", 1) == 1 \
                 else w
     rows = {key: w.any(1) for key, w in links.items()}
-    for coupled in coupled_rows(model, input_shape):  # removed together or not at all
-        keys = [(id(layer), i) for layer, i in coupled if id(layer) in rows]
+    if coupled is None:
+        coupled = coupled_rows(model, input_shape)
+    for channel in coupled:  # removed together or not at all
+        keys = [(id(layer), i) for layer, i in channel if id(layer) in rows]
         if any(bool(rows[k][i]) for k, i in keys):
             for k, i in keys:
                 rows[k][i] = True

@@ -106,6 +106,8 @@ def export_knee(run_dir: str | os.PathLike[str], *, selector: str = "chord",
 
     KNEE_SELECTORS.get(selector)  # an unknown name: one line, before anything is read
 
+    if max_share is not None and axes == "objectives":
+        raise MopruneError("--max-share bounds a share: use --axes flops or --axes kept")
     if tolerance and max_share is not None:
         raise MopruneError("a tolerance chooses among knees; --max-share takes the most "
                            "accurate point within the share")
@@ -226,8 +228,6 @@ def knee_run(run_dir: str | os.PathLike[str], *, selector: str = "chord",
              compact: bool = False, **options: Any) -> KneeRun:
     """:func:`export_knee` (``options`` are its), and with ``compact`` the knee made
     physically small beside it (:func:`compact_run`, measured on the front's data)."""
-    if options.get("max_share") is not None and options.get("axes") == "objectives":
-        raise MopruneError("--max-share bounds a share: use --axes flops or --axes kept")
     knee = export_knee(run_dir, selector=selector, **options)
     compacted = None
     if compact:
